@@ -1,0 +1,161 @@
+// Configuration is declared once here: every option with its environment name, type, default
+// and a one-line doc. It is resolved once at start-up from defaults < config file < environment
+// < flags, validated, and frozen. Nothing else in Sundial reads process.env.
+// docs/configuration.md is checked against this table by test/config/config.test.ts.
+
+import { readFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { SundialError, type FieldError } from '../core/errors.js';
+
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
+
+interface OptionSpec {
+  env: string;
+  kind: Kind;
+  /** Default value (a function for defaults that depend on the machine). */
+  def: unknown | (() => unknown);
+  doc: string;
+  min?: number;
+  max?: number;
+  choices?: readonly string[];
+}
+
+/** Every option: key → spec. The key is also the config-file field and `--flag` (kebab-cased). */
+export const OPTIONS = {
+  port: { env: 'SUNDIAL_PORT', kind: 'int', def: 8080, min: 0, max: 65535, doc: 'TCP port of the API and web UI.' },
+  host: { env: 'SUNDIAL_HOST', kind: 'string', def: '127.0.0.1', doc: 'Address to listen on; 0.0.0.0 to listen on every interface.' },
+  dataDir: { env: 'SUNDIAL_DATA_DIR', kind: 'string', def: './data', doc: 'Directory for the SQLite database and anything else kept on disk.' },
+  databaseUrl: { env: 'SUNDIAL_DATABASE_URL', kind: 'string', def: '', doc: 'Unset: SQLite in the data directory. `postgres://…`: cluster mode on PostgreSQL.' },
+  adminToken: { env: 'SUNDIAL_ADMIN_TOKEN', kind: 'string', def: '', doc: 'Bootstrap admin API key. Unset on a first start: one is generated and printed once.' },
+  tasksDir: { env: 'SUNDIAL_TASKS_DIR', kind: 'string', def: './tasks', doc: 'Directory that `module` task files must live under.' },
+  outboundAllow: { env: 'SUNDIAL_OUTBOUND_ALLOW', kind: 'list', def: [], doc: 'Hosts, addresses or CIDR ranges that `http` tasks may reach although private or loopback.' },
+  shellTasks: { env: 'SUNDIAL_SHELL_TASKS', kind: 'bool', def: false, doc: '`on` enables `shell` tasks (admins only).' },
+  nodeId: { env: 'SUNDIAL_NODE_ID', kind: 'string', def: () => hostname(), doc: 'Name of this node in leases, runs and /v1/cluster/nodes.' },
+  logLevel: { env: 'SUNDIAL_LOG_LEVEL', kind: 'string', def: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Server log level (pino).' },
+  workers: { env: 'SUNDIAL_WORKERS', kind: 'int', def: () => Math.max(1, availableParallelism()), min: 1, max: 256, doc: 'Worker processes in the pool that runs `module` tasks.' },
+  maxConcurrentRuns: { env: 'SUNDIAL_MAX_CONCURRENT_RUNS', kind: 'int', def: 1000, min: 1, max: 1_000_000, doc: 'Runs this node executes at once; due runs beyond it wait (and count as backlog).' },
+  lookahead: { env: 'SUNDIAL_LOOKAHEAD', kind: 'duration', def: 1000, min: 50, max: 60_000, doc: 'How far ahead due runs are claimed into the in-memory timer heap.' },
+  pollInterval: { env: 'SUNDIAL_POLL_INTERVAL', kind: 'duration', def: 250, min: 10, max: 60_000, doc: 'How often the dispatcher looks for due runs when nothing wakes it sooner.' },
+  claimBatch: { env: 'SUNDIAL_CLAIM_BATCH', kind: 'int', def: 5000, min: 1, max: 100_000, doc: 'Most runs claimed in one statement.' },
+  lease: { env: 'SUNDIAL_LEASE', kind: 'duration', def: 30_000, min: 1000, max: 3_600_000, doc: 'Lease on claimed runs; renewed by heartbeat while they run.' },
+  drainGrace: { env: 'SUNDIAL_DRAIN_GRACE', kind: 'duration', def: 10_000, min: 0, max: 3_600_000, doc: 'On SIGTERM, how long running runs may finish before they are released.' },
+  misfireThreshold: { env: 'SUNDIAL_MISFIRE_THRESHOLD', kind: 'duration', def: 5000, min: 1000, max: 3_600_000, doc: 'A schedule occurrence claimed later than this after its due time counts as missed (misfire policy applies).' },
+  logMaxBytes: { env: 'SUNDIAL_LOG_MAX_BYTES', kind: 'int', def: 1_048_576, min: 1024, max: 104_857_600, doc: 'Log output kept per run; the rest is dropped with a truncated marker.' },
+  resultMaxBytes: { env: 'SUNDIAL_RESULT_MAX_BYTES', kind: 'int', def: 262_144, min: 1024, max: 16_777_216, doc: 'Largest result (JSON) kept per run.' },
+  httpBodyExcerptBytes: { env: 'SUNDIAL_HTTP_BODY_EXCERPT_BYTES', kind: 'int', def: 4096, min: 0, max: 1_048_576, doc: 'How much of an `http` task response body is stored with the run.' },
+  bodyLimit: { env: 'SUNDIAL_BODY_LIMIT', kind: 'int', def: 1_048_576, min: 1024, max: 104_857_600, doc: 'Largest API request body in bytes.' },
+} as const satisfies Record<string, OptionSpec>;
+
+type Options = typeof OPTIONS;
+type ValueOf<K extends Kind> = K extends 'int' | 'duration' ? number : K extends 'bool' ? boolean : K extends 'list' ? string[] : string;
+
+/** The resolved, frozen configuration. Durations are milliseconds; paths are absolute. */
+export type Config = { readonly [K in keyof Options]: ValueOf<Options[K]['kind']> };
+
+export type ConfigSource = Partial<Record<keyof Options, unknown>>;
+
+export interface ResolveInput {
+  /** Values from command-line flags (highest precedence). */
+  flags?: ConfigSource;
+  /** Environment (defaults to process.env). */
+  env?: Record<string, string | undefined>;
+  /** Path of a JSON config file; defaults to SUNDIAL_CONFIG from the environment. */
+  file?: string;
+  /** Base for relative paths (defaults to the working directory). */
+  cwd?: string;
+}
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+  switch (kind) {
+    case 'string':
+      return typeof raw === 'string' ? { ok: true, value: raw } : { ok: false, message: 'must be a string' };
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      return Number.isInteger(n) ? { ok: true, value: n } : { ok: false, message: 'must be a whole number' };
+    }
+    case 'duration': {
+      if (typeof raw === 'number' && Number.isFinite(raw)) return { ok: true, value: raw };
+      const m = typeof raw === 'string' ? DURATION_RE.exec(raw.trim()) : null;
+      if (!m) return { ok: false, message: 'must be a duration such as 250ms, 5s or 1m' };
+      return { ok: true, value: Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!) };
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return { ok: true, value: raw };
+      const s = String(raw).trim().toLowerCase();
+      if (['on', 'true', '1', 'yes'].includes(s)) return { ok: true, value: true };
+      if (['off', 'false', '0', 'no', ''].includes(s)) return { ok: true, value: false };
+      return { ok: false, message: 'must be on or off' };
+    }
+    case 'list': {
+      if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return { ok: true, value: raw };
+      if (typeof raw === 'string') {
+        return { ok: true, value: raw.split(',').map((s) => s.trim()).filter((s) => s !== '') };
+      }
+      return { ok: false, message: 'must be a comma-separated list' };
+    }
+  }
+}
+
+/** Resolves configuration once; throws a SundialError listing every bad option. */
+export function resolveConfig(input: ResolveInput = {}): Config {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const filePath = input.file ?? env.SUNDIAL_CONFIG;
+  let fileValues: ConfigSource = {};
+  if (filePath) {
+    try {
+      fileValues = JSON.parse(readFileSync(resolve(cwd, filePath), 'utf8')) as ConfigSource;
+    } catch (err) {
+      throw new SundialError('validation_failed', `cannot read config file ${filePath}: ${(err as Error).message}`);
+    }
+    for (const key of Object.keys(fileValues)) {
+      if (!(key in OPTIONS)) {
+        throw new SundialError('validation_failed', `config file ${filePath}: unknown option "${key}"`);
+      }
+    }
+  }
+  const errors: FieldError[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(OPTIONS) as [keyof Options, OptionSpec][]) {
+    const candidates: [string, unknown][] = [
+      ['flag', input.flags?.[key]],
+      [spec.env, env[spec.env]],
+      ['config file', fileValues[key]],
+    ];
+    const found = candidates.find(([, v]) => v !== undefined);
+    if (!found) {
+      out[key] = typeof spec.def === 'function' ? (spec.def as () => unknown)() : spec.def;
+      continue;
+    }
+    const [source, raw] = found;
+    const parsed = parseValue(spec.kind, raw);
+    if (!parsed.ok) {
+      errors.push({ path: `${key} (${source})`, message: parsed.message });
+      continue;
+    }
+    const v = parsed.value;
+    if (typeof v === 'number' && ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max))) {
+      errors.push({ path: `${key} (${source})`, message: `must be between ${spec.min} and ${spec.max}` });
+      continue;
+    }
+    if (spec.choices && !spec.choices.includes(String(v))) {
+      errors.push({ path: `${key} (${source})`, message: `must be one of ${spec.choices.join(', ')}` });
+      continue;
+    }
+    out[key] = v;
+  }
+  if (errors.length > 0) {
+    throw new SundialError('validation_failed', `invalid configuration: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  }
+  const db = out.databaseUrl as string;
+  if (db !== '' && !/^postgres(ql)?:\/\//.test(db)) {
+    throw new SundialError('validation_failed', 'invalid configuration: databaseUrl must start with postgres://');
+  }
+  out.dataDir = resolve(cwd, out.dataDir as string);
+  out.tasksDir = resolve(cwd, out.tasksDir as string);
+  return Object.freeze(out) as Config;
+}

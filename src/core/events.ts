@@ -1,0 +1,73 @@
+import { EventEmitter } from 'node:events';
+import type { Millis, RunStatus, Task } from './types.js';
+
+// The in-process event bus. Every run transition is emitted once, after it is committed;
+// metrics, the SSE stream, and later the InfluxDB sink and notifications subscribe here.
+// Listeners must be cheap and must not throw: the bus swallows and reports listener errors so a
+// broken sink never breaks the scheduler.
+
+/** One committed run transition (small on purpose: it is emitted on the hot path). */
+export interface RunTransition {
+  runId: string;
+  taskId: string;
+  taskName: string;
+  namespace: string;
+  from: RunStatus | null;
+  to: RunStatus;
+  at: Millis;
+  scheduledFor: Millis;
+  attempt: number;
+  startedAt: Millis | null;
+  finishedAt: Millis | null;
+  /** For skips, cancels and failures with a reason (`overlap`, `misfire`, `lost`…). */
+  reason: string | null;
+  /** Error code of a failed/timed-out run. */
+  errorCode: string | null;
+}
+
+export interface SundialEvents {
+  'run:transition': RunTransition;
+  'task:changed': { action: 'created' | 'updated' | 'deleted' | 'paused' | 'resumed'; task: Task; at: Millis };
+  /** The dispatcher's timer fired later than asked (event loop blocked or clock jump). */
+  'scheduler:tick:overdue': { expectedAt: Millis; firedAt: Millis };
+  /** The wall clock moved in a way monotonic time did not (jump forwards or backwards). */
+  'scheduler:clock:jump': { deltaMs: number };
+  'scheduler:claimed': { count: number; at: Millis };
+  'scheduler:error': { where: string; error: Error };
+  'pool:child:exit': { pid: number; code: number | null; signal: string | null; expected: boolean };
+  'bus:listener:error': { event: string; error: Error };
+}
+
+export type EventName = keyof SundialEvents;
+
+/** A typed wrapper around EventEmitter whose listeners cannot break the emitter. */
+export class EventBus {
+  readonly #ee = new EventEmitter();
+
+  constructor() {
+    this.#ee.setMaxListeners(100);
+  }
+
+  on<E extends EventName>(event: E, listener: (payload: SundialEvents[E]) => void): () => void {
+    const wrapped = (payload: SundialEvents[E]): void => {
+      try {
+        listener(payload);
+      } catch (err) {
+        if (event !== 'bus:listener:error') {
+          this.emit('bus:listener:error', { event, error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      }
+    };
+    this.#ee.on(event, wrapped);
+    return () => this.#ee.off(event, wrapped);
+  }
+
+  emit<E extends EventName>(event: E, payload: SundialEvents[E]): void {
+    this.#ee.emit(event, payload);
+  }
+
+  /** True when someone listens (lets hot paths skip building payloads nobody reads). */
+  has(event: EventName): boolean {
+    return this.#ee.listenerCount(event) > 0;
+  }
+}

@@ -1,0 +1,229 @@
+// The domain's data shapes, shared by every layer. Times are epoch milliseconds inside the
+// process and the stores; the API turns them into ISO-8601 strings at its edge.
+
+/** Epoch milliseconds (UTC). */
+export type Millis = number;
+
+export const RUN_STATUSES = [
+  'scheduled',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'skipped',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** States a run never leaves. */
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'skipped',
+]);
+
+/** Why a run exists. */
+export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'api';
+
+export const TASK_KINDS = ['http', 'module', 'script', 'shell'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+export interface HttpSpec {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Status codes that count as success; default: any 2xx. */
+  expectStatus?: number | number[];
+}
+export interface ModuleSpec {
+  /** Path relative to the tasks directory. */
+  file: string;
+  /** Export to call; default `default`. */
+  export?: string;
+}
+export interface ScriptSpec {
+  code: string;
+}
+export interface ShellSpec {
+  command: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+}
+export type TaskSpec = HttpSpec | ModuleSpec | ScriptSpec | ShellSpec;
+
+export type Schedule =
+  | { type: 'once'; at: string; maxRuns?: number; jitter?: string }
+  | {
+      type: 'interval';
+      every: string;
+      startAt?: string;
+      endAt?: string;
+      maxRuns?: number;
+      jitter?: string;
+    }
+  | {
+      type: 'cron';
+      expression: string;
+      timezone?: string;
+      startAt?: string;
+      endAt?: string;
+      maxRuns?: number;
+      jitter?: string;
+    };
+
+export type OverlapPolicy = 'skip' | 'buffer_one' | 'buffer_all' | 'cancel_other' | 'allow_all';
+export type MisfirePolicy = 'run_once' | 'skip' | 'run_all';
+
+/** Policies as stored: every field filled in, durations in milliseconds. */
+export interface Policies {
+  retry: {
+    maxAttempts: number;
+    backoff: { type: 'exponential' | 'fixed'; initialMs: number; maxMs: number; jitter: boolean };
+  };
+  timeoutMs: number;
+  overlap: OverlapPolicy;
+  misfire: { policy: MisfirePolicy; catchupWindowMs: number };
+  priority: number;
+  /** Max simultaneous runs of this task; null = no cap. */
+  concurrency: number | null;
+  /** Runs of all tasks sharing this key count against `concurrency` together. */
+  concurrencyKey: string | null;
+}
+
+export type TaskStatus = 'active' | 'paused';
+
+/** Who did something: an API key, the scheduler itself, or the CLI's bootstrap. */
+export interface Actor {
+  /** `key:<id>` for API keys, `system` for the scheduler. */
+  id: string;
+  role: Role;
+  /** Namespaces the actor may touch; `*` means all. */
+  namespaces: readonly string[];
+  /** Remote address of the request, when there was one. */
+  ip?: string;
+}
+
+export type Role = 'admin' | 'operator' | 'viewer';
+
+export interface Task {
+  id: string;
+  namespace: string;
+  name: string;
+  description: string | null;
+  kind: TaskKind;
+  spec: TaskSpec;
+  schedule: Schedule | null;
+  policies: Policies;
+  /** Default payload handed to each run (a manual run may override it). */
+  payload: unknown;
+  status: TaskStatus;
+  /** Occurrences fired so far by the schedule (for `maxRuns`). */
+  firedCount: number;
+  /** Due time of the pending schedule occurrence, if any. */
+  nextRunAt: Millis | null;
+  lastRunAt: Millis | null;
+  lastRunStatus: RunStatus | null;
+  /** Bumped on every change; the API's ETag. */
+  version: number;
+  createdAt: Millis;
+  updatedAt: Millis;
+  createdBy: string;
+  updatedBy: string;
+}
+
+export interface RunError {
+  /** Stable machine code, e.g. `http_status`, `module_threw`, `lost`, `timeout`. */
+  code: string;
+  message: string;
+  /** Extra detail (status code, stack excerpt…). */
+  detail?: unknown;
+}
+
+export interface RunMetrics {
+  cpuMs: number | null;
+  peakRssBytes: number | null;
+  diskWriteBytes: number | null;
+}
+
+export interface Run extends RunMetrics {
+  id: string;
+  namespace: string;
+  taskId: string;
+  taskName: string;
+  status: RunStatus;
+  attempt: number;
+  retryOf: string | null;
+  trigger: RunTrigger;
+  /** Nominal schedule occurrence (unique per task + attempt); null for manual runs. */
+  occurrenceAt: Millis | null;
+  /** When it is due (occurrence + jitter, or as rescheduled). */
+  scheduledFor: Millis;
+  priority: number;
+  payload: unknown;
+  idempotencyKey: string;
+  queuedAt: Millis | null;
+  startedAt: Millis | null;
+  finishedAt: Millis | null;
+  /** Node holding the lease. */
+  node: string | null;
+  leaseUntil: Millis | null;
+  /** Fencing token: bumped on every claim; writes carrying an older epoch are refused. */
+  leaseEpoch: number;
+  result: unknown;
+  error: RunError | null;
+  /** Reason for `skipped`/`cancelled`/`failed` outcomes that have one (`overlap`, `misfire`, `lost`, `deleted`…). */
+  reason: string | null;
+  logsTruncated: boolean;
+  createdAt: Millis;
+  updatedAt: Millis;
+  createdBy: string;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export interface LogLine {
+  at: Millis;
+  level: LogLevel;
+  message: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  namespaces: string[];
+  /** First characters of the key, to recognise it; never the whole key. */
+  prefix: string;
+  createdAt: Millis;
+  createdBy: string;
+  lastUsedAt: Millis | null;
+  revokedAt: Millis | null;
+}
+
+export interface AuditEntry {
+  id: string;
+  namespace: string;
+  at: Millis;
+  actor: string;
+  ip: string | null;
+  /** e.g. `task.create`, `run.cancel`, `api_key.revoke`. */
+  action: string;
+  /** `task`, `run`, `api_key`… */
+  targetType: string;
+  targetId: string;
+  /** What changed, small. */
+  detail: unknown;
+}
+
+export interface NodeInfo {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  roles: string[];
+  startedAt: Millis;
+  heartbeatAt: Millis;
+}

@@ -1,0 +1,277 @@
+// The Store contract: everything Sundial keeps, named for what each operation means.
+// SQLite (embedded, one node) implements it now; PostgreSQL (cluster) implements the same
+// contract, and test/store/conformance.ts runs against every implementation.
+//
+// Rules every implementation keeps:
+// - A resolved write is committed and durable (synced to disk / committed in PostgreSQL).
+// - Writes that carry an `audit` entry store it in the same transaction as the change.
+// - Every run write that names a lease epoch is refused for a stale epoch (fencing).
+// - Times are epoch milliseconds passed in by the caller (`now`): the store never reads a clock.
+
+import type {
+  ApiKey,
+  AuditEntry,
+  LogLine,
+  Millis,
+  NodeInfo,
+  Run,
+  RunError,
+  RunMetrics,
+  RunStatus,
+  RunTrigger,
+  Task,
+  TaskKind,
+  TaskStatus,
+} from '../core/types.js';
+
+/** A page of results; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Namespaces a read may see: a list, or every namespace. */
+export type NamespaceScope = readonly string[] | '*';
+
+/** An audit row to write with a change (id and time are filled by the store from `at`). */
+export interface NewAudit {
+  namespace: string;
+  at: Millis;
+  actor: string;
+  ip: string | null;
+  action: string;
+  targetType: string;
+  targetId: string;
+  detail?: unknown;
+}
+
+/** A run to insert. */
+export interface NewRun {
+  id: string;
+  namespace: string;
+  taskId: string;
+  taskName: string;
+  status: 'scheduled' | 'skipped';
+  attempt: number;
+  retryOf: string | null;
+  trigger: RunTrigger;
+  occurrenceAt: Millis | null;
+  scheduledFor: Millis;
+  priority: number;
+  payload: unknown;
+  idempotencyKey: string;
+  /** For `skipped` rows: why (`misfire`, `overlap`…). */
+  reason?: string | null;
+  createdAt: Millis;
+  createdBy: string;
+}
+
+/** The task row as written on create (counters start at their zero values). */
+export type NewTask = Omit<Task, 'firedCount' | 'lastRunAt' | 'lastRunStatus' | 'version'>;
+
+/**
+ * What to do with one claimed schedule occurrence, decided by the planner (pure code) inside
+ * the claim's transaction, so firing an occurrence and inserting the next happen together.
+ */
+export interface OccurrencePlan {
+  /** Run the claimed occurrence, or record it as skipped with a reason (e.g. `misfire`). */
+  claimed: 'run' | { skip: string };
+  /** Rows to insert with the claim: missed occurrences as `skipped`, catch-up runs, the next pending occurrence. */
+  inserts: NewRun[];
+  /** The task's fired-occurrence count after this claim. */
+  firedCount: number;
+  /** Due time of the task's pending occurrence after this claim (null: none left). */
+  nextRunAt: Millis | null;
+}
+
+/** Called by `claimDueRuns` for each claimed run whose trigger is `schedule`. */
+export type PlanOccurrence = (task: Task, run: Run, now: Millis) => OccurrencePlan;
+
+/** A claimed run with its task as it was at claim time. */
+export interface ClaimedRun {
+  run: Run;
+  task: Task;
+}
+
+export interface ClaimOptions {
+  node: string;
+  now: Millis;
+  /** Claim runs due at or before this time (now + lookahead). */
+  horizon: Millis;
+  limit: number;
+  leaseUntil: Millis;
+  plan: PlanOccurrence;
+}
+
+/** The end of one run attempt (or a skip/cancel decided by the dispatcher). */
+export interface RunCompletion extends Partial<RunMetrics> {
+  runId: string;
+  /** The claim's fencing token; a mismatch makes the store refuse this completion. */
+  leaseEpoch: number;
+  status: 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';
+  finishedAt: Millis;
+  /** Set when the run started (may be missing for runs skipped or cancelled while queued). */
+  startedAt?: Millis | null;
+  result?: unknown;
+  error?: RunError | null;
+  reason?: string | null;
+  logs?: LogLine[];
+  logsTruncated?: boolean;
+  /** A retry attempt to insert in the same transaction. */
+  retry?: NewRun | null;
+}
+
+export interface RunStart {
+  runId: string;
+  leaseEpoch: number;
+  startedAt: Millis;
+}
+
+export interface TaskFilter {
+  namespaces: NamespaceScope;
+  status?: TaskStatus;
+  kind?: TaskKind;
+  /** Case-insensitive substring of the name or description. */
+  q?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface RunFilter {
+  namespaces: NamespaceScope;
+  taskId?: string;
+  status?: RunStatus[];
+  /** scheduledFor >= from */
+  from?: Millis;
+  /** scheduledFor < to */
+  to?: Millis;
+  limit: number;
+  cursor?: string;
+}
+
+export interface AuditFilter {
+  namespaces: NamespaceScope;
+  actor?: string;
+  action?: string;
+  targetId?: string;
+  from?: Millis;
+  to?: Millis;
+  limit: number;
+  cursor?: string;
+}
+
+/** An API key row with the hash used to find it. */
+export interface StoredApiKey extends ApiKey {
+  hash: string;
+}
+
+/** Result of asking to cancel a run. */
+export interface CancelOutcome {
+  run: Run;
+  /** Status before the request. `running` means the holder must stop it and write `cancelled`. */
+  previousStatus: RunStatus;
+}
+
+export interface UpdateTaskOptions {
+  /** Refuse with `version_mismatch` unless the stored version is this one (If-Match). */
+  expectedVersion?: number;
+  /** Replace the pending schedule occurrence: cancel it (reason as given) and insert `nextRun`. */
+  replacePending?: { reason: string; nextRun: NewRun | null; now: Millis };
+  audit: NewAudit;
+}
+
+export interface DeleteTaskOutcome {
+  task: Task;
+  /** Runs moved to `cancelled` because they had not started. */
+  cancelled: Run[];
+  /** Runs still running; their holders must stop them. */
+  running: Run[];
+}
+
+export interface RunCounts {
+  byStatus: Partial<Record<RunStatus, number>>;
+  /** Runs due at or before `now` that have not started. */
+  backlog: number;
+}
+
+export interface Store {
+  /** Which backend this is; capabilities are read from flags, not from this name. */
+  readonly backend: 'sqlite' | 'postgres';
+
+  /** Creates or upgrades the schema; refuses a database written by newer code. */
+  migrate(): Promise<void>;
+  /** Flushes pending writes and closes connections. */
+  close(): Promise<void>;
+
+  // ---- tasks ----
+  /** Inserts a task and its first pending occurrence. Throws `task_name_taken`. */
+  createTask(task: NewTask, firstRun: NewRun | null, audit: NewAudit): Promise<Task>;
+  getTask(id: string): Promise<Task | null>;
+  getTaskByName(namespace: string, name: string): Promise<Task | null>;
+  listTasks(filter: TaskFilter): Promise<Page<Task>>;
+  /**
+   * Stores the task's new definition (bumping `version`). Throws `task_not_found`,
+   * `version_mismatch`, `task_name_taken`.
+   */
+  updateTask(task: Task, opts: UpdateTaskOptions): Promise<Task>;
+  /** Deletes the task; its unstarted runs become `cancelled` (reason `deleted`). */
+  deleteTask(id: string, now: Millis, audit: NewAudit): Promise<DeleteTaskOutcome>;
+
+  // ---- runs (API side) ----
+  /**
+   * Inserts a manual/API run. When `(taskId, idempotencyKey)` already exists, returns the
+   * existing run with `created: false` and changes nothing.
+   */
+  createRun(run: NewRun, audit: NewAudit | null): Promise<{ run: Run; created: boolean }>;
+  getRun(id: string): Promise<Run | null>;
+  listRuns(filter: RunFilter): Promise<Page<Run>>;
+  getRunLogs(id: string): Promise<LogLine[]>;
+  /** Appends log lines to a running run (live logs). */
+  appendRunLogs(runId: string, lines: LogLine[]): Promise<void>;
+  /** Moves a `scheduled`/`queued` run to `at` (back to `scheduled`). Throws `run_not_reschedulable`. */
+  rescheduleRun(id: string, at: Millis, now: Millis, audit: NewAudit): Promise<Run>;
+  /**
+   * Cancels a run that has not started; for a running run, records the request and returns
+   * `previousStatus: 'running'`. Throws `run_already_finished`.
+   */
+  requestCancel(id: string, now: Millis, audit: NewAudit): Promise<CancelOutcome>;
+
+  // ---- runs (scheduler side, the hot path) ----
+  /**
+   * Claims due runs (`scheduled`, due by `horizon`, task not paused) in one transaction:
+   * status `queued`, a lease for `node`, the fencing epoch bumped; schedule occurrences are
+   * planned with `plan` and the next occurrence inserted in the same transaction.
+   * Ordered by due time, then priority (higher first).
+   */
+  claimDueRuns(opts: ClaimOptions): Promise<ClaimedRun[]>;
+  /** Marks claimed runs as `running`; returns the ids refused for a stale epoch. */
+  markRunning(starts: RunStart[]): Promise<{ stale: string[] }>;
+  /** Writes run outcomes (and retries) in one transaction; returns ids refused for a stale epoch. */
+  completeRuns(completions: RunCompletion[]): Promise<{ stale: string[] }>;
+  /** Extends the leases of all runs `node` holds. */
+  extendLeases(node: string, leaseUntil: Millis): Promise<number>;
+  /** Gives unstarted or abandoned runs back (status `scheduled`, no lease), e.g. on shutdown. */
+  releaseRuns(node: string, runs: { runId: string; leaseEpoch: number }[], now: Millis): Promise<void>;
+  /**
+   * Takes over `queued`/`running` runs whose lease expired before `now` (their holder died):
+   * lease to `node`, epoch bumped, status unchanged. The caller then completes or requeues them.
+   */
+  claimOrphanedRuns(opts: { node: string; now: Millis; leaseUntil: Millis; limit: number }): Promise<ClaimedRun[]>;
+  /** Ids of runs asked to be cancelled while running (for holders that poll). */
+  listCancelRequests(node: string): Promise<string[]>;
+  countRuns(namespaces: NamespaceScope, now: Millis): Promise<RunCounts>;
+
+  // ---- keys, audit, nodes ----
+  createApiKey(key: StoredApiKey, audit: NewAudit): Promise<ApiKey>;
+  findApiKeyByHash(hash: string): Promise<StoredApiKey | null>;
+  listApiKeys(): Promise<ApiKey[]>;
+  revokeApiKey(id: string, now: Millis, audit: NewAudit): Promise<ApiKey>;
+  /** Records that a key was used (best effort, may be batched). */
+  touchApiKey(id: string, now: Millis): Promise<void>;
+  countApiKeys(): Promise<number>;
+  listAudit(filter: AuditFilter): Promise<Page<AuditEntry>>;
+  /** Writes an audit row on its own (for changes that have no other row, e.g. a login failure). */
+  appendAudit(entry: NewAudit): Promise<void>;
+  upsertNode(node: NodeInfo): Promise<void>;
+  listNodes(aliveSince: Millis): Promise<NodeInfo[]>;
+}
