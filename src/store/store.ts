@@ -240,8 +240,10 @@ export interface Store {
   /**
    * Claims due runs (`scheduled`, due by `horizon`, task not paused) in one transaction:
    * status `queued`, a lease for `node`, the fencing epoch bumped; schedule occurrences are
-   * planned with `plan` and the next occurrence inserted in the same transaction.
-   * Ordered by due time, then priority (higher first).
+   * planned with `plan` and its inserts written in the same transaction (insert-or-ignore on
+   * the unique key, so a repeated plan cannot double an occurrence).
+   * Ordered by due time, then priority (higher first). A run the plan skipped (misfire) comes
+   * back with status `skipped` (already final) so the caller can publish it; all others are `queued`.
    */
   claimDueRuns(opts: ClaimOptions): Promise<ClaimedRun[]>;
   /** Marks claimed runs as `running`; returns the ids refused for a stale epoch. */
