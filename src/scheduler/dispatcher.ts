@@ -1,0 +1,538 @@
+// The dispatcher: the hot path from "due" to "running".
+//
+// 1. A claim loop takes due-soon runs from the store (scheduledFor <= now + lookahead) in
+//    batches; the store plans each schedule occurrence's successor in the same transaction.
+// 2. Claimed runs wait in a timer heap; one timer is armed for the earliest and never for more
+//    than a second, so a wall-clock jump or a schedule months away cannot stall or overflow it.
+// 3. When a run is due it passes admission: the overlap policy (schedule occurrences only), the
+//    per-task / per-key concurrency cap, then the node's slot cap. Runs that must wait stay in
+//    memory, held under this node's lease (renewed by heartbeat).
+// 4. Starting a run is written (group commit) before the executor sees it, so a run that was
+//    cancelled or rescheduled after the claim can never start: its stale epoch is refused.
+// 5. Outcomes and retries are written in batches by the TransitionWriter.
+//
+// Background loops never throw: failures are published as `scheduler:error` and retried.
+
+import type { Clock } from '../core/clock.js';
+import { coerceError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
+import { planRetry, type PlannerOptions } from '../core/planner.js';
+import type { Millis, Run, RunError, Task } from '../core/types.js';
+import type { Executor, RunJob, RunOutcome } from '../executor/executor.js';
+import type { ClaimedRun, PlanOccurrence, Store } from '../store/store.js';
+import type { SchedulerControl } from './scheduler-control.js';
+import { TimerHeap, type HeapEntry } from './timer-heap.js';
+import { TransitionWriter } from './transition-writer.js';
+
+export interface DispatcherOptions {
+  node: string;
+  lookaheadMs: number;
+  pollIntervalMs: number;
+  claimBatch: number;
+  leaseMs: number;
+  maxConcurrentRuns: number;
+  /** Most claimed-but-not-started runs held in memory; the claim loop pauses above it. */
+  maxHeld?: number;
+}
+
+export interface DispatcherDeps {
+  store: Store;
+  executor: Executor;
+  clock: Clock;
+  bus: EventBus;
+  plan: PlanOccurrence;
+  planner: PlannerOptions;
+}
+
+interface Entry extends HeapEntry {
+  claimed: ClaimedRun;
+}
+
+interface Running {
+  entry: Entry;
+  controller: AbortController;
+  startedAt: Millis;
+  /** Why it was aborted: `cancelled` (a person), `overlap` (cancel_other), `drain` (shutdown). */
+  abortReason: string | null;
+  done: Promise<void>;
+}
+
+/** The longest a timer sleeps before re-reading the wall clock. */
+const MAX_TIMER_MS = 1000;
+/** A timer that fires this much later than asked is reported as overdue. */
+const OVERDUE_MS = 100;
+
+const LOST: RunError = { code: 'lost', message: 'the node running this run stopped before it finished' };
+
+/** Claims due runs, fires them on time, enforces overlap and concurrency, records outcomes. */
+export class Dispatcher implements SchedulerControl {
+  readonly #o: Required<DispatcherOptions>;
+  readonly #d: DispatcherDeps;
+  readonly #writer: TransitionWriter;
+  readonly #heap = new TimerHeap<Entry>();
+  /** Every claimed run not yet started, wherever it waits; an entry not in here is dropped. */
+  readonly #held = new Map<string, Entry>();
+  readonly #running = new Map<string, Running>();
+  readonly #runningByKey = new Map<string, number>();
+  readonly #runningByTask = new Map<string, Set<string>>();
+  /** Overlap buffers (buffer_one / buffer_all), per task. */
+  readonly #buffered = new Map<string, Entry[]>();
+  /** Runs waiting for their concurrency key to have room. */
+  readonly #waitingForKey = new Map<string, Entry[]>();
+  /** Runs waiting for a node slot, in due/priority order. */
+  readonly #ready = new TimerHeap<Entry>();
+  #seq = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Infinity;
+  #stopping = false;
+  #loop: Promise<void> | null = null;
+  #wakeRequested = false;
+  #sleepResolve: (() => void) | null = null;
+  #sleepTimer: NodeJS.Timeout | null = null;
+  #released: { runId: string; leaseEpoch: number }[] = [];
+
+  constructor(opts: DispatcherOptions, deps: DispatcherDeps) {
+    this.#o = { maxHeld: 200_000, ...opts };
+    this.#d = deps;
+    this.#writer = new TransitionWriter(deps.store, deps.bus, deps.clock);
+  }
+
+  /** Starts the claim loop. */
+  start(): void {
+    if (this.#loop) return;
+    this.#loop = this.#claimLoop();
+  }
+
+  /** Runs claimed but not started, and running, on this node. */
+  get load(): { held: number; running: number; pendingWrites: number } {
+    return { held: this.#held.size, running: this.#running.size, pendingWrites: this.#writer.pending };
+  }
+
+  /** Due-but-not-started runs held in memory. */
+  backlog(now: Millis): number {
+    let n = 0;
+    for (const e of this.#held.values()) if (e.dueAt <= now) n++;
+    return n;
+  }
+
+  // ---- SchedulerControl ----
+
+  wake(dueAt: Millis): void {
+    if (dueAt > this.#d.clock.now() + this.#o.lookaheadMs) return;
+    this.#wakeRequested = true;
+    this.#interruptSleep();
+  }
+
+  cancelRunning(runId: string): boolean {
+    const r = this.#running.get(runId);
+    if (!r) {
+      this.forget(runId);
+      return false;
+    }
+    r.abortReason ??= 'cancelled';
+    r.controller.abort();
+    return true;
+  }
+
+  forget(runId: string): void {
+    this.#held.delete(runId);
+  }
+
+  // ---- the claim loop ----
+
+  async #claimLoop(): Promise<void> {
+    while (!this.#stopping) {
+      this.#wakeRequested = false;
+      const room = this.#o.maxHeld - this.#held.size;
+      let claimedCount = 0;
+      let limit = 0;
+      if (room > 0) {
+        limit = Math.min(this.#o.claimBatch, room);
+        try {
+          const now = this.#d.clock.now();
+          const claimed = await this.#d.store.claimDueRuns({
+            node: this.#o.node,
+            now,
+            horizon: now + this.#o.lookaheadMs,
+            limit,
+            leaseUntil: now + this.#o.leaseMs,
+            plan: this.#d.plan,
+          });
+          claimedCount = claimed.length;
+          if (claimedCount > 0) this.#accept(claimed, now);
+        } catch (err) {
+          this.#d.bus.emit('scheduler:error', { where: 'claim', error: coerceError(err) });
+        }
+      }
+      if (this.#stopping) break;
+      // A full batch means more is due: claim again at once. Otherwise sleep until the poll
+      // interval passes or something wakes us (a run created or rescheduled to be due soon).
+      if (claimedCount >= limit && limit > 0) continue;
+      if (!this.#wakeRequested) await this.#sleep(this.#o.pollIntervalMs);
+    }
+  }
+
+  #accept(claimed: ClaimedRun[], now: Millis): void {
+    for (const c of claimed) {
+      if (c.run.status === 'skipped') {
+        this.#publishSkip(c.run, now);
+        continue;
+      }
+      const entry: Entry = { dueAt: c.run.scheduledFor, priority: c.run.priority, seq: this.#seq++, claimed: c };
+      this.#held.set(c.run.id, entry);
+      this.#heap.push(entry);
+    }
+    this.#d.bus.emit('scheduler:claimed', { count: claimed.length, at: now });
+    this.#armTimer();
+  }
+
+  #publishSkip(run: Run, now: Millis): void {
+    this.#d.bus.emit('run:transition', {
+      runId: run.id,
+      taskId: run.taskId,
+      taskName: run.taskName,
+      namespace: run.namespace,
+      from: 'scheduled',
+      to: 'skipped',
+      at: now,
+      scheduledFor: run.scheduledFor,
+      attempt: run.attempt,
+      startedAt: null,
+      finishedAt: run.finishedAt,
+      reason: run.reason,
+      errorCode: null,
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#sleepResolve = resolve;
+      this.#sleepTimer = setTimeout(() => this.#interruptSleep(), ms);
+    });
+  }
+
+  #interruptSleep(): void {
+    if (this.#sleepTimer) clearTimeout(this.#sleepTimer);
+    this.#sleepTimer = null;
+    const r = this.#sleepResolve;
+    this.#sleepResolve = null;
+    r?.();
+  }
+
+  // ---- the timer ----
+
+  #armTimer(): void {
+    const top = this.#heap.peek();
+    if (!top) return;
+    if (this.#timer && this.#timerAt <= top.dueAt) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    const now = this.#d.clock.now();
+    const delay = Math.min(Math.max(0, top.dueAt - now), MAX_TIMER_MS);
+    this.#timerAt = now + delay;
+    this.#timer = setTimeout(() => this.#onTimer(), delay);
+  }
+
+  #onTimer(): void {
+    this.#timer = null;
+    const expected = this.#timerAt;
+    this.#timerAt = Infinity;
+    const now = this.#d.clock.now();
+    if (now - expected > OVERDUE_MS) this.#d.bus.emit('scheduler:tick:overdue', { expectedAt: expected, firedAt: now });
+    for (let top = this.#heap.peek(); top && top.dueAt <= now; top = this.#heap.peek()) {
+      this.#heap.pop();
+      if (this.#held.get(top.claimed.run.id) !== top) continue;
+      this.#admit(top, false);
+    }
+    if (!this.#stopping) this.#armTimer();
+  }
+
+  // ---- admission ----
+
+  #admit(entry: Entry, overlapChecked: boolean): void {
+    const { run, task } = entry.claimed;
+    if (!overlapChecked && run.trigger === 'schedule') {
+      const running = this.#runningByTask.get(task.id);
+      const buffered = this.#buffered.get(task.id);
+      if ((running && running.size > 0) || (buffered && buffered.length > 0)) {
+        switch (task.policies.overlap) {
+          case 'skip':
+            return this.#skip(entry, 'overlap');
+          case 'buffer_one':
+            if (buffered && buffered.length >= 1) return this.#skip(entry, 'overlap');
+            return this.#push(this.#buffered, task.id, entry);
+          case 'buffer_all':
+            return this.#push(this.#buffered, task.id, entry);
+          case 'cancel_other':
+            for (const id of running ?? []) {
+              const r = this.#running.get(id);
+              if (r) {
+                r.abortReason ??= 'overlap';
+                r.controller.abort();
+              }
+            }
+            break;
+          case 'allow_all':
+            break;
+        }
+      }
+    }
+    const cap = task.policies.concurrency;
+    if (cap !== null && (this.#runningByKey.get(concurrencyKey(task)) ?? 0) >= cap) {
+      return this.#push(this.#waitingForKey, concurrencyKey(task), entry);
+    }
+    if (this.#running.size >= this.#o.maxConcurrentRuns) {
+      this.#ready.push(entry);
+      return;
+    }
+    this.#start(entry);
+  }
+
+  #push(map: Map<string, Entry[]>, key: string, entry: Entry): void {
+    const list = map.get(key);
+    if (list) list.push(entry);
+    else map.set(key, [entry]);
+  }
+
+  #skip(entry: Entry, reason: string): void {
+    const { run } = entry.claimed;
+    this.#held.delete(run.id);
+    this.#writer.complete(
+      run,
+      { runId: run.id, leaseEpoch: run.leaseEpoch, status: 'skipped', finishedAt: this.#d.clock.now(), reason },
+      'queued',
+    );
+  }
+
+  // ---- running ----
+
+  #start(entry: Entry): void {
+    const { run, task } = entry.claimed;
+    this.#held.delete(run.id);
+    const startedAt = this.#d.clock.now();
+    const controller = new AbortController();
+    let finish!: () => void;
+    const r: Running = { entry, controller, startedAt, abortReason: null, done: new Promise((res) => (finish = res)) };
+    this.#running.set(run.id, r);
+    const key = concurrencyKey(task);
+    this.#runningByKey.set(key, (this.#runningByKey.get(key) ?? 0) + 1);
+    let ids = this.#runningByTask.get(task.id);
+    if (!ids) this.#runningByTask.set(task.id, (ids = new Set()));
+    ids.add(run.id);
+
+    this.#writer
+      .start(run, startedAt)
+      .then((ok) => {
+        if (!ok) {
+          // Cancelled or rescheduled after the claim: it must not run.
+          this.#release(r);
+          finish();
+          return;
+        }
+        const job: RunJob = {
+          runId: run.id,
+          taskId: task.id,
+          taskName: task.name,
+          namespace: run.namespace,
+          attempt: run.attempt,
+          scheduledFor: run.scheduledFor,
+          idempotencyKey: run.idempotencyKey,
+          kind: task.kind,
+          spec: task.spec,
+          payload: run.payload,
+          timeoutMs: task.policies.timeoutMs,
+        };
+        return this.#d.executor.execute(job, controller.signal).then((outcome) => {
+          this.#finish(r, outcome);
+          finish();
+        });
+      })
+      .catch((err: unknown) => {
+        // The executor never rejects; this is a bug or a store failure. Record it as a failure
+        // of the run rather than leave it hanging.
+        this.#d.bus.emit('scheduler:error', { where: 'run', error: coerceError(err) });
+        this.#finish(r, {
+          status: 'failed',
+          error: { code: 'internal', message: coerceError(err).message },
+          logs: [],
+          logsTruncated: false,
+          cpuMs: null,
+          peakRssBytes: null,
+          diskWriteBytes: null,
+          finishedAt: this.#d.clock.now(),
+        });
+        finish();
+      });
+  }
+
+  #finish(r: Running, outcome: RunOutcome): void {
+    const { run, task } = r.entry.claimed;
+    this.#release(r);
+    if (r.abortReason === 'drain') {
+      // Shutdown outlasted the grace period: give the run back instead of recording an outcome.
+      this.#released.push({ runId: run.id, leaseEpoch: run.leaseEpoch });
+      return;
+    }
+    const now = this.#d.clock.now();
+    const status = outcome.status;
+    const retry =
+      status === 'failed' || status === 'timed_out'
+        ? planRetry(task, { ...run, status, startedAt: r.startedAt }, now, this.#d.planner)
+        : null;
+    this.#writer.complete(
+      run,
+      {
+        runId: run.id,
+        leaseEpoch: run.leaseEpoch,
+        status,
+        startedAt: r.startedAt,
+        finishedAt: outcome.finishedAt,
+        result: outcome.result,
+        error: outcome.error ?? null,
+        reason: status === 'cancelled' ? (r.abortReason ?? 'cancelled') : null,
+        logs: outcome.logs,
+        logsTruncated: outcome.logsTruncated,
+        cpuMs: outcome.cpuMs,
+        peakRssBytes: outcome.peakRssBytes,
+        diskWriteBytes: outcome.diskWriteBytes,
+        retry,
+      },
+      'running',
+    );
+    if (retry) this.wake(retry.scheduledFor);
+  }
+
+  /** Frees the run's slot and counters, then starts whatever was waiting for them. */
+  #release(r: Running): void {
+    const { run, task } = r.entry.claimed;
+    if (!this.#running.delete(run.id)) return;
+    const key = concurrencyKey(task);
+    const n = (this.#runningByKey.get(key) ?? 1) - 1;
+    if (n > 0) this.#runningByKey.set(key, n);
+    else this.#runningByKey.delete(key);
+    const ids = this.#runningByTask.get(task.id);
+    ids?.delete(run.id);
+    if (ids && ids.size === 0) this.#runningByTask.delete(task.id);
+    if (this.#stopping) return;
+    this.#pump(task);
+  }
+
+  #pump(task: Task): void {
+    // Overlap buffer: the next buffered occurrence starts once no run of the task is running.
+    if (!this.#runningByTask.has(task.id)) {
+      const next = this.#shiftLive(this.#buffered, task.id);
+      if (next) this.#admit(next, true);
+    }
+    const key = concurrencyKey(task);
+    const cap = task.policies.concurrency;
+    while (cap !== null && (this.#runningByKey.get(key) ?? 0) < cap && this.#running.size < this.#o.maxConcurrentRuns) {
+      const next = this.#shiftLive(this.#waitingForKey, key);
+      if (!next) break;
+      this.#admit(next, true);
+    }
+    while (this.#running.size < this.#o.maxConcurrentRuns && this.#ready.size > 0) {
+      const next = this.#ready.pop()!;
+      if (this.#held.get(next.claimed.run.id) !== next) continue;
+      this.#admit(next, true);
+    }
+  }
+
+  #shiftLive(map: Map<string, Entry[]>, key: string): Entry | undefined {
+    const list = map.get(key);
+    while (list && list.length > 0) {
+      const e = list.shift()!;
+      if (list.length === 0) map.delete(key);
+      if (this.#held.get(e.claimed.run.id) === e) return e;
+    }
+    return undefined;
+  }
+
+  // ---- recovery, leases, shutdown ----
+
+  /**
+   * Recovers runs whose holder died (`orphans`): a run that never started goes back to
+   * `scheduled` (nothing ran, nothing is lost); a run that was running ends `failed` with
+   * reason `lost`, and a new attempt is scheduled if its retry policy has attempts left.
+   */
+  async recover(orphans: ClaimedRun[]): Promise<{ released: number; lost: number }> {
+    const now = this.#d.clock.now();
+    const unstarted = orphans.filter((c) => c.run.status === 'queued');
+    if (unstarted.length > 0) {
+      await this.#d.store.releaseRuns(
+        this.#o.node,
+        unstarted.map((c) => ({ runId: c.run.id, leaseEpoch: c.run.leaseEpoch })),
+        now,
+      );
+    }
+    let lost = 0;
+    for (const { run, task } of orphans) {
+      if (run.status !== 'running') continue;
+      lost++;
+      const retry = planRetry(task, { ...run, status: 'failed' }, now, this.#d.planner);
+      this.#writer.complete(
+        run,
+        {
+          runId: run.id,
+          leaseEpoch: run.leaseEpoch,
+          status: 'failed',
+          startedAt: run.startedAt,
+          finishedAt: now,
+          error: LOST,
+          reason: 'lost',
+          retry,
+        },
+        'running',
+      );
+    }
+    await this.#writer.idle();
+    return { released: unstarted.length, lost };
+  }
+
+  /** Renews the lease of every run this node holds. */
+  async heartbeat(): Promise<void> {
+    if (this.#held.size === 0 && this.#running.size === 0) return;
+    await this.#d.store.extendLeases(this.#o.node, this.#d.clock.now() + this.#o.leaseMs);
+  }
+
+  /** Resolves when every recorded transition is committed. */
+  idle(): Promise<void> {
+    return this.#writer.idle();
+  }
+
+  /**
+   * Drains: stops claiming, gives back runs that have not started, lets running runs finish
+   * for up to `graceMs`, then stops them and gives them back too, and waits for the writes.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#interruptSleep();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#loop;
+    const now = this.#d.clock.now();
+    const unstarted = [...this.#held.values()].map((e) => ({ runId: e.claimed.run.id, leaseEpoch: e.claimed.run.leaseEpoch }));
+    this.#held.clear();
+    this.#heap.drain();
+    this.#ready.drain();
+    this.#buffered.clear();
+    this.#waitingForKey.clear();
+    const all = (): Promise<unknown> => Promise.all([...this.#running.values()].map((r) => r.done));
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'grace'>((res) => (graceTimer = setTimeout(() => res('grace'), graceMs)));
+    const first = await Promise.race([all().then(() => 'done' as const), graceOver]);
+    clearTimeout(graceTimer);
+    if (first === 'grace') {
+      for (const r of this.#running.values()) {
+        r.abortReason = 'drain';
+        r.controller.abort();
+      }
+      await all();
+    }
+    await this.#writer.idle();
+    const toRelease = [...unstarted, ...this.#released.splice(0)];
+    if (toRelease.length > 0) await this.#d.store.releaseRuns(this.#o.node, toRelease, now);
+  }
+}
+
+function concurrencyKey(task: Task): string {
+  return task.policies.concurrencyKey ?? `task:${task.id}`;
+}

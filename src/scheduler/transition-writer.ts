@@ -1,0 +1,163 @@
+// Group commit for run transitions. The dispatcher records starts and outcomes here; one flush
+// writes everything gathered since the last one (markRunning, then completeRuns, which the store
+// commits in one transaction), and only then are the transitions published on the bus. While a
+// flush is in flight new transitions gather for the next one, so under load each transaction
+// carries thousands of runs and at idle a transition waits one event-loop turn.
+
+import type { Clock } from '../core/clock.js';
+import type { EventBus } from '../core/events.js';
+import { coerceError } from '../core/errors.js';
+import type { Run } from '../core/types.js';
+import type { RunCompletion, RunStart, Store } from '../store/store.js';
+
+interface PendingStart {
+  start: RunStart;
+  run: Run;
+  resolve: (ok: boolean) => void;
+}
+
+interface PendingCompletion {
+  completion: RunCompletion;
+  run: Run;
+  from: Run['status'];
+}
+
+/** Batches run transitions into few transactions and publishes them after commit. */
+export class TransitionWriter {
+  #starts: PendingStart[] = [];
+  #completions: PendingCompletion[] = [];
+  #scheduled = false;
+  #inFlight: Promise<void> | null = null;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Records that `run` starts; resolves true once durable, false if its claim went stale. */
+  start(run: Run, startedAt: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#starts.push({ start: { runId: run.id, leaseEpoch: run.leaseEpoch, startedAt }, run, resolve });
+      this.#schedule();
+    });
+  }
+
+  /** Records an outcome (or a skip/cancel decided before the start); `from` is the state it leaves. */
+  complete(run: Run, completion: RunCompletion, from: Run['status']): void {
+    this.#completions.push({ completion, run, from });
+    this.#schedule();
+  }
+
+  /** Resolves when everything recorded so far is committed. */
+  async idle(): Promise<void> {
+    while (this.#scheduled || this.#inFlight || this.#starts.length > 0 || this.#completions.length > 0) {
+      await new Promise<void>((r) => this.#idleWaiters.push(r));
+    }
+  }
+
+  get pending(): number {
+    return this.#starts.length + this.#completions.length;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#inFlight = this.#flush().finally(() => {
+        this.#inFlight = null;
+        if (this.#starts.length > 0 || this.#completions.length > 0) this.#schedule();
+        else for (const w of this.#idleWaiters.splice(0)) w();
+      });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const starts = this.#starts;
+    const completions = this.#completions;
+    this.#starts = [];
+    this.#completions = [];
+    try {
+      // Both calls join the store's same group commit, starts first, so a run that started and
+      // ended within one flush is written in order.
+      const [startRes, completeRes] = await Promise.all([
+        starts.length > 0 ? this.store.markRunning(starts.map((s) => s.start)) : Promise.resolve({ stale: [] }),
+        completions.length > 0
+          ? this.store.completeRuns(completions.map((c) => c.completion))
+          : Promise.resolve({ stale: [] }),
+      ]);
+      const staleStarts = new Set(startRes.stale);
+      const staleCompletions = new Set(completeRes.stale);
+      const now = this.clock.now();
+      const publish = this.bus.has('run:transition');
+      for (const s of starts) {
+        const ok = !staleStarts.has(s.run.id);
+        if (ok && publish) {
+          this.bus.emit('run:transition', {
+            runId: s.run.id,
+            taskId: s.run.taskId,
+            taskName: s.run.taskName,
+            namespace: s.run.namespace,
+            from: 'queued',
+            to: 'running',
+            at: now,
+            scheduledFor: s.run.scheduledFor,
+            attempt: s.run.attempt,
+            startedAt: s.start.startedAt,
+            finishedAt: null,
+            reason: null,
+            errorCode: null,
+          });
+        }
+        s.resolve(ok);
+      }
+      if (publish) {
+        for (const c of completions) {
+          if (staleCompletions.has(c.run.id)) continue;
+          const { completion: k, run } = c;
+          this.bus.emit('run:transition', {
+            runId: run.id,
+            taskId: run.taskId,
+            taskName: run.taskName,
+            namespace: run.namespace,
+            from: c.from,
+            to: k.status,
+            at: now,
+            scheduledFor: run.scheduledFor,
+            attempt: run.attempt,
+            startedAt: k.startedAt ?? null,
+            finishedAt: k.finishedAt,
+            reason: k.reason ?? null,
+            errorCode: k.error?.code ?? null,
+          });
+          if (k.retry) {
+            this.bus.emit('run:transition', {
+              runId: k.retry.id,
+              taskId: k.retry.taskId,
+              taskName: k.retry.taskName,
+              namespace: k.retry.namespace,
+              from: null,
+              to: 'scheduled',
+              at: now,
+              scheduledFor: k.retry.scheduledFor,
+              attempt: k.retry.attempt,
+              startedAt: null,
+              finishedAt: null,
+              reason: null,
+              errorCode: null,
+            });
+          }
+        }
+      }
+    } catch (err) {
+      // A failed commit must not lose the transitions: put them back and let the next flush
+      // retry them (after a pause, so a broken disk does not spin the CPU).
+      this.bus.emit('scheduler:error', { where: 'transition-writer', error: coerceError(err) });
+      this.#starts.unshift(...starts);
+      this.#completions.unshift(...completions);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
