@@ -31,6 +31,7 @@ export const ERROR_CATALOG = {
   not_ready: { status: 503, title: 'The server is not ready' },
   stale_lease: { status: 409, title: 'The run is held by another claim' },
   internal: { status: 500, title: 'Internal error' },
+  not_implemented: { status: 501, title: 'Not implemented yet' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

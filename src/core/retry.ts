@@ -1,9 +1,9 @@
-// STUB: owned by the core-domain helper; signatures are fixed, bodies to be written.
+// Retry arithmetic: whether another attempt is allowed, and how long to wait before it.
 import type { Policies } from './types.js';
 
 /** True when an attempt that ended `failed` or `timed_out` leaves attempts for a retry. */
 export function hasAttemptsLeft(retry: Policies['retry'], attempt: number): boolean {
-  throw new Error(`not implemented: hasAttemptsLeft(${String(retry)}, ${attempt})`);
+  return attempt < retry.maxAttempts;
 }
 
 /**
@@ -12,5 +12,13 @@ export function hasAttemptsLeft(retry: Policies['retry'], attempt: number): bool
  * (random in [d/2, d]). `random` returns [0, 1).
  */
 export function retryDelay(retry: Policies['retry'], attempt: number, random: () => number = Math.random): number {
-  throw new Error(`not implemented: retryDelay(${String(retry)}, ${attempt}, ${String(random)})`);
+  const { type, initialMs, maxMs, jitter } = retry.backoff;
+  const n = Math.max(1, Math.floor(attempt));
+  // 2^52 already exceeds any cap; stopping there keeps the product finite (0·∞ would be NaN).
+  const factor = type === 'fixed' ? 1 : 2 ** Math.min(n - 1, 52);
+  const d = Math.min(maxMs, initialMs * factor);
+  if (!jitter || d <= 0) return Math.round(d);
+  // Half fixed, half random: retries spread out without ever coming back almost at once.
+  const half = d / 2;
+  return Math.floor(half + random() * (d - half));
 }
