@@ -1,0 +1,119 @@
+// The HTTP API as a Fastify instance that does not listen: the composition root calls
+// `listen`, tests call `inject`. Every route has TypeBox request and response schemas, which
+// are compiled once at start-up (validators by TypeBox, serializers by fast-json-stringify) and
+// feed the OpenAPI document at /openapi.json and the browsable one at /docs.
+
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/config.js';
+import type { Clock } from '../core/clock.js';
+import { SundialError, type FieldError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
+import type { PlannerOptions } from '../core/planner.js';
+import type { NodeInfo } from '../core/types.js';
+import type { SchedulerControl } from '../scheduler/scheduler-control.js';
+import type { Store } from '../store/store.js';
+import { ApiKeyAuthenticator } from '../auth/authenticator.js';
+import { createServices } from '../services/index.js';
+import { installAuth } from './auth-hook.js';
+import { EventStreamHub } from './event-stream.js';
+import { installProblemHandlers } from './problem.js';
+import { adminRoutes } from './routes/admin.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { runRoutes } from './routes/runs.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { taskRoutes } from './routes/tasks.js';
+
+/** Everything the API needs, handed in by the composition root (or a test). */
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  bus: EventBus;
+  scheduler: SchedulerControl;
+  metricsRegistry: Registry;
+  nodeInfo: () => NodeInfo;
+  /** True once the node can serve (store open, scheduler running); /readyz reports it. */
+  isReady: () => boolean;
+  planner: PlannerOptions;
+  /** Request logger; false or absent: no logging. */
+  logger?: Logger | false;
+  /** Throws a SundialError when a module file is not valid (the executor provides it). */
+  checkModuleFile?: (file: string) => void;
+  /** Field errors of an http spec, e.g. refused outbound addresses (the executor provides it). */
+  checkHttpSpec?: (spec: unknown) => FieldError[];
+  /** Overrides of the auth cache's timings (tests). */
+  authCache?: { ttlMs?: number; missTtlMs?: number };
+  /** Heartbeat period of /v1/events (tests shorten it). */
+  sseHeartbeatMs?: number;
+}
+
+/** Builds the API (routes registered, not listening). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // One cast: Fastify's types cannot relate a pino Logger instance to its own logger type.
+  const fastify = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: deps.config.bodyLimit,
+    // Two log lines per request cost more than the request itself at thousands per second;
+    // failures are logged by the error handler, traffic is counted in /metrics.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Draining is answered below, as a problem document like every other error.
+    return503OnClosing: false,
+  }) as unknown as FastifyInstance;
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  installProblemHandlers(fastify);
+
+  const version = deps.nodeInfo().version;
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Sundial API',
+        version,
+        description: 'Tasks run on time, never twice, never lost. Errors are application/problem+json (RFC 9457).',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer sdl_…`.' } } },
+      security: [{ apiKey: [] }],
+      tags: ['tasks', 'runs', 'schedules', 'events', 'admin', 'cluster', 'health'].map((name) => ({ name })),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { tags: ['health'], security: [], summary: 'This API as an OpenAPI 3.1 document' } }, async () => app.swagger());
+
+  const authenticator = new ApiKeyAuthenticator({ store: deps.store, clock: deps.clock, ...deps.authCache });
+  const services = createServices(deps, authenticator, deps.nodeInfo);
+  const hub = new EventStreamHub(deps.bus, deps.sseHeartbeatMs === undefined ? {} : { heartbeatMs: deps.sseHeartbeatMs });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    // Open event streams would keep the server from closing.
+    hub.closeAll();
+  });
+  // Requests on kept-alive connections may still arrive while the server drains.
+  app.addHook('onRequest', async () => {
+    if (closing) throw new SundialError('shutting_down', 'this node is shutting down; retry on another node or after the restart');
+  });
+
+  await app.register(healthRoutes, { isReady: deps.isReady, metricsRegistry: deps.metricsRegistry });
+  await app.register(
+    async (v1) => {
+      installAuth(v1, authenticator);
+      const opts = { services };
+      await v1.register(taskRoutes, opts);
+      await v1.register(runRoutes, opts);
+      await v1.register(scheduleRoutes, { ...opts, now: () => deps.clock.now() });
+      await v1.register(eventRoutes, { ...opts, hub });
+      await v1.register(apiKeyRoutes, opts);
+      await v1.register(adminRoutes, opts);
+    },
+    { prefix: '/v1' },
+  );
+  return fastify;
+}

@@ -1,0 +1,103 @@
+// Server-sent events of run transitions and task changes, fanned out to every connected client
+// whose key covers the event's namespace. The bus is subscribed only while someone listens, and
+// each event is serialized once however many clients get it, because transitions are emitted
+// on the scheduler's hot path. A client that stops reading is dropped once its unsent buffer
+// passes a bound, so a slow browser cannot grow the server's memory (it reconnects and re-reads).
+
+import type { ServerResponse } from 'node:http';
+import type { EventBus, RunTransition, SundialEvents } from '../core/events.js';
+import { iso, isoOrNull, taskView } from './views.js';
+
+/** One connected client. */
+interface Client {
+  res: ServerResponse;
+  covers: (namespace: string) => boolean;
+}
+
+export interface EventStreamOptions {
+  /** Comment line sent this often so proxies keep the connection open. */
+  heartbeatMs?: number;
+  /** Unsent bytes a client may pile up before it is dropped. */
+  maxBufferedBytes?: number;
+}
+
+/** The SSE fan-out behind GET /v1/events. */
+export class EventStreamHub {
+  readonly #bus: EventBus;
+  readonly #heartbeatMs: number;
+  readonly #maxBuffered: number;
+  readonly #clients = new Set<Client>();
+  #unsubscribe: (() => void)[] = [];
+  #heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(bus: EventBus, opts: EventStreamOptions = {}) {
+    this.#bus = bus;
+    this.#heartbeatMs = opts.heartbeatMs ?? 15_000;
+    this.#maxBuffered = opts.maxBufferedBytes ?? 1_048_576;
+  }
+
+  /** Streams events to `res` (headers already sent) until it closes; returns the detach function. */
+  attach(res: ServerResponse, covers: (namespace: string) => boolean): () => void {
+    const client: Client = { res, covers };
+    this.#clients.add(client);
+    if (this.#clients.size === 1) this.#start();
+    const detach = (): void => {
+      if (!this.#clients.delete(client)) return;
+      if (this.#clients.size === 0) this.#stop();
+    };
+    res.once('close', detach);
+    return detach;
+  }
+
+  /** Ends every stream (server shutdown). */
+  closeAll(): void {
+    for (const c of [...this.#clients]) c.res.end();
+    this.#clients.clear();
+    this.#stop();
+  }
+
+  #start(): void {
+    this.#unsubscribe = [
+      this.#bus.on('run:transition', (t) => this.#publish(t.namespace, 'run:transition', () => transitionView(t))),
+      this.#bus.on('task:changed', (e) => this.#publish(e.task.namespace, 'task:changed', () => taskChangeView(e))),
+    ];
+    this.#heartbeat = setInterval(() => this.#broadcast(': heartbeat\n\n'), this.#heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  #stop(): void {
+    for (const off of this.#unsubscribe) off();
+    this.#unsubscribe = [];
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+  }
+
+  #publish(namespace: string, event: string, data: () => unknown): void {
+    let frame: string | null = null;
+    for (const c of this.#clients) {
+      if (!c.covers(namespace)) continue;
+      frame ??= `event: ${event}\ndata: ${JSON.stringify(data())}\n\n`;
+      this.#write(c, frame);
+    }
+  }
+
+  #broadcast(frame: string): void {
+    for (const c of this.#clients) this.#write(c, frame);
+  }
+
+  #write(c: Client, frame: string): void {
+    if (c.res.writableLength > this.#maxBuffered) {
+      c.res.destroy();
+      return;
+    }
+    c.res.write(frame);
+  }
+}
+
+function transitionView(t: RunTransition): unknown {
+  return { ...t, at: iso(t.at), scheduledFor: iso(t.scheduledFor), startedAt: isoOrNull(t.startedAt), finishedAt: isoOrNull(t.finishedAt) };
+}
+
+function taskChangeView(e: SundialEvents['task:changed']): unknown {
+  return { action: e.action, at: iso(e.at), task: taskView(e.task) };
+}

@@ -1,0 +1,93 @@
+// One mapping from anything thrown to an RFC 9457 problem (application/problem+json). Clients
+// get a stable `type`/`code` from ERROR_CATALOG, a human `detail` and per-field `errors`;
+// unexpected errors become 500 `internal`, logged with their stack, which never leaves the server.
+
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CATALOG, SundialError, type ErrorCode, type FieldError } from '../core/errors.js';
+import { fieldErrorsFrom, type SchemaErrorLike } from '../services/field-errors.js';
+
+/** Base of every problem `type`. */
+export const PROBLEM_BASE = 'https://sundial.dev/problems/';
+
+/** A problem document. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance: string;
+  errors?: FieldError[];
+  [extra: string]: unknown;
+}
+
+/** Where Fastify found invalid input, and the path prefix its field errors get. */
+const CONTEXT_PREFIX: Record<string, string> = { body: '', querystring: '/query', params: '/params', headers: '/headers' };
+
+/** Fastify's own client errors, by code. */
+const FASTIFY_ERRORS: Record<string, (err: FastifyError) => SundialError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new SundialError('payload_too_large', 'the request body is larger than the server accepts (SUNDIAL_BODY_LIMIT)'),
+  FST_ERR_CTP_INVALID_JSON_BODY: (e) => new SundialError('validation_failed', `the body is not valid JSON: ${e.message}`),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new SundialError('validation_failed', 'the body is empty but Content-Type says JSON; send {} or drop the header'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new SundialError('validation_failed', 'send the body as JSON with Content-Type: application/json'),
+};
+
+/** The SundialError an error stands for, or null when it is unexpected (a 500). */
+export function toSundialError(err: unknown): SundialError | null {
+  if (err instanceof SundialError) return err;
+  const fe = err as Partial<FastifyError> & { validation?: SchemaErrorLike[] };
+  if (Array.isArray(fe.validation)) {
+    const errors = fieldErrorsFrom(fe.validation, CONTEXT_PREFIX[fe.validationContext ?? 'body'] ?? '');
+    const first = errors[0];
+    const detail = errors.length === 1 && first ? `${first.path || 'the request'}: ${first.message}` : `${errors.length} fields are not valid`;
+    return new SundialError('validation_failed', detail, { errors });
+  }
+  const known = fe.code === undefined ? undefined : FASTIFY_ERRORS[fe.code];
+  if (known) return known(fe as FastifyError);
+  if (err instanceof SyntaxError && fe.statusCode === 400) return new SundialError('validation_failed', `the body is not valid JSON: ${err.message}`);
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    if (fe.statusCode === 404) return new SundialError('not_found', fe.message);
+    if (fe.statusCode === 413) return new SundialError('payload_too_large');
+    return new SundialError('validation_failed', fe.message ?? 'the request is not valid');
+  }
+  return null;
+}
+
+/** The problem document for `err`. */
+export function problemOf(err: SundialError, instance: string): ProblemBody {
+  return {
+    ...err.extra,
+    type: PROBLEM_BASE + err.code,
+    title: ERROR_CATALOG[err.code].title,
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    instance,
+    ...(err.errors !== undefined && err.errors.length > 0 && { errors: err.errors }),
+  };
+}
+
+/** Sends `err` as a problem. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: SundialError): FastifyReply {
+  if (err.code === 'unauthenticated') {
+    reply.header('www-authenticate', request.headers.authorization ? 'Bearer realm="sundial", error="invalid_token"' : 'Bearer realm="sundial"');
+  }
+  // Pre-serialized so no route's response schema can drop a field of the problem.
+  return reply
+    .code(err.status)
+    .type('application/problem+json; charset=utf-8')
+    .send(JSON.stringify(problemOf(err, request.url)));
+}
+
+/** Installs the error and not-found handlers that answer every failure with a problem. */
+export function installProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const known = toSundialError(error);
+    if (known) return sendProblem(request, reply, known);
+    request.log.error({ err: error, url: request.url, method: request.method }, 'unexpected error');
+    return sendProblem(request, reply, new SundialError('internal', 'something went wrong on our side; it has been logged'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, new SundialError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}

@@ -1,0 +1,62 @@
+// /v1/audit, /v1/cluster/nodes, /v1/stats: what operators look at.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { actorOf } from '../auth-hook.js';
+import { AuditQuery, AuditView, NodeView, StatsQuery, StatsView } from '../schemas/admin.js';
+import { AUTH_PROBLEMS, Page, problems } from '../schemas/common.js';
+import { auditView, nodeView, pageView, statsView } from '../views.js';
+import { limitOf, parseRange, type RouteDeps } from './route-helpers.js';
+
+/** Admin and operator read routes. */
+export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { services }) => {
+  const { admin } = services;
+
+  app.get(
+    '/audit',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Read the audit log',
+        description: 'Every change made through the API, newest first. Filters: `actor` (`key:<id>`), `action` (`task.create`…), `target` (an id), `from`, `to`.',
+        querystring: AuditQuery,
+        response: { 200: Page(AuditView), ...problems(...AUTH_PROBLEMS) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await admin.audit({ actor: q.actor, action: q.action, target: q.target, ...parseRange(q), limit: limitOf(q), cursor: q.cursor });
+      return pageView(page, auditView);
+    },
+  );
+
+  app.get(
+    '/cluster/nodes',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['cluster'],
+        summary: 'Nodes of the cluster',
+        description: 'Nodes with a recent heartbeat; on a single node, just this one.',
+        response: { 200: Type.Object({ items: Type.Array(NodeView) }), ...problems(...AUTH_PROBLEMS) },
+      },
+    },
+    async () => ({ items: (await admin.nodes()).map(nodeView) }),
+  );
+
+  app.get(
+    '/stats',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['cluster'],
+        summary: 'Run and task counts',
+        description: 'Runs by status, the backlog (due but not started) and tasks by status, in the key’s namespaces.',
+        querystring: StatsQuery,
+        response: { 200: StatsView, ...problems(...AUTH_PROBLEMS) },
+      },
+    },
+    async (request) => statsView(await admin.stats(actorOf(request), request.query.namespace)),
+  );
+};

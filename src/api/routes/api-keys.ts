@@ -1,0 +1,58 @@
+// /v1/api-keys: mint, list and revoke API keys (admin only).
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { actorOf } from '../auth-hook.js';
+import { ApiKeyCreateBody, ApiKeyCreatedView, ApiKeyView } from '../schemas/admin.js';
+import { AUTH_PROBLEMS, IdParams, Page, PageQuery, problems } from '../schemas/common.js';
+import { apiKeyView, pageView } from '../views.js';
+import { limitOf, type RouteDeps } from './route-helpers.js';
+
+const tags = ['admin'];
+
+/** API key routes. */
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { services }) => {
+  const { apiKeys } = services;
+
+  app.post(
+    '/api-keys',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags,
+        summary: 'Create an API key',
+        description: 'The answer carries the secret, once; only its SHA-256 hash is stored.',
+        body: ApiKeyCreateBody,
+        response: { 201: ApiKeyCreatedView, ...problems(...AUTH_PROBLEMS) },
+      },
+    },
+    async (request, reply) => {
+      const { key, secret } = await apiKeys.create(actorOf(request), request.body);
+      return reply.code(201).send({ ...apiKeyView(key), secret });
+    },
+  );
+
+  app.get(
+    '/api-keys',
+    {
+      config: { role: 'admin' },
+      schema: { tags, summary: 'List API keys (without secrets)', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: Page(ApiKeyView), ...problems(...AUTH_PROBLEMS) } },
+    },
+    async (request) => pageView(await apiKeys.list(limitOf(request.query), request.query.cursor), apiKeyView),
+  );
+
+  app.delete(
+    '/api-keys/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags,
+        summary: 'Revoke an API key',
+        description: 'The key stops working at once on this node and within seconds on others; it stays listed with `revokedAt`.',
+        params: IdParams,
+        response: { 200: ApiKeyView, ...problems(...AUTH_PROBLEMS, 404) },
+      },
+    },
+    async (request) => apiKeyView(await apiKeys.revoke(actorOf(request), request.params.id)),
+  );
+};

@@ -1,0 +1,105 @@
+// Schemas of the admin and operator routes: keys, audit, nodes, stats, schedule previews.
+
+import { Type } from 'typebox';
+import { RUN_STATUSES } from '../../core/types.js';
+import { NAME_PATTERN, NAMESPACE_PATTERN } from '../../services/names.js';
+import { IsoTime, IsoTimeInput, Namespace, Nullable, PageQuery } from './common.js';
+import { ScheduleSchema } from './task.js';
+
+/** POST /v1/api-keys */
+export const ApiKeyCreateBody = Type.Object(
+  {
+    name: Type.String({ pattern: NAME_PATTERN }),
+    role: Type.Enum(['viewer', 'operator', 'admin']),
+    namespaces: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('*'), Type.String({ pattern: NAMESPACE_PATTERN })]), {
+        minItems: 1,
+        maxItems: 100,
+        description: 'Namespaces the key covers; `["*"]` for all. Default `["default"]`; admin keys cover all.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** An API key without its secret. */
+export const ApiKeyView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.Enum(['viewer', 'operator', 'admin']),
+  namespaces: Type.Array(Type.String()),
+  prefix: Type.String({ description: 'First characters of the secret, to recognise it.' }),
+  createdAt: IsoTime,
+  createdBy: Type.String(),
+  lastUsedAt: Nullable(IsoTime),
+  revokedAt: Nullable(IsoTime),
+});
+
+/** A newly minted key: the only response that carries the secret. */
+export const ApiKeyCreatedView = Type.Object({
+  ...ApiKeyView.properties,
+  secret: Type.String({ description: 'Shown once; only its hash is kept.', examples: ['sdl_3q2-…'] }),
+});
+
+/** GET /v1/audit filters. */
+export const AuditQuery = Type.Object(
+  {
+    actor: Type.Optional(Type.String({ maxLength: 200, examples: ['key:0190…'] })),
+    action: Type.Optional(Type.String({ maxLength: 100, examples: ['task.create'] })),
+    target: Type.Optional(Type.String({ maxLength: 200, description: 'Target id.' })),
+    from: Type.Optional(IsoTimeInput),
+    to: Type.Optional(IsoTimeInput),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+
+/** One audit row. */
+export const AuditView = Type.Object({
+  id: Type.String(),
+  namespace: Type.String(),
+  at: IsoTime,
+  actor: Type.String(),
+  ip: Nullable(Type.String()),
+  action: Type.String(),
+  targetType: Type.String(),
+  targetId: Type.String(),
+  detail: Type.Unknown(),
+});
+
+/** A node of the cluster. */
+export const NodeView = Type.Object({
+  id: Type.String(),
+  host: Type.String(),
+  pid: Type.Integer(),
+  version: Type.String(),
+  roles: Type.Array(Type.String()),
+  startedAt: IsoTime,
+  heartbeatAt: IsoTime,
+});
+
+/** GET /v1/stats */
+export const StatsView = Type.Object({
+  at: IsoTime,
+  runs: Type.Object({
+    byStatus: Type.Object(Object.fromEntries(RUN_STATUSES.map((s) => [s, Type.Integer()]))),
+    backlog: Type.Integer({ description: 'Runs due by now that have not started.' }),
+  }),
+  tasks: Type.Object({ total: Type.Integer(), active: Type.Integer(), paused: Type.Integer() }),
+});
+
+/** GET /v1/stats filter. */
+export const StatsQuery = Type.Object({ namespace: Type.Optional(Namespace) }, { additionalProperties: false });
+
+/** POST /v1/schedules/preview */
+export const PreviewBody = Type.Object(
+  {
+    schedule: ScheduleSchema,
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+    from: Type.Optional(IsoTimeInput),
+  },
+  { additionalProperties: false },
+);
+
+/** The next fire times of a schedule. */
+export const PreviewView = Type.Object({ times: Type.Array(IsoTime), description: Type.String() });

@@ -1,0 +1,125 @@
+// Domain objects as the API shows them: ISO-8601 times, derived fields (lateMs, durationMs,
+// scheduleDescription), policies with durations as text. The types come from the response
+// schemas, so a view that drifts from its schema fails to compile.
+
+import type { Static } from 'typebox';
+import { policiesToView } from '../core/policies.js';
+import { describeSchedule } from '../core/schedule.js';
+import { RUN_STATUSES, type ApiKey, type AuditEntry, type LogLine, type Millis, type NodeInfo, type Run, type Task } from '../core/types.js';
+import type { Page } from '../store/store.js';
+import type { Stats } from '../services/admin-service.js';
+import type { ApiKeyView, AuditView, NodeView, StatsView } from './schemas/admin.js';
+import type { LogLineView, RunView } from './schemas/run.js';
+import type { TaskView } from './schemas/task.js';
+
+/** Epoch milliseconds as ISO-8601. */
+export function iso(ms: Millis): string {
+  return new Date(ms).toISOString();
+}
+
+/** Epoch milliseconds or null as ISO-8601 or null. */
+export function isoOrNull(ms: Millis | null): string | null {
+  return ms === null ? null : iso(ms);
+}
+
+/** A task for the API. */
+export function taskView(t: Task): Static<typeof TaskView> {
+  return {
+    id: t.id,
+    namespace: t.namespace,
+    name: t.name,
+    description: t.description,
+    kind: t.kind,
+    spec: t.spec,
+    schedule: t.schedule,
+    scheduleDescription: t.schedule === null ? null : describeSchedule(t.schedule),
+    policies: policiesToView(t.policies),
+    payload: t.payload,
+    status: t.status,
+    firedCount: t.firedCount,
+    nextRunAt: isoOrNull(t.nextRunAt),
+    lastRunAt: isoOrNull(t.lastRunAt),
+    lastRunStatus: t.lastRunStatus,
+    version: t.version,
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+    createdBy: t.createdBy,
+    updatedBy: t.updatedBy,
+  };
+}
+
+/** A run for the API. */
+export function runView(r: Run): Static<typeof RunView> {
+  return {
+    id: r.id,
+    taskId: r.taskId,
+    taskName: r.taskName,
+    namespace: r.namespace,
+    status: r.status,
+    attempt: r.attempt,
+    retryOf: r.retryOf,
+    trigger: r.trigger,
+    occurrenceAt: isoOrNull(r.occurrenceAt),
+    scheduledFor: iso(r.scheduledFor),
+    queuedAt: isoOrNull(r.queuedAt),
+    startedAt: isoOrNull(r.startedAt),
+    finishedAt: isoOrNull(r.finishedAt),
+    lateMs: r.startedAt === null ? null : r.startedAt - r.scheduledFor,
+    durationMs: r.startedAt === null || r.finishedAt === null ? null : r.finishedAt - r.startedAt,
+    priority: r.priority,
+    payload: r.payload,
+    result: r.result,
+    error: r.error,
+    reason: r.reason,
+    node: r.node,
+    cpuMs: r.cpuMs,
+    peakRssBytes: r.peakRssBytes,
+    diskWriteBytes: r.diskWriteBytes,
+    idempotencyKey: r.idempotencyKey,
+    logsTruncated: r.logsTruncated,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+    createdBy: r.createdBy,
+  };
+}
+
+/** A log line for the API. */
+export function logLineView(l: LogLine): Static<typeof LogLineView> {
+  return { at: iso(l.at), level: l.level, message: l.message };
+}
+
+/** An API key for the API (never with its hash). */
+export function apiKeyView(k: ApiKey): Static<typeof ApiKeyView> {
+  return {
+    id: k.id,
+    name: k.name,
+    role: k.role,
+    namespaces: k.namespaces,
+    prefix: k.prefix,
+    createdAt: iso(k.createdAt),
+    createdBy: k.createdBy,
+    lastUsedAt: isoOrNull(k.lastUsedAt),
+    revokedAt: isoOrNull(k.revokedAt),
+  };
+}
+
+/** An audit row for the API. */
+export function auditView(a: AuditEntry): Static<typeof AuditView> {
+  return { ...a, at: iso(a.at) };
+}
+
+/** A node for the API. */
+export function nodeView(n: NodeInfo): Static<typeof NodeView> {
+  return { ...n, startedAt: iso(n.startedAt), heartbeatAt: iso(n.heartbeatAt) };
+}
+
+/** Counts for the API, every status present (zero when none). */
+export function statsView(s: Stats): Static<typeof StatsView> {
+  const byStatus = Object.fromEntries(RUN_STATUSES.map((st) => [st, s.runs.byStatus[st] ?? 0]));
+  return { at: iso(s.at), runs: { byStatus, backlog: s.runs.backlog }, tasks: s.tasks };
+}
+
+/** A page with each item turned into its view. */
+export function pageView<T, V>(page: Page<T>, view: (item: T) => V): { items: V[]; nextCursor: string | null } {
+  return { items: page.items.map(view), nextCursor: page.nextCursor };
+}

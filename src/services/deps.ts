@@ -1,0 +1,19 @@
+// What the services need from the rest of Sundial, handed in by the composition root.
+
+import type { Clock } from '../core/clock.js';
+import type { EventBus } from '../core/events.js';
+import type { PlannerOptions } from '../core/planner.js';
+import type { Config } from '../config/config.js';
+import type { SchedulerControl } from '../scheduler/scheduler-control.js';
+import type { Store } from '../store/store.js';
+import type { SpecChecks } from './task-spec.js';
+
+/** Dependencies shared by every service. */
+export interface ServiceDeps extends SpecChecks {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  bus: EventBus;
+  scheduler: SchedulerControl;
+  planner: PlannerOptions;
+}

@@ -1,0 +1,28 @@
+// Wires the services from their dependencies (one instance of each per app).
+
+import type { NodeInfo } from '../core/types.js';
+import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
+import { AdminService } from './admin-service.js';
+import { ApiKeyService } from './api-key-service.js';
+import type { ServiceDeps } from './deps.js';
+import { RunService } from './run-service.js';
+import { TaskService } from './task-service.js';
+
+/** Every service the API uses. */
+export interface Services {
+  tasks: TaskService;
+  runs: RunService;
+  apiKeys: ApiKeyService;
+  admin: AdminService;
+}
+
+/** Builds the services over one set of dependencies. */
+export function createServices(deps: ServiceDeps, authenticator: ApiKeyAuthenticator, nodeInfo: () => NodeInfo): Services {
+  const tasks = new TaskService(deps);
+  return {
+    tasks,
+    runs: new RunService(deps, tasks),
+    apiKeys: new ApiKeyService(deps, authenticator),
+    admin: new AdminService(deps, nodeInfo),
+  };
+}

@@ -1,0 +1,248 @@
+// Run routes: manual runs (idempotent), listing and filters, logs, reschedule, cancel.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { RunTransition } from '../../src/core/events.js';
+import { httpTask, startApi, startRuns, type ApiHarness } from '../helpers/api-harness.js';
+
+interface RunBody {
+  id: string;
+  taskId: string;
+  taskName: string;
+  namespace: string;
+  status: string;
+  attempt: number;
+  trigger: string;
+  scheduledFor: string;
+  startedAt: string | null;
+  lateMs: number | null;
+  durationMs: number | null;
+  payload: unknown;
+  idempotencyKey: string;
+  reason: string | null;
+}
+
+let h: ApiHarness;
+before(async () => {
+  h = await startApi();
+});
+after(async () => {
+  await h.close();
+});
+
+async function task(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await h.call({ method: 'POST', url: '/v1/tasks', payload: httpTask(name, extra) });
+  assert.equal(res.statusCode, 201, res.body);
+  return (res.json() as { id: string }).id;
+}
+
+async function trigger(name: string, body: Record<string, unknown> = {}) {
+  return h.call({ method: 'POST', url: `/v1/tasks/${name}/runs`, payload: body });
+}
+
+describe('POST /v1/tasks/{idOrName}/runs', () => {
+  test('creates a manual run due now, with every documented field', async () => {
+    const taskId = await task('manual-1', { payload: { from: 'task' } });
+    const woken = h.scheduler.woken.length;
+    const res = await trigger('manual-1');
+    assert.equal(res.statusCode, 201, res.body);
+    const run = res.json() as RunBody;
+    for (const field of [
+      'id', 'taskId', 'taskName', 'status', 'attempt', 'retryOf', 'trigger', 'scheduledFor', 'queuedAt', 'startedAt', 'finishedAt',
+      'lateMs', 'durationMs', 'result', 'error', 'reason', 'node', 'cpuMs', 'peakRssBytes', 'diskWriteBytes', 'idempotencyKey',
+      'namespace', 'createdAt',
+    ]) {
+      assert.ok(field in run, `run view lacks ${field}`);
+    }
+    assert.equal(run.taskId, taskId);
+    assert.equal(run.taskName, 'manual-1');
+    assert.equal(run.trigger, 'manual');
+    assert.equal(run.status, 'scheduled');
+    assert.equal(run.attempt, 1);
+    assert.equal(run.scheduledFor, new Date(h.clock.now()).toISOString());
+    assert.deepEqual(run.payload, { from: 'task' }, 'the task payload is the default');
+    assert.equal(res.headers.location, `/v1/runs/${run.id}`);
+    assert.deepEqual(h.scheduler.woken.slice(woken), [h.clock.now()], 'a run due now wakes the scheduler');
+  });
+
+  test('a repeated idempotency key answers 200 with the first run; another payload is 409', async () => {
+    await task('idem-1');
+    const first = await trigger('idem-1', { idempotencyKey: 'order-42', payload: { n: 1, m: [1, 2] } });
+    assert.equal(first.statusCode, 201);
+    const again = await trigger('idem-1', { idempotencyKey: 'order-42', payload: { m: [1, 2], n: 1 } });
+    assert.equal(again.statusCode, 200, again.body);
+    assert.equal(again.json().id, first.json().id);
+    const conflict = await trigger('idem-1', { idempotencyKey: 'order-42', payload: { n: 2 } });
+    assert.equal(conflict.statusCode, 409);
+    assert.equal(conflict.json().code, 'idempotency_conflict');
+    assert.equal(conflict.json().runId, first.json().id);
+    const runs = (await h.call({ method: 'GET', url: '/v1/runs?task=idem-1' })).json() as { items: RunBody[] };
+    assert.equal(runs.items.length, 1, 'neither repeat created a run');
+  });
+
+  test('runs without a key each get their own', async () => {
+    await task('idem-2');
+    const a = (await trigger('idem-2')).json() as RunBody;
+    const b = (await trigger('idem-2')).json() as RunBody;
+    assert.notEqual(a.id, b.id);
+    assert.notEqual(a.idempotencyKey, b.idempotencyKey);
+  });
+
+  test('publishes run:transition scheduled after the commit', async () => {
+    await task('manual-ev');
+    const seen: RunTransition[] = [];
+    const off = h.bus.on('run:transition', (t) => seen.push(t));
+    const run = (await trigger('manual-ev')).json() as RunBody;
+    off();
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.runId, run.id);
+    assert.equal(seen[0]!.to, 'scheduled');
+  });
+});
+
+describe('GET /v1/runs and /v1/runs/{id}', () => {
+  test('filters by task, status and time window', async () => {
+    await task('list-1');
+    await task('list-2');
+    const r1 = (await trigger('list-1')).json() as RunBody;
+    h.clock.advance(60_000);
+    const r2 = (await trigger('list-1')).json() as RunBody;
+    await trigger('list-2');
+    await h.call({ method: 'POST', url: `/v1/runs/${r1.id}/cancel` });
+
+    const byTask = (await h.call({ method: 'GET', url: '/v1/runs?task=list-1' })).json() as { items: RunBody[] };
+    assert.deepEqual(byTask.items.map((r) => r.id).sort(), [r1.id, r2.id].sort());
+    const cancelled = (await h.call({ method: 'GET', url: '/v1/runs?task=list-1&status=cancelled,failed' })).json() as { items: RunBody[] };
+    assert.deepEqual(cancelled.items.map((r) => r.id), [r1.id]);
+    const from = encodeURIComponent(r2.scheduledFor);
+    const windowed = (await h.call({ method: 'GET', url: `/v1/runs?task=list-1&from=${from}` })).json() as { items: RunBody[] };
+    assert.deepEqual(windowed.items.map((r) => r.id), [r2.id]);
+    const before = (await h.call({ method: 'GET', url: `/v1/runs?task=list-1&to=${from}` })).json() as { items: RunBody[] };
+    assert.deepEqual(before.items.map((r) => r.id), [r1.id]);
+  });
+
+  test('a run by id; unknown ids and non-UUIDs are 404', async () => {
+    await task('get-run');
+    const run = (await trigger('get-run')).json() as RunBody;
+    const res = await h.call({ method: 'GET', url: `/v1/runs/${run.id}` });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().id, run.id);
+    assert.equal((await h.call({ method: 'GET', url: '/v1/runs/0190e0b5-0000-7000-8000-000000000000' })).statusCode, 404);
+    const bad = await h.call({ method: 'GET', url: '/v1/runs/not-a-uuid' });
+    assert.equal(bad.statusCode, 404);
+    assert.equal(bad.json().code, 'run_not_found');
+  });
+
+  test('a filter on an unknown task is 404', async () => {
+    const res = await h.call({ method: 'GET', url: '/v1/runs?task=no-such-task' });
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.json().code, 'task_not_found');
+  });
+
+  test('pagination walks every run exactly once', async () => {
+    await task('run-pages');
+    const ids: string[] = [];
+    for (let i = 0; i < 17; i++) {
+      ids.push(((await trigger('run-pages')).json() as RunBody).id);
+      h.clock.advance(1000);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/v1/runs?task=run-pages&limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = (await h.call({ method: 'GET', url })).json() as { items: RunBody[]; nextCursor: string | null };
+      seen.push(...page.items.map((r) => r.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    assert.deepEqual([...seen].sort(), [...ids].sort());
+    assert.equal(new Set(seen).size, ids.length);
+  });
+
+  test('a running run shows lateMs = startedAt - scheduledFor', async () => {
+    await task('late-1');
+    const run = (await trigger('late-1')).json() as RunBody;
+    h.clock.advance(250);
+    await startRuns(h, [run.id]);
+    const view = (await h.call({ method: 'GET', url: `/v1/runs/${run.id}` })).json() as RunBody;
+    assert.equal(view.status, 'running');
+    assert.equal(view.lateMs, 250);
+    assert.equal(view.durationMs, null);
+  });
+});
+
+describe('GET /v1/runs/{id}/logs', () => {
+  test('answers JSON lines; follow=1 is a 501 problem for now', async () => {
+    await task('logs-1');
+    const run = (await trigger('logs-1')).json() as RunBody;
+    const t0 = h.clock.now();
+    await h.store.appendRunLogs(run.id, [
+      { at: t0, level: 'info', message: 'hello' },
+      { at: t0 + 5, level: 'warn', message: 'careful\nnewline' },
+    ]);
+    const res = await h.call({ method: 'GET', url: `/v1/runs/${run.id}/logs` });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8');
+    const lines = res.body.trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; at: string });
+    assert.deepEqual(lines.map((l) => [l.level, l.message]), [['info', 'hello'], ['warn', 'careful\nnewline']]);
+    assert.equal(lines[0]!.at, new Date(t0).toISOString());
+    const follow = await h.call({ method: 'GET', url: `/v1/runs/${run.id}/logs?follow=1` });
+    assert.equal(follow.statusCode, 501);
+    assert.equal(follow.json().code, 'not_implemented');
+  });
+
+  test('no lines is an empty body', async () => {
+    await task('logs-2');
+    const run = (await trigger('logs-2')).json() as RunBody;
+    const res = await h.call({ method: 'GET', url: `/v1/runs/${run.id}/logs` });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.body, '');
+  });
+});
+
+describe('POST /v1/runs/{id}/reschedule', () => {
+  test('moves a scheduled run, forgets it in the heap and wakes the scheduler for the new time', async () => {
+    await task('resched-1');
+    const run = (await h.call({ method: 'POST', url: '/v1/tasks/resched-1/schedule', payload: { at: '2026-03-10T00:00:00Z' } })).json() as RunBody;
+    const res = await h.call({ method: 'POST', url: `/v1/runs/${run.id}/reschedule`, payload: { at: '2026-03-09T12:00:00Z' } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().scheduledFor, '2026-03-09T12:00:00.000Z');
+    assert.equal(res.json().status, 'scheduled');
+    assert.ok(h.scheduler.forgotten.includes(run.id));
+    assert.equal(h.scheduler.woken.at(-1), Date.parse('2026-03-09T12:00:00Z'));
+  });
+
+  test('a finished run is 409 run_not_reschedulable', async () => {
+    await task('resched-2');
+    const run = (await trigger('resched-2')).json() as RunBody;
+    await h.call({ method: 'POST', url: `/v1/runs/${run.id}/cancel` });
+    const res = await h.call({ method: 'POST', url: `/v1/runs/${run.id}/reschedule`, payload: { at: '2026-03-09T12:00:00Z' } });
+    assert.equal(res.statusCode, 409);
+    assert.equal(res.json().code, 'run_not_reschedulable');
+  });
+});
+
+describe('POST /v1/runs/{id}/cancel', () => {
+  test('a pending run is cancelled at once', async () => {
+    await task('cancel-1');
+    const run = (await trigger('cancel-1')).json() as RunBody;
+    const seen: RunTransition[] = [];
+    const off = h.bus.on('run:transition', (t) => seen.push(t));
+    const res = await h.call({ method: 'POST', url: `/v1/runs/${run.id}/cancel` });
+    off();
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().status, 'cancelled');
+    assert.ok(h.scheduler.forgotten.includes(run.id));
+    assert.deepEqual(seen.map((t) => `${t.from}->${t.to}`), ['scheduled->cancelled']);
+    const again = await h.call({ method: 'POST', url: `/v1/runs/${run.id}/cancel` });
+    assert.equal(again.statusCode, 409);
+    assert.equal(again.json().code, 'run_already_finished');
+  });
+
+  test('a running run is stopped through the scheduler', async () => {
+    await task('cancel-2');
+    const run = (await trigger('cancel-2')).json() as RunBody;
+    await startRuns(h, [run.id]);
+    const res = await h.call({ method: 'POST', url: `/v1/runs/${run.id}/cancel` });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(h.scheduler.cancelled.filter((id) => id === run.id), [run.id]);
+  });
+});
