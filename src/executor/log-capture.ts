@@ -1,0 +1,90 @@
+// A run's log, kept in the worker child: lines from ctx.log and from console.*, capped in bytes.
+// Many runs execute at once in one child, so console output is attributed through
+// AsyncLocalStorage: the run's log is the store of the async context its code runs in.
+
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import { format } from 'node:util';
+import type { LogLevel } from '../core/types.js';
+import type { WireLogLine } from './module-protocol.js';
+
+/** The line appended once a run's log reaches its cap. */
+export const TRUNCATED_MARKER = '[truncated]';
+
+const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error']);
+
+/** Normalises a user-supplied level; anything unknown is `info`. */
+export function toLevel(level: unknown): LogLevel {
+  return typeof level === 'string' && LEVELS.has(level) ? (level as LogLevel) : 'info';
+}
+
+/** The longest prefix of `s` that is at most `maxBytes` of UTF-8, cut on a character boundary. */
+export function utf8Prefix(s: string, maxBytes: number): string {
+  if (maxBytes <= 0) return '';
+  const buf = Buffer.from(s, 'utf8');
+  if (buf.length <= maxBytes) return s;
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) so no character is split.
+  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
+  return buf.toString('utf8', 0, end);
+}
+
+/** The log lines of one run, capped at `maxBytes` of message text. */
+export class RunLog {
+  lines: WireLogLine[] | undefined;
+  truncated = false;
+  #bytes = 0;
+  #sealed = false;
+  readonly #maxBytes: number;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Appends a line; past the cap, keeps what fits, adds the marker once, then drops the rest. */
+  push(level: LogLevel, message: string): void {
+    if (this.#sealed || this.truncated) return;
+    const room = this.#maxBytes - this.#bytes;
+    const size = Buffer.byteLength(message, 'utf8');
+    const lines = (this.lines ??= []);
+    const at = Date.now();
+    if (size <= room) {
+      this.#bytes += size;
+      lines.push([at, level, message]);
+      return;
+    }
+    const part = utf8Prefix(message, room);
+    if (part !== '') lines.push([at, level, part]);
+    lines.push([at, 'warn', TRUNCATED_MARKER]);
+    this.#bytes = this.#maxBytes;
+    this.truncated = true;
+  }
+
+  /** Ends the log: what a run's leftover timers print after it finished is dropped. */
+  seal(): void {
+    this.#sealed = true;
+  }
+}
+
+const CONSOLE_LEVELS: [keyof Console & ('log' | 'info' | 'warn' | 'error' | 'debug' | 'trace'), LogLevel][] = [
+  ['log', 'info'],
+  ['info', 'info'],
+  ['warn', 'warn'],
+  ['error', 'error'],
+  ['debug', 'debug'],
+  ['trace', 'debug'],
+];
+
+/**
+ * Routes console.log/info/warn/error/debug/trace into the current run's log. Output outside any
+ * run (module top-level code, a stray timer) goes to the real console, i.e. the child's stdio.
+ */
+export function installConsoleCapture(als: AsyncLocalStorage<RunLog>): void {
+  for (const [method, level] of CONSOLE_LEVELS) {
+    const original = console[method].bind(console) as (...args: unknown[]) => void;
+    console[method] = (...args: unknown[]): void => {
+      const log = als.getStore();
+      if (log === undefined) original(...args);
+      else log.push(level, format(...args));
+    };
+  }
+}

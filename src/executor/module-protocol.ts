@@ -1,0 +1,110 @@
+// The closed IPC protocol between the module pool (parent) and its worker children.
+//
+// Both directions are batched: everything one side has to say in one event-loop turn travels as
+// one message. Node's IPC channel costs a JSON.stringify, a pipe write and a wake-up of the other
+// process per message, so one message per run caps the pool at a few thousand runs/s; one message
+// per turn amortises that over hundreds of runs (bench/executor-bench.ts --no-coalesce shows it).
+//
+// Run ids on the wire are small pool-local integers, not run UUIDs: they are map keys on both
+// sides and cost a few bytes. Log lines are tuples for the same reason.
+
+import type { LogLevel } from '../core/types.js';
+
+/**
+ * Most runs (or endings) in one message. Unbounded batches make the two sides take turns: the
+ * child idles while the parent serialises 1,000 runs. Sending every 256 lets them overlap; with
+ * 2,000 in flight on a quiet 2-core machine this measured ~100k runs/s against ~65-85k unbounded.
+ */
+export const MAX_BATCH = 256;
+
+/** Limits a child applies to every run; passed once, as argv, when the child is forked. */
+export interface WorkerConfig {
+  logMaxBytes: number;
+  resultMaxBytes: number;
+  /** false: one message per ended run (only to measure what batching buys). */
+  coalesce: boolean;
+}
+
+/** One run for a child to start. `file` is absolute and already checked against the tasks dir. */
+export interface WireRun {
+  id: number;
+  file: string;
+  export: string;
+  payload: unknown;
+  runId: string;
+  attempt: number;
+  /** Epoch ms; the child hands user code an ISO string. */
+  scheduledFor: number;
+  idempotencyKey: string;
+  taskId: string;
+  taskName: string;
+}
+
+/** Why the parent aborts a run's ctx.signal. */
+export type AbortReason = 'timeout' | 'cancel';
+
+/** Parent → child: runs to start and runs to abort, gathered over one turn. */
+export interface ToChildBatch {
+  t: 'batch';
+  runs: WireRun[];
+  /** [wire id, reason] pairs. */
+  aborts: [number, AbortReason][];
+}
+
+export type ToChild = ToChildBatch;
+
+/** [epoch ms, level, message]. */
+export type WireLogLine = [number, LogLevel, string];
+
+interface WireDoneBase {
+  id: number;
+  /** Absent when the run logged nothing (most runs), to keep messages small. */
+  logs?: WireLogLine[];
+  truncated?: true;
+}
+
+/** A run that returned a JSON-serialisable value within the size limit. */
+export interface WireSucceeded extends WireDoneBase {
+  ok: true;
+  result: unknown;
+}
+
+/** A run that ended in an error the child detected (threw, bad result, missing export…). */
+export interface WireFailed extends WireDoneBase {
+  ok: false;
+  code: string;
+  message: string;
+  detail?: unknown;
+}
+
+export type WireDone = WireSucceeded | WireFailed;
+
+/** Child → parent: sent once, after the child's message handler is installed. */
+export interface FromChildReady {
+  t: 'ready';
+  pid: number;
+}
+
+/** Child → parent: runs that ended during one turn. */
+export interface FromChildBatch {
+  t: 'batch';
+  done: WireDone[];
+}
+
+export type FromChild = FromChildReady | FromChildBatch;
+
+/** Narrows an IPC message from a child; anything else is a protocol violation. */
+export function isFromChild(msg: unknown): msg is FromChild {
+  if (typeof msg !== 'object' || msg === null) return false;
+  const t = (msg as { t?: unknown }).t;
+  if (t === 'ready') return typeof (msg as FromChildReady).pid === 'number';
+  if (t === 'batch') return Array.isArray((msg as FromChildBatch).done);
+  return false;
+}
+
+/** Narrows an IPC message from the parent. */
+export function isToChild(msg: unknown): msg is ToChild {
+  if (typeof msg !== 'object' || msg === null) return false;
+  const m = msg as Partial<ToChildBatch>;
+  return m.t === 'batch' && Array.isArray(m.runs) && Array.isArray(m.aborts);
+}
