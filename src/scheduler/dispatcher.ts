@@ -173,11 +173,10 @@ export class Dispatcher implements SchedulerControl {
   }
 
   #accept(claimed: ClaimedRun[], now: Millis): void {
+    const publish = this.#d.bus.has('run:transition');
     for (const c of claimed) {
-      if (c.run.status === 'skipped') {
-        this.#publishSkip(c.run, now);
-        continue;
-      }
+      if (publish) this.#publishClaim(c.run, now);
+      if (c.run.status === 'skipped') continue;
       const entry: Entry = { dueAt: c.run.scheduledFor, priority: c.run.priority, seq: this.#seq++, claimed: c };
       this.#held.set(c.run.id, entry);
       this.#heap.push(entry);
@@ -186,14 +185,15 @@ export class Dispatcher implements SchedulerControl {
     this.#armTimer();
   }
 
-  #publishSkip(run: Run, now: Millis): void {
+  /** Publishes `scheduled → queued`, or `scheduled → skipped` for a missed occurrence. */
+  #publishClaim(run: Run, now: Millis): void {
     this.#d.bus.emit('run:transition', {
       runId: run.id,
       taskId: run.taskId,
       taskName: run.taskName,
       namespace: run.namespace,
       from: 'scheduled',
-      to: 'skipped',
+      to: run.status,
       at: now,
       scheduledFor: run.scheduledFor,
       attempt: run.attempt,

@@ -1,0 +1,124 @@
+// What the benchmark reads off the machine: percentiles, CPU (this process, its worker
+// children, and the whole machine), and resident memory sampled while a scenario runs.
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** The value at quantile q (0..1) of sorted numbers (nearest rank). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export interface LatenessStats {
+  count: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Percentiles of a list of millisecond values. */
+export function stats(values: number[]): LatenessStats {
+  const s = [...values].sort((a, b) => a - b);
+  return { count: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), p999: quantile(s, 0.999), max: s[s.length - 1] ?? NaN };
+}
+
+const TICKS = 100; // USER_HZ on Linux
+
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+function procCpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(0).split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function machineTicks(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const idle = (line[3] ?? 0) + (line[4] ?? 0);
+  const total = line.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+export interface ResourceReport {
+  wallMs: number;
+  /** CPU time of this process (ms). */
+  cpuMainMs: number;
+  /** CPU time of worker child processes seen while sampling (ms, approximate). */
+  cpuWorkersMs: number;
+  /** Whole-machine CPU use over the interval, in cores (2.0 = both cores busy). */
+  machineCores: number;
+  peakRssMainBytes: number;
+  peakRssWithWorkersBytes: number;
+}
+
+/** Samples CPU and RSS of this process and its children until stopped. */
+export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } {
+  const pid = process.pid;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const m0 = machineTicks();
+  const childCpu0 = new Map<number, number>();
+  const childCpuLast = new Map<number, number>();
+  let peakMain = 0;
+  let peakAll = 0;
+  const sample = (): void => {
+    const main = rssBytes(pid);
+    let all = main;
+    for (const c of childPids(pid)) {
+      all += rssBytes(c);
+      const cpu = procCpuMs(c);
+      if (!childCpu0.has(c)) childCpu0.set(c, cpu);
+      childCpuLast.set(c, cpu);
+    }
+    peakMain = Math.max(peakMain, main);
+    peakAll = Math.max(peakAll, all);
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      sample();
+      clearInterval(timer);
+      const cpu = process.cpuUsage(cpu0);
+      const m1 = machineTicks();
+      let workers = 0;
+      for (const [c, last] of childCpuLast) workers += last - (childCpu0.get(c) ?? last);
+      const total = m1.total - m0.total;
+      return {
+        wallMs: performance.now() - t0,
+        cpuMainMs: (cpu.user + cpu.system) / 1000,
+        cpuWorkersMs: workers,
+        machineCores: total > 0 ? ((m1.busy - m0.busy) / total) * cpus().length : 0,
+        peakRssMainBytes: peakMain,
+        peakRssWithWorkersBytes: peakAll,
+      };
+    },
+  };
+}

@@ -1,0 +1,313 @@
+// `npm run bench`: the scheduler's numbers on this machine, through the real code paths.
+//
+//   S1 burst     20,000 runs due at one instant: lateness of the last start.
+//   S2 steady    10,000/min and 100,000/min for 60 s from interval schedules: lateness
+//                p50/p99/p99.9/max, nothing left behind, peak RSS.
+//   S3 drain     200,000 no-op module runs due at once: completed runs/s, durably.
+//   S4 create    task creation through the HTTP API, 32 concurrent clients in another process.
+//
+// Each scenario starts a fresh server (SQLite in a temp dir, the module worker pool, the
+// scheduler, the API) in this process, exactly as `sundial serve` would. Runs are inserted
+// through the store (S1–S3) so setup time is not measured as scheduling time. Lateness is
+// startedAt − scheduledFor of every run, read from the committed run rows.
+//
+// Options: --only S1,S3   --quick (smaller sizes, for a smoke run)   --out <file.json>
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveConfig, type ConfigSource } from '../src/config/config.js';
+import { newId } from '../src/core/ids.js';
+import { anchorSchedule } from '../src/core/schedule.js';
+import { planFirstRun } from '../src/core/planner.js';
+import { DEFAULT_POLICIES } from '../src/core/policies.js';
+import type { Run, Task } from '../src/core/types.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import type { NewAudit, NewRun, Store } from '../src/store/store.js';
+import { PROJECT_ROOT, VERSION } from '../src/version.js';
+import { startResourceSampler, stats, type LatenessStats, type ResourceReport } from './measure.js';
+
+const { values: args } = parseArgs({
+  options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+});
+const only = args.only ? new Set(args.only.split(',').map((s) => s.trim().toUpperCase())) : null;
+const quick = args.quick ?? false;
+const TOKEN = 'sdl_bench-admin-token-for-local-benchmarks-only-000000';
+
+interface Result {
+  scenario: string;
+  [k: string]: unknown;
+}
+
+async function boot(extra: ConfigSource = {}): Promise<{ server: RunningServer; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sundial-bench-'));
+  const config = resolveConfig({
+    env: {},
+    flags: {
+      port: 0,
+      dataDir: join(dir, 'data'),
+      tasksDir: join(PROJECT_ROOT, 'tasks'),
+      adminToken: TOKEN,
+      logLevel: 'warn',
+      nodeId: 'bench',
+      ...extra,
+    },
+  });
+  const server = await startServer(config);
+  return { server, dir };
+}
+
+async function shutdown(b: { server: RunningServer; dir: string }): Promise<void> {
+  await b.server.close();
+  rmSync(b.dir, { recursive: true, force: true });
+}
+
+const audit = (at: number, id: string): NewAudit => ({
+  namespace: 'default', at, actor: 'bench', ip: null, action: 'task.create', targetType: 'task', targetId: id,
+});
+
+function taskRow(name: string, now: number, schedule: Task['schedule']): Omit<Task, 'lastRunAt' | 'lastRunStatus' | 'version'> {
+  return {
+    id: newId(now),
+    namespace: 'default',
+    name,
+    description: null,
+    kind: 'module',
+    spec: { file: 'noop.mjs' },
+    schedule,
+    policies: { ...DEFAULT_POLICIES, overlap: 'allow_all' },
+    payload: null,
+    status: 'active',
+    firedCount: 0,
+    nextRunAt: null,
+    createdAt: now,
+    updatedAt: now,
+    createdBy: 'bench',
+    updatedBy: 'bench',
+  };
+}
+
+function manualRun(task: Task, at: number, now: number): NewRun {
+  const id = newId(now);
+  return {
+    id, namespace: task.namespace, taskId: task.id, taskName: task.name, status: 'scheduled', attempt: 1, retryOf: null,
+    trigger: 'api', occurrenceAt: null, scheduledFor: at, priority: 0, payload: null, idempotencyKey: id, createdAt: now, createdBy: 'bench',
+  };
+}
+
+/** Inserts `n` runs of `task` due at `at`, in concurrent chunks (the store group-commits them). */
+async function insertRuns(store: Store, task: Task, n: number, at: number): Promise<void> {
+  const chunk = 2000;
+  for (let i = 0; i < n; i += chunk) {
+    const now = Date.now();
+    await Promise.all(Array.from({ length: Math.min(chunk, n - i) }, () => store.createRun(manualRun(task, at, now), null)));
+  }
+}
+
+/** Reads every run of `task` (from the store, after all is committed). */
+async function runsOf(store: Store, taskId?: string, from?: number, to?: number): Promise<Run[]> {
+  const out: Run[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.listRuns({ namespaces: '*', taskId, from, to, limit: 5000, cursor });
+    out.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+/** Resolves when `n` runs have reached a final state (counted from the bus). */
+function finished(server: RunningServer, n: number): Promise<number> {
+  let done = 0;
+  return new Promise((resolve) => {
+    const off = server.bus.on('run:transition', (t) => {
+      if (t.to === 'succeeded' || t.to === 'failed' || t.to === 'timed_out' || t.to === 'skipped' || t.to === 'cancelled') {
+        if (++done >= n) {
+          off();
+          resolve(performance.now());
+        }
+      }
+    });
+  });
+}
+
+function lateness(runs: Run[]): LatenessStats {
+  return stats(runs.filter((r) => r.startedAt !== null).map((r) => r.startedAt! - r.scheduledFor));
+}
+
+function summarizeResources(r: ResourceReport): Record<string, number> {
+  return {
+    wallS: round(r.wallMs / 1000, 1),
+    cpuMainS: round(r.cpuMainMs / 1000, 1),
+    cpuWorkersS: round(r.cpuWorkersMs / 1000, 1),
+    machineCores: round(r.machineCores, 2),
+    peakRssMainMB: round(r.peakRssMainBytes / 2 ** 20, 0),
+    peakRssAllMB: round(r.peakRssWithWorkersBytes / 2 ** 20, 0),
+  };
+}
+
+function round(v: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(v * f) / f;
+}
+
+async function s1Burst(): Promise<Result> {
+  const n = quick ? 5000 : 20_000;
+  const b = await boot({ maxConcurrentRuns: n });
+  const { store } = b.server;
+  const now = Date.now();
+  const task = await store.createTask(taskRow('burst', now, null), null, audit(now, 'burst'));
+  const due = Date.now() + 4000 + n / 10;
+  await insertRuns(store, task, n, due);
+  if (Date.now() > due - 1500) throw new Error('S1 setup too slow: runs were due before they were all inserted');
+  const sampler = startResourceSampler();
+  const done = finished(b.server, n);
+  b.server.scheduler.dispatcher.wake(due);
+  await done;
+  const res = sampler.stop();
+  await b.server.scheduler.dispatcher.idle();
+  const runs = await runsOf(store, task.id);
+  const ok = runs.filter((r) => r.status === 'succeeded').length;
+  const l = lateness(runs);
+  const lastStart = Math.max(...runs.map((r) => r.startedAt ?? Infinity)) - due;
+  const lastFinish = Math.max(...runs.map((r) => r.finishedAt ?? Infinity)) - due;
+  await shutdown(b);
+  return { scenario: 'S1 burst', runs: n, succeeded: ok, lastStartMs: lastStart, lastFinishMs: lastFinish, ...lat(l), ...summarizeResources(res) };
+}
+
+function lat(l: LatenessStats): Record<string, number> {
+  return { lateP50Ms: l.p50, lateP99Ms: l.p99, lateP999Ms: l.p999, lateMaxMs: l.max };
+}
+
+async function s2Steady(perMinute: number): Promise<Result> {
+  const n = quick ? Math.min(perMinute, 10_000) : perMinute;
+  const windowMs = 60_000;
+  const b = await boot();
+  const { store } = b.server;
+  // Every task fires once a minute; their first occurrences are spread evenly over the window.
+  const t0 = Date.now() + 5000 + Math.ceil(n / 4);
+  const created: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    const now = Date.now();
+    const startAt = new Date(t0 + Math.floor((i * windowMs) / n)).toISOString();
+    const row = taskRow(`steady-${i}`, now, anchorSchedule({ type: 'interval', every: '1m', startAt }, now));
+    const first = planFirstRun(row, now, { misfireThresholdMs: 5000, newId, random: Math.random });
+    created.push(store.createTask({ ...row, nextRunAt: first?.scheduledFor ?? null }, first, audit(now, row.id)));
+    if (created.length >= 2000) await Promise.all(created.splice(0));
+  }
+  await Promise.all(created);
+  const setupLeftMs = t0 - Date.now();
+  if (setupLeftMs < 1000) throw new Error(`S2 setup too slow (${-setupLeftMs} ms past t0)`);
+  await new Promise((r) => setTimeout(r, setupLeftMs - 500));
+  const sampler = startResourceSampler();
+  await new Promise((r) => setTimeout(r, windowMs + 2000));
+  await b.server.scheduler.dispatcher.idle();
+  const res = sampler.stop();
+  const runs = await runsOf(store, undefined, t0, t0 + windowMs);
+  const ok = runs.filter((r) => r.status === 'succeeded').length;
+  const l = lateness(runs);
+  await shutdown(b);
+  return {
+    scenario: `S2 steady ${perMinute.toLocaleString('en')}/min`,
+    runs: n,
+    succeeded: ok,
+    leftBehind: n - ok,
+    ...lat(l),
+    ...summarizeResources(res),
+  };
+}
+
+async function s3Drain(): Promise<Result> {
+  const n = quick ? 20_000 : 200_000;
+  const b = await boot({ maxConcurrentRuns: 5000 });
+  const { store } = b.server;
+  const now = Date.now();
+  const task = await store.createTask(taskRow('drain', now, null), null, audit(now, 'drain'));
+  const due = Date.now() + 3000 + n / 20;
+  await insertRuns(store, task, n, due);
+  if (Date.now() > due - 500) throw new Error('S3 setup too slow');
+  const done = finished(b.server, n);
+  await new Promise((r) => setTimeout(r, due - Date.now()));
+  const sampler = startResourceSampler();
+  const t0 = performance.now();
+  const t1 = await done;
+  await b.server.scheduler.dispatcher.idle();
+  const res = sampler.stop();
+  const counts = await store.countRuns('*', Date.now());
+  await shutdown(b);
+  const seconds = (t1 - t0) / 1000;
+  return {
+    scenario: 'S3 drain',
+    runs: n,
+    succeeded: counts.byStatus.succeeded ?? 0,
+    runsPerSecond: Math.round(n / seconds),
+    ...summarizeResources(res),
+  };
+}
+
+async function s4Create(): Promise<Result> {
+  const total = quick ? 5000 : 30_000;
+  const concurrency = 32;
+  const b = await boot();
+  const sampler = startResourceSampler();
+  const loadgen = join(PROJECT_ROOT, 'dist/bench/loadgen.js');
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [loadgen, b.server.url, TOKEN, String(concurrency), String(total)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`loadgen exited ${code}`))));
+  });
+  const res = sampler.stop();
+  const r = JSON.parse(out) as { created: number; errors: number; seconds: number; p50Ms: number; p99Ms: number };
+  const { items } = await b.server.store.listTasks({ namespaces: '*', limit: 1 });
+  await shutdown(b);
+  return {
+    scenario: 'S4 create via API',
+    clients: concurrency,
+    created: r.created,
+    errors: r.errors,
+    tasksPerSecond: Math.round(r.created / r.seconds),
+    reqP50Ms: r.p50Ms,
+    reqP99Ms: r.p99Ms,
+    stored: items.length > 0,
+    ...summarizeResources(res),
+  };
+}
+
+const scenarios: [string, () => Promise<Result>][] = [
+  ['S1', s1Burst],
+  ['S2', () => s2Steady(10_000)],
+  ['S2', () => s2Steady(100_000)],
+  ['S3', s3Drain],
+  ['S4', s4Create],
+];
+
+const results: Result[] = [];
+for (const [id, fn] of scenarios) {
+  if (only && !only.has(id)) continue;
+  process.stderr.write(`running ${id}…\n`);
+  const r = await fn();
+  results.push(r);
+  process.stderr.write(JSON.stringify(r) + '\n');
+}
+
+const keys = [...new Set(results.flatMap((r) => Object.keys(r)))];
+console.log('\n' + keys.map((k) => k.padEnd(16)).join(''));
+for (const r of results) console.log(keys.map((k) => String(r[k] ?? '').padEnd(16)).join(''));
+
+const report = {
+  date: new Date().toISOString(),
+  version: VERSION,
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  quick,
+  results,
+};
+const dir = join(PROJECT_ROOT, 'bench/results');
+mkdirSync(dir, { recursive: true });
+const file = args.out ?? join(dir, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify(report, null, 2));
+console.log(`\nwritten: ${file}`);
