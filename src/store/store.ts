@@ -175,7 +175,11 @@ export interface CancelOutcome {
 export interface UpdateTaskOptions {
   /** Refuse with `version_mismatch` unless the stored version is this one (If-Match). */
   expectedVersion?: number;
-  /** Replace the pending schedule occurrence: cancel it (reason as given) and insert `nextRun`. */
+  /**
+   * Replace the pending schedule occurrence: cancel it (reason as given) and insert `nextRun`.
+   * When `nextRun`'s occurrence already has a row (still pending, or cancelled by an earlier
+   * replace, e.g. pause then resume), that row becomes the pending one: one row per occurrence.
+   */
   replacePending?: { reason: string; nextRun: NewRun | null; now: Millis };
   audit: NewAudit;
 }

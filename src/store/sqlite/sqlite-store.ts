@@ -1,6 +1,41 @@
-// STUB: owned by the sqlite-store helper.
-import type { Store } from '../store.js';
+// The SQLite implementation of the Store contract (src/store/store.ts): one process owns one
+// database file; writes go through the group-commit writer, reads run directly.
+import type Database from 'better-sqlite3';
+import { SundialError } from '../../core/errors.js';
+import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, NodeInfo, Run, Task } from '../../core/types.js';
+import type {
+  AuditFilter,
+  CancelOutcome,
+  ClaimOptions,
+  ClaimedRun,
+  DeleteTaskOutcome,
+  NamespaceScope,
+  NewAudit,
+  NewRun,
+  NewTask,
+  Page,
+  RunCompletion,
+  RunCounts,
+  RunFilter,
+  RunStart,
+  Store,
+  StoredApiKey,
+  TaskFilter,
+  UpdateTaskOptions,
+} from '../store.js';
+import { HeldRuns, claimDue, claimOrphans, type ClaimContext, type RunOwner } from './claims.js';
+import { applyMigrations } from './migrations.js';
+import { openDatabase } from './open-db.js';
+import { Queries } from './queries.js';
+import { TaskPartsCache, newRunToRun, rowToApiKey, rowToRun, rowToStoredApiKey, rowToNode, rowToTask, toJson } from './row-mappers.js';
+import { RunCountDelta, insertRun } from './run-counts.js';
+import { auditParams, prepareStatements, type Statements } from './statements.js';
+import { WriteBatcher } from './write-batcher.js';
 
+export { DataDirLockedError } from './open-db.js';
+export { SchemaTooNewError } from './migrations.js';
+
+/** Where the SQLite store keeps its file. */
 export interface SqliteStoreOptions {
   /** Directory holding `sundial.db` (created if missing). */
   dir: string;
@@ -8,5 +43,509 @@ export interface SqliteStoreOptions {
 
 /** Opens (and locks) the SQLite store in `dir`. Call `migrate()` before use. */
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
-  throw new Error(`not implemented: openSqliteStore(${opts.dir})`);
+  return new SqliteStore(openDatabase(opts.dir));
+}
+
+/** `lastUsedAt` resolution: a touch closer than this to the last written one is not written. */
+const TOUCH_RESOLUTION_MS = 1000;
+
+/** The Store on one SQLite file, owned by this process (locked at open, released at exit). */
+export class SqliteStore implements Store {
+  readonly backend = 'sqlite' as const;
+  readonly #db: Database.Database;
+  readonly #writer: WriteBatcher;
+  readonly #taskParts = new TaskPartsCache();
+  readonly #held = new HeldRuns();
+  #st: Statements | null = null;
+  #queries: Queries | null = null;
+  /** Last `lastUsedAt` written per key; touches within the resolution are not written again. */
+  readonly #touched = new Map<string, Millis>();
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#writer = new WriteBatcher(db);
+  }
+
+  /** Group-commit counters (tests, metrics). */
+  get writerStats(): WriteBatcher['stats'] {
+    return this.#writer.stats;
+  }
+
+  async migrate(): Promise<void> {
+    this.#writer.flush();
+    applyMigrations(this.#db);
+    this.#st = prepareStatements(this.#db);
+    this.#queries = new Queries(this.#db);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#db.open) return;
+    this.#writer.close();
+    try {
+      // Keeps the planner's statistics fresh for the next start; cheap when nothing changed.
+      if (this.#st !== null) this.#db.pragma('optimize');
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  // ---- tasks ----
+
+  createTask(task: NewTask, firstRun: NewRun | null, audit: NewAudit): Promise<Task> {
+    return this.#write((st) => {
+      let row;
+      try {
+        row = st.insertTask.get(
+          task.id,
+          task.namespace,
+          task.name,
+          task.description,
+          task.kind,
+          JSON.stringify(task.spec),
+          toJson(task.schedule),
+          JSON.stringify(task.policies),
+          toJson(task.payload),
+          task.status,
+          task.nextRunAt ?? firstRun?.scheduledFor ?? null,
+          task.createdAt,
+          task.updatedAt,
+          task.createdBy,
+          task.updatedBy,
+        );
+      } catch (err) {
+        throw nameTaken(err, task.namespace, task.name);
+      }
+      if (firstRun !== null) {
+        const counts = new RunCountDelta();
+        insertRun(st, counts, firstRun, false);
+        counts.apply(st);
+      }
+      st.insertAudit.run(auditParams(audit));
+      return rowToTask(row!);
+    });
+  }
+
+  async getTask(id: string): Promise<Task | null> {
+    const row = this.#s.taskById.get(id);
+    return row === undefined ? null : rowToTask(row);
+  }
+
+  async getTaskByName(namespace: string, name: string): Promise<Task | null> {
+    const row = this.#s.taskByName.get(namespace, name);
+    return row === undefined ? null : rowToTask(row);
+  }
+
+  async listTasks(filter: TaskFilter): Promise<Page<Task>> {
+    return this.#q.listTasks(filter);
+  }
+
+  /**
+   * Writes the definition fields (name, description, kind, spec, schedule, policies, payload,
+   * status). The scheduler's counters (firedCount, nextRunAt, lastRun*) are its own and are not
+   * taken from `task`, so an edit never overwrites a claim that happened meanwhile.
+   */
+  updateTask(task: Task, opts: UpdateTaskOptions): Promise<Task> {
+    return this.#write((st) => {
+      const current = st.taskById.get(task.id);
+      if (current === undefined) throw new SundialError('task_not_found', `No task with id ${task.id}`);
+      if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
+        throw new SundialError(
+          'version_mismatch',
+          `The task is at version ${current.version}, not ${opts.expectedVersion}`,
+          { extra: { currentVersion: current.version } },
+        );
+      }
+      let row;
+      try {
+        row = st.updateTaskDefinition.get(
+          task.name,
+          task.description,
+          task.kind,
+          JSON.stringify(task.spec),
+          toJson(task.schedule),
+          JSON.stringify(task.policies),
+          toJson(task.payload),
+          task.status,
+          task.updatedAt,
+          task.updatedBy,
+          task.id,
+        )!;
+      } catch (err) {
+        throw nameTaken(err, current.namespace, task.name);
+      }
+      if (task.name !== current.name) st.renameTaskRuns.run(task.name, task.id);
+      const rp = opts.replacePending;
+      if (rp !== undefined) {
+        row.next_run_at = replacePending(st, task.id, rp.reason, rp.nextRun, rp.now, task.updatedBy);
+        st.setTaskNextRun.run(row.next_run_at, task.id);
+      }
+      st.insertAudit.run(auditParams(opts.audit));
+      this.#taskParts.forget(task.id);
+      return rowToTask(row);
+    });
+  }
+
+  deleteTask(id: string, now: Millis, audit: NewAudit): Promise<DeleteTaskOutcome> {
+    return this.#write((st) => {
+      const row = st.taskById.get(id);
+      if (row === undefined) throw new SundialError('task_not_found', `No task with id ${id}`);
+      const cancelled = st.cancelTaskRuns.all('deleted', now, now, audit.actor, id).map(rowToRun);
+      const counts = new RunCountDelta();
+      for (const r of cancelled) counts.add(r.namespace, 'cancelled');
+      counts.apply(st);
+      // Holders that poll (listCancelRequests) stop these; the caller also stops local ones.
+      const running = st.requestTaskRunsCancel.all(now, now, audit.actor, id).map(rowToRun);
+      st.deleteTask.run(id);
+      st.insertAudit.run(auditParams(audit));
+      this.#taskParts.forget(id);
+      return { task: rowToTask(row), cancelled: sortRuns(cancelled), running: sortRuns(running) };
+    });
+  }
+
+  // ---- runs (API side) ----
+
+  createRun(run: NewRun, audit: NewAudit | null): Promise<{ run: Run; created: boolean }> {
+    return this.#write((st) => {
+      const counts = new RunCountDelta();
+      if (!insertRun(st, counts, run, true)) {
+        const existing = st.runByKey.get(run.taskId, run.idempotencyKey, run.attempt)!;
+        return { run: rowToRun(existing), created: false };
+      }
+      counts.apply(st);
+      if (audit !== null) st.insertAudit.run(auditParams(audit));
+      return { run: newRunToRun(run), created: true };
+    });
+  }
+
+  async getRun(id: string): Promise<Run | null> {
+    const row = this.#s.runById.get(id);
+    return row === undefined ? null : rowToRun(row);
+  }
+
+  async listRuns(filter: RunFilter): Promise<Page<Run>> {
+    return this.#q.listRuns(filter);
+  }
+
+  async getRunLogs(id: string): Promise<LogLine[]> {
+    return this.#s.runLogs.all(id).map((l) => ({ at: l.at, level: l.level as LogLevel, message: l.message }));
+  }
+
+  appendRunLogs(runId: string, lines: LogLine[]): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    return this.#write((st) => {
+      const by = st.runNode.get(runId) ?? 'system';
+      for (const l of lines) st.insertLog.run(runId, l.at, l.level, l.message, by);
+    });
+  }
+
+  rescheduleRun(id: string, at: Millis, now: Millis, audit: NewAudit): Promise<Run> {
+    return this.#write((st) => {
+      const cur = st.runStatus.get(id);
+      if (cur === undefined) throw new SundialError('run_not_found', `No run with id ${id}`);
+      if (cur.status !== 'scheduled' && cur.status !== 'queued') {
+        throw new SundialError('run_not_reschedulable', `The run is ${cur.status}`);
+      }
+      const row = st.rescheduleRun.get(at, now, audit.actor, id)!;
+      if (cur.trigger === 'schedule') st.recomputeNextRun.run({ task: cur.task_id });
+      st.insertAudit.run(auditParams(audit));
+      return rowToRun(row);
+    });
+  }
+
+  requestCancel(id: string, now: Millis, audit: NewAudit): Promise<CancelOutcome> {
+    return this.#write((st) => {
+      const cur = st.runStatus.get(id);
+      if (cur === undefined) throw new SundialError('run_not_found', `No run with id ${id}`);
+      let row;
+      if (cur.status === 'scheduled' || cur.status === 'queued') {
+        // The epoch bump fences out the holder's in-memory claim: it can no longer start it.
+        row = st.cancelRun.get('cancelled', now, now, audit.actor, id)!;
+        st.bumpRunCount.run(cur.namespace, 'cancelled', 1);
+        if (cur.trigger === 'schedule') st.recomputeNextRun.run({ task: cur.task_id });
+      } else if (cur.status === 'running') {
+        row = st.requestRunCancel.get(now, now, audit.actor, id)!;
+      } else {
+        throw new SundialError('run_already_finished', `The run already ended ${cur.status}`);
+      }
+      st.insertAudit.run(auditParams(audit));
+      return { run: rowToRun(row), previousStatus: cur.status as CancelOutcome['previousStatus'] };
+    });
+  }
+
+  // ---- runs (scheduler side) ----
+
+  claimDueRuns(opts: ClaimOptions): Promise<ClaimedRun[]> {
+    return this.#write((st) => claimDue(this.#claimContext(st), opts));
+  }
+
+  markRunning(starts: RunStart[]): Promise<{ stale: string[] }> {
+    if (starts.length === 0) return Promise.resolve({ stale: [] });
+    return this.#write((st) => {
+      const stale: string[] = [];
+      for (const s of starts) {
+        if (st.markRunning.run(s.startedAt, s.startedAt, s.runId, s.leaseEpoch).changes === 0) stale.push(s.runId);
+      }
+      return { stale };
+    });
+  }
+
+  completeRuns(completions: RunCompletion[]): Promise<{ stale: string[] }> {
+    if (completions.length === 0) return Promise.resolve({ stale: [] });
+    return this.#write((st) => {
+      const stale: string[] = [];
+      // One tasks-row update per task per batch, not per run: 5,000 completions of one task
+      // would otherwise rewrite its row 5,000 times.
+      const lastByTask = new Map<string, { at: Millis; status: string }>();
+      const counts = new RunCountDelta();
+      for (const c of completions) {
+        const changed = st.completeRun.run(
+          c.status,
+          c.finishedAt,
+          c.startedAt ?? null,
+          toJson(c.result),
+          toJson(c.error),
+          c.reason ?? null,
+          c.logsTruncated === true ? 1 : 0,
+          c.cpuMs ?? null,
+          c.peakRssBytes ?? null,
+          c.diskWriteBytes ?? null,
+          c.finishedAt,
+          c.runId,
+          c.leaseEpoch,
+        ).changes;
+        if (changed === 0) {
+          stale.push(c.runId);
+          continue;
+        }
+        const owner = this.#held.take(c.runId) ?? ownerOf(st, c.runId);
+        counts.add(owner.namespace, c.status);
+        if (c.logs !== undefined && c.logs.length > 0) {
+          const by = st.runNode.get(c.runId) ?? 'system';
+          for (const l of c.logs) st.insertLog.run(c.runId, l.at, l.level, l.message, by);
+        }
+        if (c.retry != null) insertRun(st, counts, c.retry, true);
+        const prev = lastByTask.get(owner.taskId);
+        if (prev === undefined || prev.at <= c.finishedAt) lastByTask.set(owner.taskId, { at: c.finishedAt, status: c.status });
+      }
+      // A deleted task simply matches no row here.
+      for (const [taskId, last] of lastByTask) st.setTaskLastRun.run(last.at, last.status, taskId, last.at);
+      counts.apply(st);
+      return { stale };
+    });
+  }
+
+  extendLeases(node: string, leaseUntil: Millis): Promise<number> {
+    return this.#write((st) => st.extendLeases.run(leaseUntil, node).changes);
+  }
+
+  releaseRuns(node: string, runs: { runId: string; leaseEpoch: number }[], now: Millis): Promise<void> {
+    if (runs.length === 0) return Promise.resolve();
+    return this.#write((st) => {
+      // A stale epoch (someone else holds the run now) matches no row and changes nothing.
+      const counts = new RunCountDelta();
+      for (const r of runs) {
+        let released = st.releaseRun.run(now, node, r.runId, r.leaseEpoch, node).changes > 0;
+        if (!released && st.releaseCancelRequested.run(now, now, node, r.runId, r.leaseEpoch, node).changes > 0) {
+          released = true;
+          counts.add((this.#held.take(r.runId) ?? ownerOf(st, r.runId)).namespace, 'cancelled');
+        }
+        if (released) this.#held.delete(r.runId);
+      }
+      counts.apply(st);
+    });
+  }
+
+  claimOrphanedRuns(opts: { node: string; now: Millis; leaseUntil: Millis; limit: number }): Promise<ClaimedRun[]> {
+    return this.#write((st) => claimOrphans(this.#claimContext(st), opts));
+  }
+
+  async listCancelRequests(node: string): Promise<string[]> {
+    return this.#s.cancelRequests.all(node).map((r) => r.id);
+  }
+
+  async countRuns(namespaces: NamespaceScope, now: Millis): Promise<RunCounts> {
+    return this.#q.countRuns(namespaces, now);
+  }
+
+  // ---- keys, audit, nodes ----
+
+  createApiKey(key: StoredApiKey, audit: NewAudit): Promise<ApiKey> {
+    return this.#write((st) => {
+      const row = st.insertApiKey.get(
+        key.id,
+        key.name,
+        key.role,
+        JSON.stringify(key.namespaces),
+        key.prefix,
+        key.hash,
+        key.lastUsedAt,
+        key.revokedAt,
+        key.createdAt,
+        key.createdAt,
+        key.createdBy,
+        key.createdBy,
+      )!;
+      st.insertAudit.run(auditParams(audit));
+      return rowToApiKey(row);
+    });
+  }
+
+  async findApiKeyByHash(hash: string): Promise<StoredApiKey | null> {
+    const row = this.#s.apiKeyByHash.get(hash);
+    return row === undefined ? null : rowToStoredApiKey(row);
+  }
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    return this.#s.listApiKeys.all().map(rowToApiKey);
+  }
+
+  revokeApiKey(id: string, now: Millis, audit: NewAudit): Promise<ApiKey> {
+    return this.#write((st) => {
+      const row = st.revokeApiKey.get(now, now, audit.actor, id);
+      if (row === undefined) throw new SundialError('api_key_not_found', `No API key with id ${id}`);
+      st.insertAudit.run(auditParams(audit));
+      return rowToApiKey(row);
+    });
+  }
+
+  /**
+   * Best effort, one-second resolution: every authenticated request touches its key, and a
+   * write (with its fsync) per request would double the cost of reads. Touches within a second
+   * of the last written one are dropped; the rest ride the next group commit.
+   */
+  touchApiKey(id: string, now: Millis): Promise<void> {
+    const last = this.#touched.get(id);
+    if (last !== undefined && now >= last && now - last < TOUCH_RESOLUTION_MS) return Promise.resolve();
+    if (this.#touched.size > 10_000) this.#touched.clear();
+    this.#touched.set(id, now);
+    return this.#write((st) => {
+      st.touchApiKey.run(now, id, now);
+    });
+  }
+
+  async countApiKeys(): Promise<number> {
+    return this.#s.countApiKeys.get()?.n ?? 0;
+  }
+
+  async listAudit(filter: AuditFilter): Promise<Page<AuditEntry>> {
+    return this.#q.listAudit(filter);
+  }
+
+  appendAudit(entry: NewAudit): Promise<void> {
+    return this.#write((st) => {
+      st.insertAudit.run(auditParams(entry));
+    });
+  }
+
+  upsertNode(node: NodeInfo): Promise<void> {
+    return this.#write((st) => {
+      st.upsertNode.run(
+        node.id,
+        node.host,
+        node.pid,
+        node.version,
+        JSON.stringify(node.roles),
+        node.startedAt,
+        node.heartbeatAt,
+        node.id,
+        node.id,
+      );
+    });
+  }
+
+  async listNodes(aliveSince: Millis): Promise<NodeInfo[]> {
+    return this.#s.listNodes.all(aliveSince).map(rowToNode);
+  }
+
+  // ---- plumbing ----
+
+  get #s(): Statements {
+    if (this.#st === null) throw notMigrated();
+    return this.#st;
+  }
+
+  get #q(): Queries {
+    if (this.#queries === null) throw notMigrated();
+    return this.#queries;
+  }
+
+  #claimContext(st: Statements): ClaimContext {
+    return { st, taskParts: this.#taskParts, held: this.#held };
+  }
+
+  #write<T>(fn: (st: Statements) => T): Promise<T> {
+    const st = this.#st;
+    if (st === null) return Promise.reject(notMigrated());
+    return this.#writer.run(() => fn(st));
+  }
+}
+
+/** Cancels the task's pending schedule occurrence(s) and puts `nextRun` in their place; returns its due time. */
+function replacePending(
+  st: Statements,
+  taskId: string,
+  reason: string,
+  nextRun: NewRun | null,
+  now: Millis,
+  actor: string,
+): Millis | null {
+  const counts = new RunCountDelta();
+  let keptId: string | null = null;
+  let nextAt: Millis | null = null;
+  if (nextRun !== null) {
+    const same = st.runByKey.get(nextRun.taskId, nextRun.idempotencyKey, nextRun.attempt);
+    if (same === undefined) {
+      insertRun(st, counts, nextRun, false);
+      keptId = nextRun.id;
+      nextAt = nextRun.scheduledFor;
+    } else {
+      // The same occurrence already has a row: keep it pending (moved to the new due time)
+      // rather than cancel it and insert a duplicate the unique key would refuse.
+      const revived = st.reviveCancelledRun.get(
+        nextRun.scheduledFor,
+        nextRun.priority,
+        toJson(nextRun.payload),
+        nextRun.taskName,
+        now,
+        actor,
+        same.id,
+      );
+      if (revived !== undefined) {
+        counts.add(same.namespace, same.status, -1);
+        keptId = revived.id;
+        nextAt = revived.scheduled_for;
+      }
+    }
+  }
+  for (const pending of st.pendingScheduleRuns.all(taskId)) {
+    if (pending.id === keptId) continue;
+    st.cancelRun.run(reason, now, now, actor, pending.id);
+    counts.add(pending.namespace, 'cancelled');
+  }
+  counts.apply(st);
+  return nextAt;
+}
+
+/** Turns the unique violation on (namespace, name) into `task_name_taken`; other errors pass. */
+function nameTaken(err: unknown, namespace: string, name: string): unknown {
+  const e = err as { code?: unknown; message?: unknown };
+  if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' && typeof e.message === 'string' && e.message.includes('tasks.name')) {
+    return new SundialError('task_name_taken', `A task named "${name}" already exists in namespace "${namespace}"`, {
+      cause: err,
+    });
+  }
+  return err;
+}
+
+function ownerOf(st: Statements, runId: string): RunOwner {
+  const row = st.runOwner.get(runId)!;
+  return { taskId: row.task_id, namespace: row.namespace };
+}
+
+function notMigrated(): Error {
+  return new Error('the SQLite store is not migrated: call migrate() first');
+}
+
+function sortRuns(runs: Run[]): Run[] {
+  return runs.sort((a, b) => a.scheduledFor - b.scheduledFor || (a.id < b.id ? -1 : 1));
 }
