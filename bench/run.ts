@@ -293,9 +293,11 @@ for (const [id, fn] of scenarios) {
   process.stderr.write(JSON.stringify(r) + '\n');
 }
 
-const keys = [...new Set(results.flatMap((r) => Object.keys(r)))];
-console.log('\n' + keys.map((k) => k.padEnd(16)).join(''));
-for (const r of results) console.log(keys.map((k) => String(r[k] ?? '').padEnd(16)).join(''));
+console.log('');
+for (const r of results) {
+  const { scenario, ...rest } = r;
+  console.log(`${scenario}\n  ${Object.entries(rest).map(([k, v]) => `${k}=${String(v)}`).join('  ')}`);
+}
 
 const report = {
   date: new Date().toISOString(),

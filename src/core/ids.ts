@@ -7,6 +7,20 @@ import { randomBytes } from 'node:crypto';
 let lastMs = 0;
 let seq = 0;
 
+// randomBytes(16) per id costs ~2 us (a syscall each time); drawing from a pool refilled
+// every 256 ids costs ~0.1 us, which matters when the planner makes thousands of ids a second.
+const POOL_IDS = 256;
+let pool = randomBytes(16 * POOL_IDS);
+let poolAt = 0;
+
+function random16(): Buffer {
+  if (poolAt >= POOL_IDS) {
+    pool = randomBytes(16 * POOL_IDS);
+    poolAt = 0;
+  }
+  return pool.subarray(16 * poolAt, 16 * ++poolAt);
+}
+
 /** A new UUIDv7 string. */
 export function newId(now: number = Date.now()): string {
   if (now <= lastMs) {
@@ -19,7 +33,7 @@ export function newId(now: number = Date.now()): string {
     lastMs = now;
     seq = 0;
   }
-  const b = randomBytes(16);
+  const b = random16();
   const ms = lastMs;
   b[0] = Math.floor(ms / 2 ** 40) & 0xff;
   b[1] = Math.floor(ms / 2 ** 32) & 0xff;

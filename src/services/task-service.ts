@@ -258,6 +258,10 @@ export class TaskService {
       const next: Task = { ...change.next, updatedAt: now, updatedBy: actor.id };
       let nextRun: NewRun | null = null;
       let replaced: Run[] = [];
+      // A new schedule starts a new count of fired occurrences (maxRuns, and a once schedule
+      // that already fired can be given a new time).
+      const resetFiredCount = change.replacePending === 'rescheduled';
+      if (resetFiredCount) next.firedCount = 0;
       if (change.replacePending !== undefined) {
         nextRun = planFirstRun(next, now, planner);
         next.nextRunAt = nextRun?.scheduledFor ?? null;
@@ -269,7 +273,7 @@ export class TaskService {
         saved = await store.updateTask(next, {
           expectedVersion: current.version,
           audit,
-          ...(change.replacePending !== undefined && { replacePending: { reason: change.replacePending, nextRun, now } }),
+          ...(change.replacePending !== undefined && { replacePending: { reason: change.replacePending, nextRun, now, resetFiredCount } }),
         });
       } catch (err) {
         if (expectedVersion === undefined && attempt < WRITE_ATTEMPTS && err instanceof SundialError && err.code === 'version_mismatch') continue;

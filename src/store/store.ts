@@ -180,7 +180,7 @@ export interface UpdateTaskOptions {
    * When `nextRun`'s occurrence already has a row (still pending, or cancelled by an earlier
    * replace, e.g. pause then resume), that row becomes the pending one: one row per occurrence.
    */
-  replacePending?: { reason: string; nextRun: NewRun | null; now: Millis };
+  replacePending?: { reason: string; nextRun: NewRun | null; now: Millis; resetFiredCount?: boolean };
   audit: NewAudit;
 }
 

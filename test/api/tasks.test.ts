@@ -225,6 +225,24 @@ describe('POST /v1/tasks/{idOrName}/schedule', () => {
     assert.equal(t.nextRunAt, '2026-03-02T10:00:00.000Z');
   });
 
+  test('a once schedule that fired can be given a new time; resuming it never refires it', async () => {
+    const t = await create(httpTask('sched-once', { schedule: { type: 'once', at: '2026-03-02T10:00:00Z' } }));
+    const [pending] = (await h.store.listRuns({ namespaces: '*', taskId: t.id, limit: 10 })).items;
+    await startRuns(h, [pending!.id]);
+    const fired = await h.store.getTask(t.id);
+    assert.equal(fired?.firedCount, 1);
+    assert.equal(fired?.nextRunAt, null);
+    // Pause and resume keep the count: the one occurrence is spent.
+    await h.call({ method: 'POST', url: '/v1/tasks/sched-once/pause' });
+    const resumed = await h.call({ method: 'POST', url: '/v1/tasks/sched-once/resume' });
+    assert.equal((resumed.json() as TaskBody).nextRunAt, null);
+    // A new schedule starts a new count.
+    const res = await h.call({ method: 'POST', url: '/v1/tasks/sched-once/schedule', payload: { schedule: { type: 'once', at: '2026-03-03T10:00:00Z' } } });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal((res.json() as TaskBody).nextRunAt, '2026-03-03T10:00:00.000Z');
+    assert.equal((await h.store.getTask(t.id))?.firedCount, 0);
+  });
+
   test('both or neither of at and schedule is 400; an at without a zone says so', async () => {
     await create(httpTask('sched-3'));
     const both = await h.call({ method: 'POST', url: '/v1/tasks/sched-3/schedule', payload: { at: '2026-03-05T08:30:00Z', schedule: { type: 'once', at: '2026-03-05T08:30:00Z' } } });

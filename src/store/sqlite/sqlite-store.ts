@@ -177,7 +177,12 @@ export class SqliteStore implements Store {
       const rp = opts.replacePending;
       if (rp !== undefined) {
         row.next_run_at = replacePending(st, task.id, rp.reason, rp.nextRun, rp.now, task.updatedBy);
-        st.setTaskNextRun.run(row.next_run_at, task.id);
+        if (rp.resetFiredCount === true) {
+          row.fired_count = 0;
+          st.setTaskFired.run(0, row.next_run_at, task.id);
+        } else {
+          st.setTaskNextRun.run(row.next_run_at, task.id);
+        }
       }
       st.insertAudit.run(auditParams(opts.audit));
       this.#taskParts.forget(task.id);
