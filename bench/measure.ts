@@ -76,6 +76,8 @@ export interface ResourceReport {
   machineCores: number;
   peakRssMainBytes: number;
   peakRssWithWorkersBytes: number;
+  /** Peak V8 heap in use of this process. */
+  peakHeapBytes: number;
 }
 
 /** Samples CPU and RSS of this process and its children until stopped. */
@@ -88,10 +90,16 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
   const childCpuLast = new Map<number, number>();
   let peakMain = 0;
   let peakAll = 0;
+  let peakHeap = 0;
+  // Listing /proc is costly; worker children change rarely, so look for them every 2 s.
+  let children: number[] = [];
+  let n = 0;
   const sample = (): void => {
     const main = rssBytes(pid);
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
     let all = main;
-    for (const c of childPids(pid)) {
+    if (n++ % 20 === 0) children = childPids(pid);
+    for (const c of children) {
       all += rssBytes(c);
       const cpu = procCpuMs(c);
       if (!childCpu0.has(c)) childCpu0.set(c, cpu);
@@ -118,6 +126,7 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
         machineCores: total > 0 ? ((m1.busy - m0.busy) / total) * cpus().length : 0,
         peakRssMainBytes: peakMain,
         peakRssWithWorkersBytes: peakAll,
+        peakHeapBytes: peakHeap,
       };
     },
   };

@@ -11,12 +11,13 @@
 // through the store (S1–S3) so setup time is not measured as scheduling time. Lateness is
 // startedAt − scheduledFor of every run, read from the committed run rows.
 //
-// Options: --only S1,S3   --quick (smaller sizes, for a smoke run)   --out <file.json>
+// Options: --only S1,S3 (or S2-100k)   --quick (smaller sizes, for a smoke run)   --out <file.json>
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveConfig, type ConfigSource } from '../src/config/config.js';
 import { newId } from '../src/core/ids.js';
@@ -30,7 +31,7 @@ import { PROJECT_ROOT, VERSION } from '../src/version.js';
 import { startResourceSampler, stats, type LatenessStats, type ResourceReport } from './measure.js';
 
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+  options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, scenario: { type: 'string' } },
 });
 const only = args.only ? new Set(args.only.split(',').map((s) => s.trim().toUpperCase())) : null;
 const quick = args.quick ?? false;
@@ -145,6 +146,7 @@ function summarizeResources(r: ResourceReport): Record<string, number> {
     machineCores: round(r.machineCores, 2),
     peakRssMainMB: round(r.peakRssMainBytes / 2 ** 20, 0),
     peakRssAllMB: round(r.peakRssWithWorkersBytes / 2 ** 20, 0),
+    peakHeapMB: round(r.peakHeapBytes / 2 ** 20, 0),
   };
 }
 
@@ -276,19 +278,35 @@ async function s4Create(): Promise<Result> {
   };
 }
 
-const scenarios: [string, () => Promise<Result>][] = [
-  ['S1', s1Burst],
-  ['S2', () => s2Steady(10_000)],
-  ['S2', () => s2Steady(100_000)],
-  ['S3', s3Drain],
-  ['S4', s4Create],
+const scenarios: [string, string, () => Promise<Result>][] = [
+  ['S1', 'S1', s1Burst],
+  ['S2', 'S2-10k', () => s2Steady(10_000)],
+  ['S2', 'S2-100k', () => s2Steady(100_000)],
+  ['S3', 'S3', s3Drain],
+  ['S4', 'S4', s4Create],
 ];
 
+// Each scenario runs in a fresh process: memory a process once took is not given back, so
+// a shared process would report one scenario's peak RSS as the next one's.
+if (args.scenario) {
+  const entry = scenarios.find(([, key]) => key === args.scenario);
+  if (!entry) throw new Error(`unknown scenario ${args.scenario}`);
+  process.stdout.write(JSON.stringify(await entry[2]()) + '\n');
+  process.exit(0);
+}
+
 const results: Result[] = [];
-for (const [id, fn] of scenarios) {
-  if (only && !only.has(id)) continue;
-  process.stderr.write(`running ${id}…\n`);
-  const r = await fn();
+for (const [id, key] of scenarios) {
+  if (only && !only.has(id) && !only.has(key.toUpperCase())) continue;
+  process.stderr.write(`running ${key}…\n`);
+  const flags = ['--scenario', key, ...(quick ? ['--quick'] : [])];
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${key} exited ${code}`))));
+  });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as Result;
   results.push(r);
   process.stderr.write(JSON.stringify(r) + '\n');
 }

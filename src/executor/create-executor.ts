@@ -39,12 +39,12 @@ export function createExecutor(opts: ExecutorOptions): Executor {
   });
   let closing = false;
 
-  const route = (job: RunJob, signal: AbortSignal): Promise<RunOutcome> => {
+  const route = (job: RunJob): Promise<RunOutcome> => {
     switch (job.kind) {
       case 'http':
-        return http.run(job, signal);
+        return http.run(job);
       case 'module':
-        return pool.run(job, signal);
+        return pool.run(job);
       case 'script':
       case 'shell':
         return Promise.resolve(failedOutcome(clock, 'unsupported_task_kind', `${job.kind} tasks are not available in this release`));
@@ -54,14 +54,17 @@ export function createExecutor(opts: ExecutorOptions): Executor {
   };
 
   return {
-    execute(job, signal) {
+    execute(job) {
       if (closing) return Promise.resolve(failedOutcome(clock, 'shutting_down', 'the executor is closing'));
       try {
         // A runner bug must not leave the run hanging or reject into the dispatcher.
-        return route(job, signal).catch((err: unknown) => failedOutcome(clock, 'internal', coerceError(err).message));
+        return route(job).catch((err: unknown) => failedOutcome(clock, 'internal', coerceError(err).message));
       } catch (err) {
         return Promise.resolve(failedOutcome(clock, 'internal', coerceError(err).message));
       }
+    },
+    cancel(runId) {
+      return pool.cancel(runId) || http.cancel(runId);
     },
     async close(graceMs) {
       closing = true;

@@ -92,12 +92,20 @@ function requestHeaders(spec: HttpSpec, job: RunJob, body: string | undefined): 
   return h;
 }
 
+/** A request in flight, and how to stop it. */
+interface InFlight {
+  done: Promise<unknown>;
+  abortForClose: () => void;
+  cancel: () => void;
+}
+
 /** Runs http jobs through one undici Agent whose connections are guarded. */
 export class HttpRunner {
   readonly #o: HttpRunnerOptions;
   readonly #guard: OutboundGuard;
   readonly #agent: Agent;
-  readonly #inflight = new Set<{ done: Promise<unknown>; abortForClose: () => void }>();
+  readonly #inflight = new Set<InFlight>();
+  readonly #byRun = new Map<string, InFlight>();
 
   constructor(opts: HttpRunnerOptions) {
     this.#o = opts;
@@ -112,9 +120,9 @@ export class HttpRunner {
   }
 
   /** Runs one http job; never rejects. */
-  async run(job: RunJob, signal: AbortSignal): Promise<RunOutcome> {
+  async run(job: RunJob): Promise<RunOutcome> {
     try {
-      return await this.#run(job, signal);
+      return await this.#run(job);
     } catch (err) {
       return failedOutcome(this.#o.clock, 'internal', `http runner bug: ${(err as Error).message}`);
     }
@@ -135,13 +143,20 @@ export class HttpRunner {
     await this.#agent.destroy().catch(() => undefined);
   }
 
-  async #run(job: RunJob, signal: AbortSignal): Promise<RunOutcome> {
+  /** Cancels the run with this id if it is in flight here. */
+  cancel(runId: string): boolean {
+    const entry = this.#byRun.get(runId);
+    if (entry === undefined) return false;
+    entry.cancel();
+    return true;
+  }
+
+  async #run(job: RunJob): Promise<RunOutcome> {
     const clock = this.#o.clock;
     const problems = validateHttpSpec(job.spec);
     if (problems.length > 0) {
       return failedOutcome(clock, 'invalid_spec', problems.map((p) => `${p.path}: ${p.message}`).join('; '), { errors: problems });
     }
-    if (signal.aborted) return makeOutcome(clock, 'cancelled', { error: { code: 'cancelled', message: 'cancelled before it started' } });
     const spec = job.spec as HttpSpec;
 
     const ac = new AbortController();
@@ -150,13 +165,12 @@ export class HttpRunner {
       why ??= reason;
       ac.abort();
     };
-    const onAbort = (): void => stop('cancel');
-    signal.addEventListener('abort', onAbort, { once: true });
     // setTimeout treats delays past 2^31-1 ms as 1 ms.
     const timer = setTimeout(() => stop('timeout'), Math.min(job.timeoutMs, 2 ** 31 - 1));
     const exchange = this.#exchange(job, spec, ac.signal);
-    const entry = { done: exchange, abortForClose: () => stop('close') };
+    const entry = { done: exchange, abortForClose: () => stop('close'), cancel: () => stop('cancel') };
     this.#inflight.add(entry);
+    this.#byRun.set(job.runId, entry);
     try {
       return await exchange;
     } catch (err) {
@@ -172,8 +186,8 @@ export class HttpRunner {
       return failedOutcome(clock, 'http_error', `request failed: ${e.message}${code ? ` (${code})` : ''}`, { code });
     } finally {
       this.#inflight.delete(entry);
+      this.#byRun.delete(job.runId);
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
     }
   }
 

@@ -67,17 +67,9 @@ class Flight {
     readonly job: RunJob,
     readonly wire: WireRun,
     readonly resolve: (outcome: RunOutcome) => void,
-    readonly signal: AbortSignal,
-    readonly onCancel: (f: Flight) => void,
     now: number,
   ) {
     this.deadline = now + Math.max(0, job.timeoutMs);
-  }
-
-  // The flight is its own abort listener (EventTarget calls handleEvent), so a run costs no
-  // extra closure.
-  handleEvent(): void {
-    this.onCancel(this);
   }
 }
 
@@ -158,6 +150,8 @@ export class ModulePool {
   readonly #slots: Slot[] = [];
   /** Accepted runs waiting for a ready child (at start-up, or while children are replaced). */
   readonly #queue = new Set<Flight>();
+  /** Flights by run id, for cancel. */
+  readonly #byRun = new Map<string, Flight>();
   readonly #fileChecks = new Map<string, { at: number; check: ModuleFileCheck }>();
   #nextId = 1;
   #inflight = 0;
@@ -170,7 +164,6 @@ export class ModulePool {
   #flushQueued = false;
   #dirtySlots: Slot[] = [];
   #refd = true;
-  readonly #onCancel = (f: Flight): void => this.#expire(f, 'cancelled');
   readonly #onProcessExit = (): void => {
     for (const s of this.#slots) s.proc?.kill('SIGKILL');
   };
@@ -220,10 +213,9 @@ export class ModulePool {
   }
 
   /** Runs one module job; never rejects. */
-  run(job: RunJob, signal: AbortSignal): Promise<RunOutcome> {
+  run(job: RunJob): Promise<RunOutcome> {
     const clock = this.#clock;
     if (this.#closing) return Promise.resolve(failedOutcome(clock, 'shutting_down', 'the executor is closing'));
-    if (signal.aborted) return Promise.resolve(makeOutcome(clock, 'cancelled', { error: { code: 'cancelled', message: 'cancelled before it started' } }));
     const spec = job.spec as Partial<ModuleSpec> | null;
     const exportName = spec?.export ?? 'default';
     if (typeof exportName !== 'string' || exportName === '') {
@@ -246,12 +238,20 @@ export class ModulePool {
         taskId: job.taskId,
         taskName: job.taskName,
       };
-      const f = new Flight(id, job, wire, resolve, signal, this.#onCancel, performance.now());
-      signal.addEventListener('abort', f, { once: true });
+      const f = new Flight(id, job, wire, resolve, performance.now());
+      this.#byRun.set(job.runId, f);
       if (this.#inflight++ === 0) this.#setRef(true);
       this.#arm(f.deadline);
       this.#dispatch(f);
     });
+  }
+
+  /** Cancels the run with this id if it is in flight here (its outcome becomes `cancelled`). */
+  cancel(runId: string): boolean {
+    const f = this.#byRun.get(runId);
+    if (f === undefined || f.done) return false;
+    this.#expire(f, 'cancelled');
+    return true;
   }
 
   /** Stops accepting runs, waits up to `graceMs` for those in flight, then kills every child. */
@@ -489,7 +489,7 @@ export class ModulePool {
   #finish(f: Flight, outcome: RunOutcome): void {
     if (f.done) return;
     f.done = true;
-    f.signal.removeEventListener('abort', f);
+    this.#byRun.delete(f.job.runId);
     f.resolve(outcome);
     if (--this.#inflight === 0) {
       if (this.#drained !== null) this.#drained();

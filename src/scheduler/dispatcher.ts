@@ -31,7 +31,11 @@ export interface DispatcherOptions {
   claimBatch: number;
   leaseMs: number;
   maxConcurrentRuns: number;
-  /** Most claimed-but-not-started runs held in memory; the claim loop pauses above it. */
+  /**
+   * Most claimed-but-not-started runs held in memory (default: the larger of 10,000 and twice
+   * maxConcurrentRuns). At the cap the claim loop waits until half have started: claiming a
+   * backlog of 200,000 due runs into memory at once only feeds the garbage collector.
+   */
   maxHeld?: number;
 }
 
@@ -50,11 +54,11 @@ interface Entry extends HeapEntry {
 
 interface Running {
   entry: Entry;
-  controller: AbortController;
   startedAt: Millis;
-  /** Why it was aborted: `cancelled` (a person), `overlap` (cancel_other), `drain` (shutdown). */
+  /** Why it was stopped: `cancelled` (a person), `overlap` (cancel_other), `drain` (shutdown). */
   abortReason: string | null;
-  done: Promise<void>;
+  /** Whether the executor has the run (a stop before that is handled by the dispatcher). */
+  executing: boolean;
 }
 
 /** The longest a timer sleeps before re-reading the wall clock. */
@@ -90,9 +94,12 @@ export class Dispatcher implements SchedulerControl {
   #sleepResolve: (() => void) | null = null;
   #sleepTimer: NodeJS.Timeout | null = null;
   #released: { runId: string; leaseEpoch: number }[] = [];
+  /** The claim loop is waiting for held runs to start (see maxHeld). */
+  #claimBlocked = false;
+  #idleWaiters: (() => void)[] = [];
 
   constructor(opts: DispatcherOptions, deps: DispatcherDeps) {
-    this.#o = { maxHeld: 200_000, ...opts };
+    this.#o = { maxHeld: Math.max(10_000, 2 * opts.maxConcurrentRuns), ...opts };
     this.#d = deps;
     this.#writer = new TransitionWriter(deps.store, deps.bus, deps.clock);
   }
@@ -129,13 +136,25 @@ export class Dispatcher implements SchedulerControl {
       this.forget(runId);
       return false;
     }
-    r.abortReason ??= 'cancelled';
-    r.controller.abort();
+    this.#stopRun(r, 'cancelled');
     return true;
   }
 
   forget(runId: string): void {
-    this.#held.delete(runId);
+    if (this.#held.delete(runId)) this.#heldShrank();
+  }
+
+  #stopRun(r: Running, reason: string): void {
+    r.abortReason ??= reason;
+    if (r.executing) this.#d.executor.cancel(r.entry.claimed.run.id);
+  }
+
+  /** Lets a claim loop blocked on maxHeld go on once half the held runs have started. */
+  #heldShrank(): void {
+    if (this.#claimBlocked && this.#held.size <= this.#o.maxHeld / 2) {
+      this.#claimBlocked = false;
+      this.#interruptSleep();
+    }
   }
 
   // ---- the claim loop ----
@@ -165,9 +184,15 @@ export class Dispatcher implements SchedulerControl {
         }
       }
       if (this.#stopping) break;
+      if (room <= 0) {
+        // Full: wait for held runs to start (#heldShrank), with the poll as a safety net.
+        this.#claimBlocked = true;
+        await this.#sleep(this.#o.pollIntervalMs);
+        continue;
+      }
       // A full batch means more is due: claim again at once. Otherwise sleep until the poll
       // interval passes or something wakes us (a run created or rescheduled to be due soon).
-      if (claimedCount >= limit && limit > 0) continue;
+      if (claimedCount >= limit) continue;
       if (!this.#wakeRequested) await this.#sleep(this.#o.pollIntervalMs);
     }
   }
@@ -265,10 +290,7 @@ export class Dispatcher implements SchedulerControl {
           case 'cancel_other':
             for (const id of running ?? []) {
               const r = this.#running.get(id);
-              if (r) {
-                r.abortReason ??= 'overlap';
-                r.controller.abort();
-              }
+              if (r) this.#stopRun(r, 'overlap');
             }
             break;
           case 'allow_all':
@@ -296,6 +318,7 @@ export class Dispatcher implements SchedulerControl {
   #skip(entry: Entry, reason: string): void {
     const { run } = entry.claimed;
     this.#held.delete(run.id);
+    this.#heldShrank();
     this.#writer.complete(
       run,
       { runId: run.id, leaseEpoch: run.leaseEpoch, status: 'skipped', finishedAt: this.#d.clock.now(), reason },
@@ -308,10 +331,9 @@ export class Dispatcher implements SchedulerControl {
   #start(entry: Entry): void {
     const { run, task } = entry.claimed;
     this.#held.delete(run.id);
+    this.#heldShrank();
     const startedAt = this.#d.clock.now();
-    const controller = new AbortController();
-    let finish!: () => void;
-    const r: Running = { entry, controller, startedAt, abortReason: null, done: new Promise((res) => (finish = res)) };
+    const r: Running = { entry, startedAt, abortReason: null, executing: false };
     this.#running.set(run.id, r);
     const key = concurrencyKey(task);
     this.#runningByKey.set(key, (this.#runningByKey.get(key) ?? 0) + 1);
@@ -325,7 +347,11 @@ export class Dispatcher implements SchedulerControl {
         if (!ok) {
           // Cancelled or rescheduled after the claim: it must not run.
           this.#release(r);
-          finish();
+          return;
+        }
+        if (r.abortReason !== null) {
+          // Stopped while its start was being written: it never reaches the executor.
+          this.#finish(r, { status: 'cancelled', logs: [], logsTruncated: false, cpuMs: null, peakRssBytes: null, diskWriteBytes: null, finishedAt: this.#d.clock.now() });
           return;
         }
         const job: RunJob = {
@@ -341,10 +367,8 @@ export class Dispatcher implements SchedulerControl {
           payload: run.payload,
           timeoutMs: task.policies.timeoutMs,
         };
-        return this.#d.executor.execute(job, controller.signal).then((outcome) => {
-          this.#finish(r, outcome);
-          finish();
-        });
+        r.executing = true;
+        return this.#d.executor.execute(job).then((outcome) => this.#finish(r, outcome));
       })
       .catch((err: unknown) => {
         // The executor never rejects; this is a bug or a store failure. Record it as a failure
@@ -360,7 +384,6 @@ export class Dispatcher implements SchedulerControl {
           diskWriteBytes: null,
           finishedAt: this.#d.clock.now(),
         });
-        finish();
       });
   }
 
@@ -412,6 +435,7 @@ export class Dispatcher implements SchedulerControl {
     const ids = this.#runningByTask.get(task.id);
     ids?.delete(run.id);
     if (ids && ids.size === 0) this.#runningByTask.delete(task.id);
+    if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
     if (this.#stopping) return;
     this.#pump(task);
   }
@@ -515,16 +539,14 @@ export class Dispatcher implements SchedulerControl {
     this.#ready.drain();
     this.#buffered.clear();
     this.#waitingForKey.clear();
-    const all = (): Promise<unknown> => Promise.all([...this.#running.values()].map((r) => r.done));
+    const all = (): Promise<void> =>
+      this.#running.size === 0 ? Promise.resolve() : new Promise((res) => this.#idleWaiters.push(res));
     let graceTimer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace'>((res) => (graceTimer = setTimeout(() => res('grace'), graceMs)));
     const first = await Promise.race([all().then(() => 'done' as const), graceOver]);
     clearTimeout(graceTimer);
     if (first === 'grace') {
-      for (const r of this.#running.values()) {
-        r.abortReason = 'drain';
-        r.controller.abort();
-      }
+      for (const r of this.#running.values()) this.#stopRun(r, 'drain');
       await all();
     }
     await this.#writer.idle();

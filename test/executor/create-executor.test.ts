@@ -7,7 +7,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { EventBus } from '../../src/core/events.js';
 import { createExecutor } from '../../src/executor/create-executor.js';
 import type { Executor } from '../../src/executor/executor.js';
-import { FIXTURE_TASKS, alive, httpJob, moduleJob, never, waitFor } from './helpers.js';
+import { FIXTURE_TASKS, alive, httpJob, moduleJob, waitFor } from './helpers.js';
 
 /** Pids of this process's direct children, from /proc (Linux). */
 function childPids(): number[] {
@@ -47,14 +47,14 @@ describe('createExecutor', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const ex = newExecutor(['127.0.0.1']);
     try {
-      const m = await ex.execute(moduleJob('ok.js', { payload: 'from module' }), never);
+      const m = await ex.execute(moduleJob('ok.js', { payload: 'from module' }));
       assert.equal(m.status, 'succeeded');
       assert.equal(m.result, 'from module');
-      const h = await ex.execute(httpJob({ url }), never);
+      const h = await ex.execute(httpJob({ url }));
       assert.equal(h.status, 'succeeded');
       assert.equal((h.result as { body: string }).body, 'pong');
       for (const kind of ['script', 'shell'] as const) {
-        const o = await ex.execute({ ...moduleJob('ok.js'), kind, spec: { code: '1' } }, never);
+        const o = await ex.execute({ ...moduleJob('ok.js'), kind, spec: { code: '1' } });
         assert.equal(o.status, 'failed');
         assert.equal(o.error?.code, 'unsupported_task_kind');
       }
@@ -67,9 +67,9 @@ describe('createExecutor', () => {
   it('never rejects: a malformed job is a failed outcome', async () => {
     const ex = newExecutor();
     try {
-      const o = await ex.execute({ ...moduleJob('ok.js'), spec: null as never }, never);
+      const o = await ex.execute({ ...moduleJob('ok.js'), spec: null as never });
       assert.equal(o.status, 'failed');
-      const h = await ex.execute(httpJob({ url: 42 }), never);
+      const h = await ex.execute(httpJob({ url: 42 }));
       assert.equal(h.error?.code, 'invalid_spec');
     } finally {
       await ex.close(0);
@@ -79,15 +79,15 @@ describe('createExecutor', () => {
   it('close leaves no child process and refuses later runs with shutting_down', async () => {
     const before = new Set(childPids());
     const ex = newExecutor();
-    await ex.execute(moduleJob('ok.js'), never);
+    await ex.execute(moduleJob('ok.js'));
     const mine = childPids().filter((p) => !before.has(p));
     assert.equal(mine.length, 2, 'two workers');
-    const running = ex.execute(moduleJob('hangs.js', { timeoutMs: 60_000 }), never);
+    const running = ex.execute(moduleJob('hangs.js', { timeoutMs: 60_000 }));
     await new Promise((r) => setTimeout(r, 50));
     await ex.close(100);
     assert.equal((await running).error?.code, 'worker_lost');
     assert.ok(await waitFor(() => mine.every((p) => !alive(p)), 2000));
     assert.deepEqual(childPids().filter((p) => !before.has(p)), []);
-    assert.equal((await ex.execute(moduleJob('ok.js'), never)).error?.code, 'shutting_down');
+    assert.equal((await ex.execute(moduleJob('ok.js'))).error?.code, 'shutting_down');
   });
 });

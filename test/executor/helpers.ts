@@ -47,8 +47,6 @@ export function httpJob(spec: Record<string, unknown>, over: Partial<RunJob> = {
   };
 }
 
-/** A signal that never aborts. */
-export const never = new AbortController().signal;
 
 /** True while a process with this pid exists. */
 export function alive(pid: number): boolean {

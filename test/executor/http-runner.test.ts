@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { HttpRunner, type HttpResult } from '../../src/executor/http-runner.js';
 import type { BaseLookup } from '../../src/executor/outbound-guard.js';
 import { VERSION } from '../../src/version.js';
-import { httpJob, never } from './helpers.js';
+import { httpJob } from './helpers.js';
 
 interface Seen {
   method: string;
@@ -109,7 +109,7 @@ describe('http runner', () => {
   });
 
   it('GET: status, picked headers and a parsed JSON body', async () => {
-    const o = await runner.run(httpJob({ url: `${main.base}/ok` }), never);
+    const o = await runner.run(httpJob({ url: `${main.base}/ok` }));
     assert.equal(o.status, 'succeeded');
     const r = o.result as HttpResult;
     assert.equal(r.status, 200);
@@ -124,7 +124,7 @@ describe('http runner', () => {
 
   it('sends the idempotency key, the user agent and the run headers', async () => {
     const job = httpJob({ url: `${main.base}/echo`, headers: { 'X-Custom': 'yes', 'idempotency-key': 'user-set' } });
-    const o = await runner.run(job, never);
+    const o = await runner.run(job);
     const h = (o.result as HttpResult & { body: { headers: Record<string, string> } }).body.headers;
     assert.equal(h['idempotency-key'], job.idempotencyKey, 'Sundial’s key wins over one set in the spec');
     assert.equal(h['user-agent'], `sundial/${VERSION}`);
@@ -134,12 +134,12 @@ describe('http runner', () => {
   });
 
   it('bodies: objects go as JSON, strings as they are', async () => {
-    const a = await runner.run(httpJob({ url: `${main.base}/echo`, method: 'POST', body: { n: 1 } }), never);
+    const a = await runner.run(httpJob({ url: `${main.base}/echo`, method: 'POST', body: { n: 1 } }));
     const ab = (a.result as HttpResult).body as { method: string; headers: Record<string, string>; body: string };
     assert.equal(ab.method, 'POST');
     assert.equal(ab.headers['content-type'], 'application/json');
     assert.equal(ab.body, '{"n":1}');
-    const s = await runner.run(httpJob({ url: `${main.base}/echo`, method: 'put', body: 'raw text', headers: { 'Content-Type': 'text/plain' } }), never);
+    const s = await runner.run(httpJob({ url: `${main.base}/echo`, method: 'put', body: 'raw text', headers: { 'Content-Type': 'text/plain' } }));
     const sb = (s.result as HttpResult).body as { method: string; headers: Record<string, string>; body: string };
     assert.equal(sb.method, 'PUT');
     assert.equal(sb.body, 'raw text');
@@ -147,7 +147,7 @@ describe('http runner', () => {
   });
 
   it('HEAD: status and headers, empty body', async () => {
-    const o = await runner.run(httpJob({ url: `${main.base}/ok`, method: 'HEAD' }), never);
+    const o = await runner.run(httpJob({ url: `${main.base}/ok`, method: 'HEAD' }));
     assert.equal(o.status, 'succeeded');
     const r = o.result as HttpResult;
     assert.equal(r.status, 200);
@@ -156,18 +156,18 @@ describe('http runner', () => {
   });
 
   it('text bodies stay text; long bodies are cut to the excerpt and not parsed', async () => {
-    assert.equal(((await runner.run(httpJob({ url: `${main.base}/text` }), never)).result as HttpResult).body, 'plain text');
-    const big = (await small.run(httpJob({ url: `${main.base}/big` }), never)).result as HttpResult;
+    assert.equal(((await runner.run(httpJob({ url: `${main.base}/text` }))).result as HttpResult).body, 'plain text');
+    const big = (await small.run(httpJob({ url: `${main.base}/big` }))).result as HttpResult;
     assert.equal(big.body, 'z'.repeat(100));
     assert.equal(big.bodyTruncated, true);
-    const bigJson = (await small.run(httpJob({ url: `${main.base}/big-json` }), never)).result as HttpResult;
+    const bigJson = (await small.run(httpJob({ url: `${main.base}/big-json` }))).result as HttpResult;
     assert.equal(typeof bigJson.body, 'string');
     assert.equal((bigJson.body as string).length, 100);
     assert.equal(bigJson.bodyTruncated, true);
   });
 
   it('a status other than 2xx fails http_status, keeping the response as the result', async () => {
-    const o = await runner.run(httpJob({ url: `${main.base}/status/503` }), never);
+    const o = await runner.run(httpJob({ url: `${main.base}/status/503` }));
     assert.equal(o.status, 'failed');
     assert.equal(o.error?.code, 'http_status');
     assert.equal((o.error?.detail as { status: number }).status, 503);
@@ -175,46 +175,47 @@ describe('http runner', () => {
   });
 
   it('expectStatus: a number or a list decides success', async () => {
-    assert.equal((await runner.run(httpJob({ url: `${main.base}/status/404`, expectStatus: 404 }), never)).status, 'succeeded');
-    assert.equal((await runner.run(httpJob({ url: `${main.base}/status/410`, expectStatus: [200, 410] }), never)).status, 'succeeded');
-    const o = await runner.run(httpJob({ url: `${main.base}/status/200`, expectStatus: 201 }), never);
+    assert.equal((await runner.run(httpJob({ url: `${main.base}/status/404`, expectStatus: 404 }))).status, 'succeeded');
+    assert.equal((await runner.run(httpJob({ url: `${main.base}/status/410`, expectStatus: [200, 410] }))).status, 'succeeded');
+    const o = await runner.run(httpJob({ url: `${main.base}/status/200`, expectStatus: 201 }));
     assert.equal(o.error?.code, 'http_status');
   });
 
   it('times out at job.timeoutMs', async () => {
     const t0 = Date.now();
-    const o = await runner.run(httpJob({ url: `${main.base}/hang` }, { timeoutMs: 150 }), never);
+    const o = await runner.run(httpJob({ url: `${main.base}/hang` }, { timeoutMs: 150 }));
     assert.equal(o.status, 'timed_out');
     assert.equal(o.error?.code, 'timeout');
     assert.ok(Date.now() - t0 < 2000);
   });
 
-  it('cancels when the job signal aborts', async () => {
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    const o = await runner.run(httpJob({ url: `${main.base}/hang` }), ac.signal);
+  it('cancels a run in flight by its id', async () => {
+    const job = httpJob({ url: `${main.base}/hang` });
+    assert.equal(runner.cancel(job.runId), false, 'nothing to cancel before it runs');
+    setTimeout(() => assert.equal(runner.cancel(job.runId), true), 50);
+    const o = await runner.run(job);
     assert.equal(o.status, 'cancelled');
     assert.equal(o.error?.code, 'cancelled');
+    assert.equal(runner.cancel(job.runId), false, 'nothing to cancel after it ended');
   });
 
   it('follows up to 5 redirects; a sixth fails http_too_many_redirects', async () => {
-    const o = await runner.run(httpJob({ url: `${main.base}/hop/4` }), never);
+    const o = await runner.run(httpJob({ url: `${main.base}/hop/4` }));
     assert.equal(o.status, 'succeeded');
     assert.deepEqual((o.result as HttpResult).body, { hello: 'world' });
-    const loop = await runner.run(httpJob({ url: `${main.base}/loop` }), never);
+    const loop = await runner.run(httpJob({ url: `${main.base}/loop` }));
     assert.equal(loop.error?.code, 'http_too_many_redirects');
-    const asked = await runner.run(httpJob({ url: `${main.base}/hop/0`, expectStatus: 302 }), never);
+    const asked = await runner.run(httpJob({ url: `${main.base}/hop/0`, expectStatus: 302 }));
     assert.equal((asked.result as HttpResult).status, 302, 'an expected redirect is the answer');
   });
 
   it('303 turns a POST into a GET without body; credentials do not follow to another origin', async () => {
-    const o = await runner.run(httpJob({ url: `${main.base}/see-other`, method: 'POST', body: { x: 1 } }), never);
+    const o = await runner.run(httpJob({ url: `${main.base}/see-other`, method: 'POST', body: { x: 1 } }));
     const b = (o.result as HttpResult).body as { method: string; body: string };
     assert.equal(b.method, 'GET');
     assert.equal(b.body, '');
     const cross = await runner.run(
       httpJob({ url: `${main.base}/to?url=${encodeURIComponent(`${other.base}/x`)}`, headers: { Authorization: 'Bearer secret', 'X-Keep': '1' } }),
-      never,
     );
     const h = ((cross.result as HttpResult).body as { headers: Record<string, string> }).headers;
     assert.equal(h.authorization, undefined);
@@ -225,7 +226,7 @@ describe('http runner', () => {
     const closed = await startServer('127.0.0.1', () => {});
     const url = `${closed!.base}/`;
     await new Promise((r) => closed!.server.close(r));
-    const o = await runner.run(httpJob({ url }), never);
+    const o = await runner.run(httpJob({ url }));
     assert.equal(o.status, 'failed');
     assert.equal(o.error?.code, 'http_error');
     assert.equal((o.error?.detail as { code: string }).code, 'ECONNREFUSED');
@@ -233,7 +234,7 @@ describe('http runner', () => {
 
   it('an invalid spec fails invalid_spec without sending', async () => {
     const before = main.seen.length;
-    const o = await runner.run(httpJob({ url: `${main.base}/ok`, method: 'TRACE' }), never);
+    const o = await runner.run(httpJob({ url: `${main.base}/ok`, method: 'TRACE' }));
     assert.equal(o.error?.code, 'invalid_spec');
     assert.equal(main.seen.length, before);
   });
@@ -242,7 +243,7 @@ describe('http runner', () => {
     it('a redirect to a loopback address that is not allow-listed is refused, and the target sees nothing', async (t) => {
       if (forbidden === null) return t.skip('cannot bind 127.0.0.2 here');
       const target = `${forbidden.base}/`;
-      const o = await runner.run(httpJob({ url: `${main.base}/to?url=${encodeURIComponent(target)}` }), never);
+      const o = await runner.run(httpJob({ url: `${main.base}/to?url=${encodeURIComponent(target)}` }));
       assert.equal(o.status, 'failed');
       assert.equal(o.error?.code, 'outbound_blocked');
       assert.match(o.error!.message, /127\.0\.0\.2/);
@@ -251,7 +252,7 @@ describe('http runner', () => {
 
     it('a direct request to a refused literal is refused before connecting', async (t) => {
       if (forbidden === null) return t.skip('cannot bind 127.0.0.2 here');
-      const o = await runner.run(httpJob({ url: `${forbidden.base}/direct` }), never);
+      const o = await runner.run(httpJob({ url: `${forbidden.base}/direct` }));
       assert.equal(o.error?.code, 'outbound_blocked');
       assert.equal((o.error?.detail as { category: string }).category, 'loopback');
       assert.equal(forbidden.seen.length, 0);
@@ -261,7 +262,7 @@ describe('http runner', () => {
       const strict = new HttpRunner({ bodyExcerptBytes: 100, outboundAllow: [], clock });
       const port = new URL(main.base).port;
       const before = main.seen.length;
-      const o = await strict.run(httpJob({ url: `http://localhost:${port}/ok` }), never);
+      const o = await strict.run(httpJob({ url: `http://localhost:${port}/ok` }));
       await strict.close(0);
       assert.equal(o.error?.code, 'outbound_blocked');
       assert.match(o.error!.message, /127\.0\.0\.1|::1/);
@@ -273,20 +274,20 @@ describe('http runner', () => {
       const port = new URL(main.base).port;
       const before = main.seen.length;
       const strict = new HttpRunner({ bodyExcerptBytes: 100, outboundAllow: [], clock, baseLookup: rebinding });
-      const refused = await strict.run(httpJob({ url: `http://public.example.test:${port}/ok` }), never);
+      const refused = await strict.run(httpJob({ url: `http://public.example.test:${port}/ok` }));
       await strict.close(0);
       assert.equal(refused.error?.code, 'outbound_blocked');
       assert.equal(main.seen.length, before);
       // Same resolver, address allow-listed: the request goes through to the very address resolved.
       const lenient = new HttpRunner({ bodyExcerptBytes: 100, outboundAllow: ['127.0.0.1'], clock, baseLookup: rebinding });
-      const through = await lenient.run(httpJob({ url: `http://public.example.test:${port}/ok` }), never);
+      const through = await lenient.run(httpJob({ url: `http://public.example.test:${port}/ok` }));
       await lenient.close(0);
       assert.equal(through.status, 'succeeded');
       assert.equal(main.seen.length, before + 1);
     });
 
     it('a redirect to a non-http scheme is refused', async () => {
-      const o = await runner.run(httpJob({ url: `${main.base}/to?url=${encodeURIComponent('file:///etc/passwd')}` }), never);
+      const o = await runner.run(httpJob({ url: `${main.base}/to?url=${encodeURIComponent('file:///etc/passwd')}` }));
       assert.equal(o.error?.code, 'outbound_blocked');
     });
   });

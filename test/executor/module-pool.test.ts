@@ -8,9 +8,9 @@ import { EventBus, type SundialEvents } from '../../src/core/events.js';
 import type { RunOutcome } from '../../src/executor/executor.js';
 import { TRUNCATED_MARKER } from '../../src/executor/log-capture.js';
 import { ModulePool, type ModulePoolOptions } from '../../src/executor/module-pool.js';
-import { FIXTURE_TASKS, alive, moduleJob, never, waitFor } from './helpers.js';
+import { FIXTURE_TASKS, alive, moduleJob, waitFor } from './helpers.js';
 
-setMaxListeners(Infinity, never);
+setMaxListeners(Infinity);
 
 function newPool(over: Partial<ModulePoolOptions> = {}): { pool: ModulePool; exits: SundialEvents['pool:child:exit'][] } {
   const bus = new EventBus();
@@ -41,7 +41,7 @@ describe('module pool: what a run returns', () => {
   after(() => pool.close(1000));
 
   it('ok: returns the payload as the result, with no metrics and the clock time', async () => {
-    const o = await pool.run(moduleJob('ok.js', { payload: { a: [1, 'two'] } }), never);
+    const o = await pool.run(moduleJob('ok.js', { payload: { a: [1, 'two'] } }));
     assert.equal(o.status, 'succeeded');
     assert.deepEqual(o.result, { a: [1, 'two'] });
     assert.equal(o.error, null);
@@ -54,14 +54,14 @@ describe('module pool: what a run returns', () => {
   });
 
   it('ok: undefined becomes a null result', async () => {
-    const o = await pool.run(moduleJob('ok.js', { payload: undefined }), never);
+    const o = await pool.run(moduleJob('ok.js', { payload: undefined }));
     assert.equal(o.status, 'succeeded');
     assert.equal(o.result, null);
   });
 
   it('named-export: calls spec.export with ctx.run and ctx.task filled in', async () => {
     const job = moduleJob('named-export.js', { exportName: 'greet', payload: { name: 'Ada' }, attempt: 3 });
-    const o = await pool.run(job, never);
+    const o = await pool.run(job);
     assert.equal(o.status, 'succeeded');
     assert.deepEqual(o.result, {
       greeting: 'hello Ada',
@@ -71,17 +71,17 @@ describe('module pool: what a run returns', () => {
   });
 
   it('named-export: a missing default export or a non-function export is module_export_missing', async () => {
-    const missing = await pool.run(moduleJob('named-export.js'), never);
+    const missing = await pool.run(moduleJob('named-export.js'));
     assert.equal(missing.status, 'failed');
     assert.equal(errorCode(missing), 'module_export_missing');
     assert.match(missing.error!.message, /"default".*does not exist/);
-    const notFn = await pool.run(moduleJob('named-export.js', { exportName: 'notAFunction' }), never);
+    const notFn = await pool.run(moduleJob('named-export.js', { exportName: 'notAFunction' }));
     assert.equal(errorCode(notFn), 'module_export_missing');
     assert.match(notFn.error!.message, /not a function/);
   });
 
   it('throws: module_threw with the message and a stack excerpt', async () => {
-    const o = await pool.run(moduleJob('throws.js'), never);
+    const o = await pool.run(moduleJob('throws.js'));
     assert.equal(o.status, 'failed');
     assert.equal(errorCode(o), 'module_threw');
     assert.equal(o.error!.message, 'boom from the task');
@@ -91,35 +91,35 @@ describe('module pool: what a run returns', () => {
   });
 
   it('non-json-result: a BigInt or a cycle is result_not_json', async () => {
-    const big = await pool.run(moduleJob('non-json-result.js'), never);
+    const big = await pool.run(moduleJob('non-json-result.js'));
     assert.equal(big.status, 'failed');
     assert.equal(errorCode(big), 'result_not_json');
-    const cycle = await pool.run(moduleJob('non-json-result.js', { payload: { cycle: true } }), never);
+    const cycle = await pool.run(moduleJob('non-json-result.js', { payload: { cycle: true } }));
     assert.equal(errorCode(cycle), 'result_not_json');
   });
 
   it('huge-result: past resultMaxBytes is result_too_large; at the limit it passes', async () => {
-    const o = await pool.run(moduleJob('huge-result.js'), never);
+    const o = await pool.run(moduleJob('huge-result.js'));
     assert.equal(o.status, 'failed');
     assert.equal(errorCode(o), 'result_too_large');
     assert.deepEqual(o.error!.detail, { bytes: 1024 * 1024 + '{"blob":""}'.length, limit: 64 * 1024 });
-    const fits = await pool.run(moduleJob('huge-result.js', { payload: { bytes: 64 * 1024 - '{"blob":""}'.length } }), never);
+    const fits = await pool.run(moduleJob('huge-result.js', { payload: { bytes: 64 * 1024 - '{"blob":""}'.length } }));
     assert.equal(fits.status, 'succeeded');
   });
 
   it('bad-syntax: module_load_failed, and the pool keeps serving', async () => {
-    const o = await pool.run(moduleJob('bad-syntax.js'), never);
+    const o = await pool.run(moduleJob('bad-syntax.js'));
     assert.equal(o.status, 'failed');
     assert.equal(errorCode(o), 'module_load_failed');
     assert.match(o.error!.message, /doesNotExist/);
     assert.match(String((o.error!.detail as { stack: string }).stack), /SyntaxError: The requested module/);
-    assert.equal((await pool.run(moduleJob('ok.js', { payload: 1 }), never)).result, 1);
+    assert.equal((await pool.run(moduleJob('ok.js', { payload: 1 }))).result, 1);
   });
 
   it('files outside the tasks directory or missing are refused before any child sees them', async () => {
-    assert.equal(errorCode(await pool.run(moduleJob('../pool-harness.ts'), never)), 'module_outside_tasks_dir');
-    assert.equal(errorCode(await pool.run(moduleJob(fileURLToPath(new URL('../fixtures/tasks/ok.js', import.meta.url))), never)), 'module_outside_tasks_dir');
-    assert.equal(errorCode(await pool.run(moduleJob('nope.js'), never)), 'module_not_found');
+    assert.equal(errorCode(await pool.run(moduleJob('../pool-harness.ts'))), 'module_outside_tasks_dir');
+    assert.equal(errorCode(await pool.run(moduleJob(fileURLToPath(new URL('../fixtures/tasks/ok.js', import.meta.url))))), 'module_outside_tasks_dir');
+    assert.equal(errorCode(await pool.run(moduleJob('nope.js'))), 'module_not_found');
   });
 });
 
@@ -129,7 +129,7 @@ describe('module pool: logs', () => {
   after(() => pool.close(1000));
 
   it('logs: console.* and ctx.log become the run’s lines, with levels, in order', async () => {
-    const o = await pool.run(moduleJob('logs.js', { payload: { tag: 'A' } }), never);
+    const o = await pool.run(moduleJob('logs.js', { payload: { tag: 'A' } }));
     assert.equal(o.status, 'succeeded');
     assert.deepEqual(
       o.logs.map((l) => [l.level, l.message]),
@@ -149,7 +149,7 @@ describe('module pool: logs', () => {
 
   it('logs: output of runs interleaved on the same children stays with its run', async () => {
     const tags = Array.from({ length: 40 }, (_, i) => `t${i}`);
-    const outs = await Promise.all(tags.map((tag) => pool.run(moduleJob('logs.js', { payload: { tag } }), new AbortController().signal)));
+    const outs = await Promise.all(tags.map((tag) => pool.run(moduleJob('logs.js', { payload: { tag } }))));
     outs.forEach((o, i) => {
       assert.equal(o.result, tags[i]);
       assert.equal(o.logs.length, 8);
@@ -158,7 +158,7 @@ describe('module pool: logs', () => {
   });
 
   it('huge-output: capped at logMaxBytes with a final [truncated] line', async () => {
-    const o = await pool.run(moduleJob('huge-output.js'), never);
+    const o = await pool.run(moduleJob('huge-output.js'));
     assert.equal(o.status, 'succeeded');
     assert.equal(o.logsTruncated, true);
     const last = o.logs[o.logs.length - 1]!;
@@ -175,7 +175,7 @@ describe('module pool: concurrency', () => {
 
   it('200 runs at once across 2 workers all succeed with their own results', async () => {
     const outs = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => pool.run(moduleJob('pid.js', { payload: { i } }), new AbortController().signal)),
+      Array.from({ length: 200 }, (_, i) => pool.run(moduleJob('pid.js', { payload: { i } }))),
     );
     const pids = new Set<number>();
     outs.forEach((o, i) => {
@@ -194,7 +194,7 @@ describe('module pool: timeouts, cancels, crashes', () => {
     await pool.ready();
     const [pid] = pool.pids();
     const t0 = Date.now();
-    const o = await pool.run(moduleJob('slow-async.js', { timeoutMs: 150 }), never);
+    const o = await pool.run(moduleJob('slow-async.js', { timeoutMs: 150 }));
     assert.equal(o.status, 'timed_out');
     assert.equal(errorCode(o), 'timeout');
     assert.ok(Date.now() - t0 < 1000, 'no kill grace was needed');
@@ -203,22 +203,21 @@ describe('module pool: timeouts, cancels, crashes', () => {
     await pool.close(1000);
   });
 
-  it('cancel: aborting the job signal ends the run cancelled, promptly, without killing the child', async () => {
+  it('cancel: cancelling by run id ends the run cancelled, promptly, without killing the child', async () => {
     const { pool } = newPool({ workers: 1 });
     await pool.ready();
     const [pid] = pool.pids();
-    const ac = new AbortController();
     const t0 = Date.now();
-    const running = pool.run(moduleJob('slow-async.js'), ac.signal);
-    setTimeout(() => ac.abort(), 50);
+    const job = moduleJob('slow-async.js');
+    const running = pool.run(job);
+    setTimeout(() => assert.equal(pool.cancel(job.runId), true), 50);
     const o = await running;
     assert.equal(o.status, 'cancelled');
     assert.equal(errorCode(o), 'cancelled');
     assert.ok(Date.now() - t0 < 1000);
     assert.deepEqual(pool.pids(), [pid]);
-    const pre = new AbortController();
-    pre.abort();
-    assert.equal((await pool.run(moduleJob('ok.js'), pre.signal)).status, 'cancelled');
+    assert.equal(pool.cancel(job.runId), false, 'an ended run cannot be cancelled');
+    assert.equal(pool.cancel('no-such-run'), false);
     await pool.close(1000);
   });
 
@@ -226,9 +225,9 @@ describe('module pool: timeouts, cancels, crashes', () => {
     const { pool, exits } = newPool({ workers: 1, killGraceMs: 300 });
     await pool.ready();
     const [pid] = pool.pids();
-    const neighbour = pool.run(moduleJob('slow-async.js', { payload: { ms: 60_000 }, timeoutMs: 60_000 }), never);
+    const neighbour = pool.run(moduleJob('slow-async.js', { payload: { ms: 60_000 }, timeoutMs: 60_000 }));
     const t0 = Date.now();
-    const hung = await pool.run(moduleJob('hangs.js', { timeoutMs: 200 }), never);
+    const hung = await pool.run(moduleJob('hangs.js', { timeoutMs: 200 }));
     const took = Date.now() - t0;
     assert.equal(hung.status, 'timed_out');
     assert.equal(errorCode(hung), 'timeout');
@@ -239,7 +238,7 @@ describe('module pool: timeouts, cancels, crashes', () => {
     assert.ok(await waitFor(() => !alive(pid!)), 'the hung child is gone');
     assert.deepEqual(exits.map((e) => [e.pid, e.signal, e.expected]), [[pid, 'SIGKILL', true]]);
     await pool.ready();
-    assert.equal((await pool.run(moduleJob('ok.js', { payload: 'after' }), never)).result, 'after');
+    assert.equal((await pool.run(moduleJob('ok.js', { payload: 'after' }))).result, 'after');
     assert.notDeepEqual(pool.pids(), [pid]);
     await pool.close(1000);
   });
@@ -248,14 +247,14 @@ describe('module pool: timeouts, cancels, crashes', () => {
     const { pool, exits } = newPool({ workers: 1 });
     await pool.ready();
     const [pid] = pool.pids();
-    const neighbour = pool.run(moduleJob('slow-async.js', { payload: { ms: 60_000 }, timeoutMs: 60_000 }), never);
-    const o = await pool.run(moduleJob('exits.js'), never);
+    const neighbour = pool.run(moduleJob('slow-async.js', { payload: { ms: 60_000 }, timeoutMs: 60_000 }));
+    const o = await pool.run(moduleJob('exits.js'));
     assert.equal(o.status, 'failed');
     assert.equal(errorCode(o), 'worker_crashed');
     assert.deepEqual((o.error!.detail as { code: number }).code, 3);
     assert.equal(errorCode(await neighbour), 'worker_crashed');
     assert.deepEqual(exits, [{ pid, code: 3, signal: null, expected: false }]);
-    assert.equal((await pool.run(moduleJob('ok.js', { payload: 2 }), never)).result, 2, 'a replacement serves');
+    assert.equal((await pool.run(moduleJob('ok.js', { payload: 2 }))).result, 2, 'a replacement serves');
     assert.ok(!pool.pids().includes(pid!));
     await pool.close(1000);
   });
@@ -267,7 +266,7 @@ describe('module pool: timeouts, cancels, crashes', () => {
       while (times.length < exits.length) times.push(Date.now());
       return exits.length;
     };
-    const o = await pool.run(moduleJob('ok.js'), never);
+    const o = await pool.run(moduleJob('ok.js'));
     assert.equal(o.status, 'failed');
     assert.equal(errorCode(o), 'worker_start_failed');
     assert.match(JSON.stringify(o.error!.detail), /failing on purpose/);
@@ -276,7 +275,7 @@ describe('module pool: timeouts, cancels, crashes', () => {
     // Back-off 250 ms, then 500 ms (plus start-up time): a hot loop would restart within a few ms.
     assert.ok(times[1]! - times[0]! >= 240, `second start ${times[1]! - times[0]!} ms after the first failure`);
     assert.ok(times[2]! - times[1]! >= 490, `third start ${times[2]! - times[1]!} ms after the second failure`);
-    const again = await pool.run(moduleJob('ok.js'), never);
+    const again = await pool.run(moduleJob('ok.js'));
     assert.equal(errorCode(again), 'worker_start_failed', 'runs fail fast while no child can start');
     await pool.close(0);
   });
@@ -288,8 +287,8 @@ describe('module pool: close', () => {
     await pool.ready();
     const pids = pool.pids();
     assert.equal(pids.length, 2);
-    const quick = pool.run(moduleJob('slow-async.js', { payload: { ms: 100 } }), never);
-    const stuck = pool.run(moduleJob('hangs.js', { timeoutMs: 60_000 }), never);
+    const quick = pool.run(moduleJob('slow-async.js', { payload: { ms: 100 } }));
+    const stuck = pool.run(moduleJob('hangs.js', { timeoutMs: 60_000 }));
     await new Promise((r) => setTimeout(r, 20));
     await pool.close(400);
     assert.equal((await quick).status, 'succeeded', 'finished within the grace');
@@ -298,7 +297,7 @@ describe('module pool: close', () => {
     assert.equal(errorCode(s), 'worker_lost');
     for (const pid of pids) assert.equal(alive(pid), false, `child ${pid} is gone`);
     assert.deepEqual(pool.pids(), []);
-    const late = await pool.run(moduleJob('ok.js'), never);
+    const late = await pool.run(moduleJob('ok.js'));
     assert.equal(errorCode(late), 'shutting_down');
   });
 

@@ -22,12 +22,13 @@ export class ScriptedExecutor implements Executor {
   readonly jobs: RunJob[] = [];
   readonly aborted: string[] = [];
   readonly #held = new Map<string, (o: Partial<RunOutcome>) => void>();
+  readonly #cancels = new Map<string, () => void>();
   readonly #startWaiters: { n: number; resolve: () => void }[] = [];
   script: Script = () => ({ status: 'succeeded', result: { ok: true } });
 
   constructor(private readonly clock: Clock) {}
 
-  execute(job: RunJob, signal: AbortSignal): Promise<RunOutcome> {
+  execute(job: RunJob): Promise<RunOutcome> {
     this.jobs.push(job);
     for (const w of this.#startWaiters.splice(0)) {
       if (this.jobs.length >= w.n) w.resolve();
@@ -46,13 +47,23 @@ export class ScriptedExecutor implements Executor {
     const s = this.script(job);
     if (s !== 'hold') return Promise.resolve(done(s));
     return new Promise((resolve) => {
-      this.#held.set(job.runId, (o) => resolve(done(o)));
-      signal.addEventListener('abort', () => {
+      this.#held.set(job.runId, (o) => {
+        this.#cancels.delete(job.runId);
+        resolve(done(o));
+      });
+      this.#cancels.set(job.runId, () => {
         this.aborted.push(job.runId);
         this.#held.delete(job.runId);
+        this.#cancels.delete(job.runId);
         resolve(done({ status: 'cancelled' }));
       });
     });
+  }
+
+  cancel(runId: string): boolean {
+    const c = this.#cancels.get(runId);
+    c?.();
+    return c !== undefined;
   }
 
   /** Ends a held job. */
