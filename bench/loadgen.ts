@@ -19,7 +19,7 @@ async function client(): Promise<void> {
     const body = JSON.stringify({
       name: `${prefix}${i}`,
       kind: 'module',
-      spec: { file: 'noop.mjs' },
+      spec: { file: 'stamp.mjs' },
       schedule: { type: 'cron', expression: '0 3 * * *', timezone: 'Europe/Berlin' },
       policies: { retry: { maxAttempts: 3 }, timeout: '30s' },
     });

@@ -117,7 +117,7 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
       const cpu = process.cpuUsage(cpu0);
       const m1 = machineTicks();
       let workers = 0;
-      for (const [c, last] of childCpuLast) workers += last - (childCpu0.get(c) ?? last);
+      for (const [c, last] of childCpuLast) workers += Math.max(0, last - (childCpu0.get(c) ?? last));
       const total = m1.total - m0.total;
       return {
         wallMs: performance.now() - t0,

@@ -10,6 +10,15 @@ import { coerceError } from '../core/errors.js';
 import type { Run } from '../core/types.js';
 import type { RunCompletion, RunStart, Store } from '../store/store.js';
 
+/**
+ * Most starts in one flush. A burst of 20,000 starts written as one transaction keeps every one
+ * of them from reaching the executor until all are committed (~150 ms); in chunks the first runs
+ * execute in the worker processes while the next chunk is written.
+ */
+const MAX_STARTS_PER_FLUSH = 1000;
+/** Most outcomes in one flush; larger, since nothing waits for them but memory. */
+const MAX_COMPLETIONS_PER_FLUSH = 5000;
+
 interface PendingStart {
   start: RunStart;
   run: Run;
@@ -75,10 +84,19 @@ export class TransitionWriter {
   }
 
   async #flush(): Promise<void> {
-    const starts = this.#starts;
-    const completions = this.#completions;
-    this.#starts = [];
-    this.#completions = [];
+    const starts = this.#starts.length <= MAX_STARTS_PER_FLUSH ? this.#starts : this.#starts.splice(0, MAX_STARTS_PER_FLUSH);
+    if (starts === this.#starts) this.#starts = [];
+    // Starts go first: in a burst, a run waiting to start matters more than writing down one
+    // that ended (its slot is already free). Outcomes wait until the starts are written, or until
+    // so many have gathered that memory matters.
+    let completions: PendingCompletion[] = [];
+    if (this.#starts.length === 0 || this.#completions.length >= 4 * MAX_COMPLETIONS_PER_FLUSH) {
+      completions =
+        this.#completions.length <= MAX_COMPLETIONS_PER_FLUSH
+          ? this.#completions
+          : this.#completions.splice(0, MAX_COMPLETIONS_PER_FLUSH);
+      if (completions === this.#completions) this.#completions = [];
+    }
     try {
       // Both calls join the store's same group commit, starts first, so a run that started and
       // ended within one flush is written in order.
