@@ -20,7 +20,7 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 
 /** Creates the registry with Sundial's metrics and process metrics, subscribed to the bus. */
 export function createMetrics(src: MetricsSources): client.Registry {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'sundial_process_' });
+  client.collectDefaultMetrics({ register: registry, prefix: 'sundial_' });
 
   const transitions = new client.Counter({
     name: 'sundial_run_transitions_total',
