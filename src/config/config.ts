@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parseDuration } from '../core/duration.js';
 import { SundialError, type FieldError } from '../core/errors.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
@@ -66,8 +67,6 @@ export interface ResolveInput {
   cwd?: string;
 }
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
   switch (kind) {
@@ -79,9 +78,11 @@ function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown } | { 
     }
     case 'duration': {
       if (typeof raw === 'number' && Number.isFinite(raw)) return { ok: true, value: raw };
-      const m = typeof raw === 'string' ? DURATION_RE.exec(raw.trim()) : null;
-      if (!m) return { ok: false, message: 'must be a duration such as 250ms, 5s or 1m' };
-      return { ok: true, value: Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!) };
+      const text = typeof raw === 'string' ? raw.trim() : '';
+      // A bare number is milliseconds, as in the table's defaults.
+      const ms = /^\d+$/.test(text) ? Number(text) : parseDuration(text);
+      if (ms === null) return { ok: false, message: 'must be a duration such as 250ms, 5s or 1m' };
+      return { ok: true, value: Math.round(ms) };
     }
     case 'bool': {
       if (typeof raw === 'boolean') return { ok: true, value: raw };
