@@ -8,6 +8,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { SundialError, type FieldError } from '../core/errors.js';
+import { validateOutboundAllow } from '../executor/outbound-guard.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
 
@@ -148,6 +149,11 @@ export function resolveConfig(input: ResolveInput = {}): Config {
       continue;
     }
     out[key] = v;
+  }
+  // Checked here, with the parser the guard itself uses, so a typo stops the start-up with the
+  // other configuration errors instead of surfacing later from the executor.
+  if (Array.isArray(out.outboundAllow)) {
+    for (const e of validateOutboundAllow(out.outboundAllow as string[], 'outboundAllow')) errors.push(e);
   }
   if (errors.length > 0) {
     throw new SundialError('validation_failed', `invalid configuration: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });

@@ -51,6 +51,11 @@ describe('resolveConfig', () => {
     );
   });
 
+  it('refuses an outbound allow-list entry that is not a host, address or CIDR range', () => {
+    assert.throws(() => resolveConfig({ env: { SUNDIAL_OUTBOUND_ALLOW: '10.0.0.0/99' } }), /outboundAllow/);
+    assert.deepEqual(resolveConfig({ env: { SUNDIAL_OUTBOUND_ALLOW: '10.0.0.0/8,::1,hooks.internal' } }).outboundAllow, ['10.0.0.0/8', '::1', 'hooks.internal']);
+  });
+
   it('refuses unknown config file keys and a non-postgres database URL', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sundial-cfg-'));
     const file = join(dir, 'c.json');
