@@ -14,7 +14,7 @@ import { newId } from './core/ids.js';
 import type { PlannerOptions } from './core/planner.js';
 import { createExecutor } from './executor/create-executor.js';
 import { validateHttpSpec } from './executor/http-spec.js';
-import { resolveModuleFile } from './executor/module-file.js';
+import { createModuleFileChecker, throwIfBadModuleFile } from './executor/module-file.js';
 import { createLogger, logBusEvents } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -75,6 +75,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     bus,
   });
+  const checkModuleFile = createModuleFileChecker(config.tasksDir);
   const startedAt = clock.now();
   const nodeInfo = {
     id: config.nodeId,
@@ -110,7 +111,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     isReady: () => ready,
     planner,
     logger: log,
-    checkModuleFile: (file: string) => void resolveModuleFile(config.tasksDir, file),
+    checkModuleFile: (file: string) => void throwIfBadModuleFile(checkModuleFile(file)),
     checkHttpSpec: validateHttpSpec,
   });
 

@@ -163,8 +163,20 @@ function cronFor(expression: string, timezone: string): Cron {
   return c;
 }
 
-/** Why a cron expression cannot be used, or null. */
+const problemCache = new Map<string, string | null>();
+
+/** Why a cron expression cannot be used, or null (memoized: the never-fires search is costly). */
 function cronProblem(expression: string, timezone: string): string | null {
+  const key = `${timezone}\u0000${expression}`;
+  const known = problemCache.get(key);
+  if (known !== undefined) return known;
+  const problem = findCronProblem(expression, timezone);
+  if (problemCache.size >= CRON_CACHE_MAX) problemCache.clear();
+  problemCache.set(key, problem);
+  return problem;
+}
+
+function findCronProblem(expression: string, timezone: string): string | null {
   const fields = expression.split(/\s+/);
   if (!expression.startsWith('@') && fields.length !== 5 && fields.length !== 6) {
     return `must have 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first); it has ${fields.length}`;

@@ -60,14 +60,36 @@ export function checkModuleFile(tasksDir: string, file: unknown): ModuleFileChec
 }
 
 /**
+ * checkModuleFile with a short cache: realpath and stat on every run or every task creation would
+ * be several syscalls each, and files under the tasks directory change rarely.
+ */
+export function createModuleFileChecker(tasksDir: string, ttlMs = 1000): (file: unknown) => ModuleFileCheck {
+  const cache = new Map<string, { at: number; check: ModuleFileCheck }>();
+  return (file) => {
+    if (typeof file !== 'string') return checkModuleFile(tasksDir, file);
+    const now = performance.now();
+    const hit = cache.get(file);
+    if (hit !== undefined && now - hit.at < ttlMs) return hit.check;
+    const check = checkModuleFile(tasksDir, file);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(file, { at: now, check });
+    return check;
+  };
+}
+
+/** Throws the API's field error for a failed check. */
+export function throwIfBadModuleFile(check: ModuleFileCheck): string {
+  if (check.ok) return check.path;
+  throw new SundialError('validation_failed', `/spec/file: ${check.message}`, {
+    errors: [{ path: '/spec/file', message: check.message }],
+    extra: { reason: check.code },
+  });
+}
+
+/**
  * Resolves a module task's file to its real absolute path under `tasksDir`; throws a
  * `validation_failed` SundialError with a field error at `/spec/file` (and `extra.reason`).
  */
 export function resolveModuleFile(tasksDir: string, file: string): string {
-  const r = checkModuleFile(tasksDir, file);
-  if (r.ok) return r.path;
-  throw new SundialError('validation_failed', `/spec/file: ${r.message}`, {
-    errors: [{ path: '/spec/file', message: r.message }],
-    extra: { reason: r.code },
-  });
+  return throwIfBadModuleFile(checkModuleFile(tasksDir, file));
 }

@@ -22,7 +22,7 @@ import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import type { LogLine, ModuleSpec } from '../core/types.js';
 import type { RunJob, RunOutcome } from './executor.js';
-import { checkModuleFile, type ModuleFileCheck } from './module-file.js';
+import { createModuleFileChecker, type ModuleFileCheck } from './module-file.js';
 import { isFromChild, MAX_BATCH, type AbortReason, type ToChild, type WireDone, type WireRun, type WorkerConfig } from './module-protocol.js';
 import { failedOutcome, makeOutcome } from './outcome.js';
 
@@ -152,7 +152,7 @@ export class ModulePool {
   readonly #queue = new Set<Flight>();
   /** Flights by run id, for cancel. */
   readonly #byRun = new Map<string, Flight>();
-  readonly #fileChecks = new Map<string, { at: number; check: ModuleFileCheck }>();
+  readonly #checkFile: (file: unknown) => ModuleFileCheck;
   #nextId = 1;
   #inflight = 0;
   #closing = false;
@@ -174,6 +174,7 @@ export class ModulePool {
     this.#killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.#entry = opts.workerEntry ?? defaultWorkerEntry();
     this.#coalesce = opts.coalesce ?? true;
+    this.#checkFile = createModuleFileChecker(opts.tasksDir, FILE_CHECK_TTL_MS);
     for (let i = 0; i < Math.max(1, opts.workers); i++) {
       const slot: Slot = {
         index: i,
@@ -300,18 +301,6 @@ export class ModulePool {
   }
 
   // ---- files -------------------------------------------------------------------------------
-
-  /** checkModuleFile with a short cache: realpath + stat per run would be several syscalls. */
-  #checkFile(file: unknown): ModuleFileCheck {
-    if (typeof file !== 'string') return checkModuleFile(this.#o.tasksDir, file);
-    const now = performance.now();
-    const hit = this.#fileChecks.get(file);
-    if (hit !== undefined && now - hit.at < FILE_CHECK_TTL_MS) return hit.check;
-    const check = checkModuleFile(this.#o.tasksDir, file);
-    if (this.#fileChecks.size > 10_000) this.#fileChecks.clear();
-    this.#fileChecks.set(file, { at: now, check });
-    return check;
-  }
 
   // ---- dispatch and IPC --------------------------------------------------------------------
 
