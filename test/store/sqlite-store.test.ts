@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
 import { SundialError } from '../../src/core/errors.js';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore, openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';

@@ -1,7 +1,8 @@
 // Opening the SQLite file: durability settings and the data-directory lock.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { SqliteDatabase } from './sqlite-driver.js';
 
 /** The database file's name inside the data directory. */
 export const DB_FILE = 'sundial.db';
@@ -30,7 +31,7 @@ export class DataDirLockedError extends Error {
  */
 export function openDatabase(dir: string): Database.Database {
   mkdirSync(dir, { recursive: true });
-  const db = new Database(join(dir, DB_FILE), { timeout: 0 });
+  const db = new SqliteDatabase(join(dir, DB_FILE), { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     const mode = db.pragma('journal_mode = WAL', { simple: true });
