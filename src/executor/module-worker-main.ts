@@ -34,7 +34,15 @@ function flush(cb?: () => void): void {
     cb?.();
     return;
   }
-  send!(msg, undefined, undefined, cb);
+  send!(msg, undefined, undefined, afterSend(cb));
+}
+
+/**
+ * A send callback, so that a channel closing under a write (the pool closed or died) is not an
+ * uncaught EPIPE: nothing can be reported any more, and 'disconnect' ends this process.
+ */
+function afterSend(cb?: () => void): (err: Error | null) => void {
+  return () => cb?.();
 }
 
 const invoker = new ModuleInvoker(cfg, als, (done) => {
@@ -93,4 +101,4 @@ const watchdog = new Worker(
 watchdog.unref();
 
 // The pool may already have closed the channel (closed while this child was starting).
-if (process.connected) send({ t: 'ready', pid: process.pid } satisfies FromChild);
+if (process.connected) send({ t: 'ready', pid: process.pid } satisfies FromChild, undefined, undefined, afterSend());
