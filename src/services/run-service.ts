@@ -2,7 +2,7 @@
 // cancel a pending one, and read runs and their logs within the caller's namespaces.
 
 import { isDeepStrictEqual } from 'node:util';
-import { SundialError } from '../core/errors.js';
+import { SundialError, invalid } from '../core/errors.js';
 import { isUuid, newId } from '../core/ids.js';
 import type { Actor, LogLine, Millis, Run, RunStatus, RunTrigger, Task } from '../core/types.js';
 import type { NewRun, Page } from '../store/store.js';
@@ -48,6 +48,11 @@ export class RunService {
    */
   async trigger(actor: Actor, ref: TaskRef, req: RunRequest): Promise<{ run: Run; created: boolean }> {
     const task = await this.#tasks.get(actor, ref);
+    // Schedule occurrences use `<taskId>:<occurrence ms>` as their key; a manual run holding one
+    // would make the planner's insert of that occurrence a no-op, silently skipping it.
+    if (req.idempotencyKey !== undefined && req.idempotencyKey.startsWith(`${task.id}:`)) {
+      throw invalid([{ path: '/idempotencyKey', message: `keys starting with "${task.id}:" are reserved for schedule occurrences` }]);
+    }
     const now = this.#d.clock.now();
     const payload = req.payload !== undefined ? req.payload : task.payload;
     const draft = this.#draft(actor, task, 'manual', now, now, payload, req.idempotencyKey);

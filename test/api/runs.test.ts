@@ -79,6 +79,15 @@ describe('POST /v1/tasks/{idOrName}/runs', () => {
     assert.equal(runs.items.length, 1, 'neither repeat created a run');
   });
 
+  test('a key shaped like a schedule occurrence key of the task is refused', async () => {
+    const id = await task('idem-3');
+    const res = await trigger('idem-3', { idempotencyKey: `${id}:1795887970000` });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().errors[0].path, '/idempotencyKey');
+    const runs = (await h.call({ method: 'GET', url: '/v1/runs?task=idem-3' })).json() as { items: RunBody[] };
+    assert.equal(runs.items.length, 0);
+  });
+
   test('runs without a key each get their own', async () => {
     await task('idem-2');
     const a = (await trigger('idem-2')).json() as RunBody;
