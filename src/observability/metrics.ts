@@ -91,12 +91,22 @@ export function createMetrics(src: MetricsSources): client.Registry {
     },
   });
 
+  // Label children are looked up once per label set: hashing a label object on every one of
+  // three transitions per run costs measurable time at 30,000 runs a second.
+  const transitionChild = new Map<string, client.Counter.Internal>();
+  const durationChild = new Map<string, client.Histogram.Internal<'status'>>();
   src.bus.on('run:transition', (t) => {
-    transitions.inc({ status: t.to, reason: t.reason ?? '' });
+    const reason = t.reason ?? '';
+    const key = `${t.to}\u0000${reason}`;
+    let counter = transitionChild.get(key);
+    if (counter === undefined) transitionChild.set(key, (counter = transitions.labels({ status: t.to, reason })));
+    counter.inc();
     if (t.to === 'running' && t.startedAt !== null) {
       lateness.observe(Math.max(0, t.startedAt - t.scheduledFor) / 1000);
     } else if (t.startedAt !== null && t.finishedAt !== null && t.from === 'running') {
-      duration.observe({ status: t.to }, Math.max(0, t.finishedAt - t.startedAt) / 1000);
+      let hist = durationChild.get(t.to);
+      if (hist === undefined) durationChild.set(t.to, (hist = duration.labels({ status: t.to })));
+      hist.observe(Math.max(0, t.finishedAt - t.startedAt) / 1000);
     }
   });
   src.bus.on('scheduler:error', (e) => errors.inc({ where: e.where }));
