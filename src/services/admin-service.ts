@@ -63,26 +63,10 @@ export class AdminService {
     if (scope !== '*' && scope.length === 0) {
       return { at: now, runs: { byStatus: {}, backlog: 0 }, tasks: { total: 0, active: 0, paused: 0 } };
     }
-    const [runs, active, paused] = await Promise.all([
-      this.#d.store.countRuns(scope, now),
-      this.#countTasks(scope, 'active'),
-      this.#countTasks(scope, 'paused'),
-    ]);
+    const [runs, tasks] = await Promise.all([this.#d.store.countRuns(scope, now), this.#d.store.countTasks(scope)]);
+    const active = tasks.active ?? 0;
+    const paused = tasks.paused ?? 0;
     return { at: now, runs, tasks: { total: active + paused, active, paused } };
   }
 
-  /**
-   * The Store contract has no task count yet, so tasks are counted a page at a time: fine for
-   * thousands of tasks, slow for millions (a `countTasks` in the contract is the fix).
-   */
-  async #countTasks(namespaces: NamespaceScope, status: 'active' | 'paused'): Promise<number> {
-    let count = 0;
-    let cursor: string | undefined;
-    do {
-      const page = await this.#d.store.listTasks({ namespaces, status, limit: 500, ...(cursor !== undefined && { cursor }) });
-      count += page.items.length;
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
-    return count;
-  }
 }

@@ -266,6 +266,8 @@ export interface Store {
   /** Ids of runs asked to be cancelled while running (for holders that poll). */
   listCancelRequests(node: string): Promise<string[]>;
   countRuns(namespaces: NamespaceScope, now: Millis): Promise<RunCounts>;
+  /** Tasks per status in the scope (for /v1/stats and the UI; one indexed count, not a scan of pages). */
+  countTasks(namespaces: NamespaceScope): Promise<Partial<Record<TaskStatus, number>>>;
 
   // ---- keys, audit, nodes ----
   createApiKey(key: StoredApiKey, audit: NewAudit): Promise<ApiKey>;

@@ -280,6 +280,10 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         assert.deepEqual(await names({ q: 'old rep' }), ['cleanup']);
         assert.deepEqual(await names({ q: 'report', namespaces: ['b'] }), ['report-b']);
         assert.deepEqual(await names({ q: '%' }), []);
+        assert.deepEqual(await store.countTasks('*'), { active: 2, paused: 1 });
+        assert.deepEqual(await store.countTasks(['a']), { active: 2 });
+        assert.deepEqual(await store.countTasks(['b', 'zzz']), { paused: 1 });
+        assert.deepEqual(await store.countTasks([]), {});
       });
     });
 

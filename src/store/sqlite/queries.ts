@@ -1,7 +1,7 @@
 // Filtered, paginated reads. Their SQL depends on which filters are present, so statements are
 // built per filter combination and cached (a handful of shapes in practice).
 import type Database from 'better-sqlite3';
-import type { AuditEntry, Millis, RunStatus, Run, Task } from '../../core/types.js';
+import type { AuditEntry, Millis, RunStatus, Run, Task, TaskStatus } from '../../core/types.js';
 import type { AuditFilter, NamespaceScope, Page, RunCounts, RunFilter, TaskFilter } from '../store.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { RUN_COLUMNS, rowToAudit, rowToRun, rowToTask, type AuditRow, type RunRow, type TaskRow } from './row-mappers.js';
@@ -90,6 +90,17 @@ export class Queries {
    * `run_counts` table (run-counts.ts), runs in flight from the partial indexes `runs_due`
    * (pending) and `runs_active` (leased), which hold only those rows.
    */
+  countTasks(namespaces: NamespaceScope): Partial<Record<TaskStatus, number>> {
+    if (isEmptyScope(namespaces)) return {};
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    scopeFilter(namespaces, where, params);
+    const rows = this.#all<{ status: TaskStatus; n: number }>(`SELECT status, count(*) AS n FROM tasks${whereSql(where)} GROUP BY status`, params);
+    const out: Partial<Record<TaskStatus, number>> = {};
+    for (const r of rows) out[r.status] = r.n;
+    return out;
+  }
+
   countRuns(namespaces: NamespaceScope, now: Millis): RunCounts {
     if (isEmptyScope(namespaces)) return { byStatus: {}, backlog: 0 };
     const where: string[] = [];

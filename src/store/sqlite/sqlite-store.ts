@@ -2,7 +2,7 @@
 // database file; writes go through the group-commit writer, reads run directly.
 import type Database from 'better-sqlite3';
 import { SundialError } from '../../core/errors.js';
-import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, NodeInfo, Run, Task } from '../../core/types.js';
+import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, NodeInfo, Run, Task, TaskStatus } from '../../core/types.js';
 import type {
   AuditFilter,
   CancelOutcome,
@@ -366,6 +366,10 @@ export class SqliteStore implements Store {
 
   async listCancelRequests(node: string): Promise<string[]> {
     return this.#s.cancelRequests.all(node).map((r) => r.id);
+  }
+
+  async countTasks(namespaces: NamespaceScope): Promise<Partial<Record<TaskStatus, number>>> {
+    return this.#q.countTasks(namespaces);
   }
 
   async countRuns(namespaces: NamespaceScope, now: Millis): Promise<RunCounts> {
