@@ -1,7 +1,7 @@
 // Read-only views for operators: the audit log, the cluster's nodes and run/task counts.
 
 import type { Actor, AuditEntry, Millis, NodeInfo } from '../core/types.js';
-import type { AuditFilter, NamespaceScope, Page, RunCounts } from '../store/store.js';
+import type { AuditFilter, Page, RunCounts } from '../store/store.js';
 import { readScope } from '../auth/roles.js';
 import type { ServiceDeps } from './deps.js';
 
