@@ -117,7 +117,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   const recovered = await scheduler.start();
   if (recovered.released + recovered.lost > 0) log.info(recovered, 'recovered runs left by a previous process');
-  const address = await app.listen({ port: config.port, host: config.host });
+  let address: string;
+  try {
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // The port is taken (or not ours to bind): undo the start so the process can exit, with
+    // nothing claimed left behind and no worker process running on.
+    await scheduler.stop(0);
+    await app.close();
+    await executor.close(0);
+    await store.close();
+    throw err;
+  }
   ready = true;
   log.info({ address, dataDir: config.dataDir, node: config.nodeId }, 'sundial is listening');
 

@@ -207,3 +207,19 @@ describe('crash safety (real processes)', () => {
     }
   });
 });
+
+describe('start-up failures', () => {
+  it('a port already in use stops the start cleanly: exit non-zero, nothing left running', async () => {
+    const first = await startServerProcess(makeDirs());
+    try {
+      const port = new URL(first.url).port;
+      const dirs = makeDirs();
+      await assert.rejects(startServerProcess({ ...dirs, env: { SUNDIAL_PORT: port } }), /EADDRINUSE/);
+      // It released its data directory: a server on the same directory starts.
+      const again = await startServerProcess(dirs);
+      await again.kill('SIGTERM');
+    } finally {
+      await first.kill('SIGTERM');
+    }
+  });
+});
