@@ -30,8 +30,6 @@ export interface SundialEvents {
   'task:changed': { action: 'created' | 'updated' | 'deleted' | 'paused' | 'resumed'; task: Task; at: Millis };
   /** The dispatcher's timer fired later than asked (event loop blocked or clock jump). */
   'scheduler:tick:overdue': { expectedAt: Millis; firedAt: Millis };
-  /** The wall clock moved in a way monotonic time did not (jump forwards or backwards). */
-  'scheduler:clock:jump': { deltaMs: number };
   'scheduler:claimed': { count: number; at: Millis };
   'scheduler:error': { where: string; error: Error };
   'pool:child:exit': { pid: number; code: number | null; signal: string | null; expected: boolean };

@@ -10,7 +10,6 @@ export function createLogger(level: string): Logger {
 export function logBusEvents(bus: EventBus, log: Logger): void {
   bus.on('scheduler:error', (e) => log.error({ err: e.error, where: e.where }, 'scheduler error'));
   bus.on('scheduler:tick:overdue', (e) => log.warn({ lateMs: e.firedAt - e.expectedAt }, 'dispatcher timer fired late'));
-  bus.on('scheduler:clock:jump', (e) => log.warn({ deltaMs: e.deltaMs }, 'wall clock jumped'));
   bus.on('pool:child:exit', (e) => {
     if (!e.expected) log.warn(e, 'worker process exited unexpectedly');
   });

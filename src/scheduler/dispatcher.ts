@@ -115,13 +115,6 @@ export class Dispatcher implements SchedulerControl {
     return { held: this.#held.size, running: this.#running.size, pendingWrites: this.#writer.pending };
   }
 
-  /** Due-but-not-started runs held in memory. */
-  backlog(now: Millis): number {
-    let n = 0;
-    for (const e of this.#held.values()) if (e.dueAt <= now) n++;
-    return n;
-  }
-
   // ---- SchedulerControl ----
 
   wake(dueAt: Millis): void {

@@ -31,11 +31,9 @@ export default async function (ctx) {
   return { attempt: ctx.run.attempt };
 }`;
 
-// Attempt 1 announces itself and hangs; later attempts succeed.
+// Attempt 1 hangs; later attempts succeed.
 const HANG_FIRST_MODULE = `
-import { appendFileSync } from 'node:fs';
 export default async function (ctx) {
-  appendFileSync(new URL('./started.log', import.meta.url), ctx.run.id + '\\n');
   if (ctx.run.attempt === 1) await new Promise(() => {});
   return { attempt: ctx.run.attempt };
 }`;

@@ -1,6 +1,7 @@
 // Builders for store tests: valid tasks, runs, audit rows and small fake planners, so each test
 // states only what it is about. Independent of src/core/planner.ts on purpose.
 import { newId } from '../../src/core/ids.js';
+import { DEFAULT_POLICIES } from '../../src/core/policies.js';
 import type { Millis, Policies, Task } from '../../src/core/types.js';
 import type { NewAudit, NewRun, NewTask, OccurrencePlan, PlanOccurrence } from '../../src/store/store.js';
 
@@ -8,15 +9,7 @@ import type { NewAudit, NewRun, NewTask, OccurrencePlan, PlanOccurrence } from '
 export const T0: Millis = Date.UTC(2026, 0, 1);
 
 /** Default policies, as the API would store them. */
-export const POLICIES: Policies = {
-  retry: { maxAttempts: 1, backoff: { type: 'exponential', initialMs: 1000, maxMs: 300_000, jitter: true } },
-  timeoutMs: 300_000,
-  overlap: 'skip',
-  misfire: { policy: 'run_once', catchupWindowMs: 3_600_000 },
-  priority: 0,
-  concurrency: null,
-  concurrencyKey: null,
-};
+export const POLICIES: Policies = DEFAULT_POLICIES;
 
 let seq = 0;
 
