@@ -19,6 +19,7 @@ import { createLogger, logBusEvents } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import { RunOutputRecorder } from './scheduler/run-output.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
 
@@ -65,6 +66,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   if (bootstrapKey) opts.printBootstrapKey?.(bootstrapKey);
 
   const planner: PlannerOptions = { misfireThresholdMs: config.misfireThreshold, newId, random: Math.random };
+  const output = new RunOutputRecorder({ store, bus, onError: (err) => log.error({ err }, 'writing live run logs failed; they are kept with the run\'s completion') });
   const executor = createExecutor({
     tasksDir: config.tasksDir,
     workers: config.workers,
@@ -74,6 +76,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     outboundAllow: config.outboundAllow,
     clock,
     bus,
+    output,
   });
   const checkModuleFile = createModuleFileChecker(config.tasksDir);
   const startedAt = clock.now();
@@ -113,6 +116,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logger: log,
     checkModuleFile: (file: string) => void throwIfBadModuleFile(checkModuleFile(file)),
     checkHttpSpec: validateHttpSpec,
+    runOutput: output,
   });
 
   const recovered = await scheduler.start();
@@ -126,6 +130,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await scheduler.stop(0);
     await app.close();
     await executor.close(0);
+    output.close();
     await store.close();
     throw err;
   }
@@ -146,6 +151,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         await scheduler.stop(config.drainGrace);
         await app.close();
         await executor.close(0);
+        // Lines and samples of runs cut off by the drain are kept with what else they wrote.
+        await output.flush();
+        output.close();
         await store.close();
         log.info('stopped');
       })();

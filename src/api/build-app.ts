@@ -29,6 +29,8 @@ import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
+import type { LiveLogSource } from './log-follow.js';
+import type { ScriptSyntaxError } from '../services/task-spec.js';
 
 /** Everything the API needs, handed in by the composition root (or a test). */
 export interface AppDeps {
@@ -48,6 +50,10 @@ export interface AppDeps {
   checkModuleFile?: (file: string) => void;
   /** Field errors of an http spec, e.g. refused outbound addresses (the executor provides it). */
   checkHttpSpec?: (spec: unknown) => FieldError[];
+  /** Parses a script without running it (the executor provides it); null when it parses. */
+  checkScriptSyntax?: (code: string) => ScriptSyntaxError | null;
+  /** The run output recorder, for the lines of running runs not yet stored (live log follow). */
+  runOutput?: LiveLogSource;
   /** Overrides of the auth cache's timings (tests). */
   authCache?: { ttlMs?: number; missTtlMs?: number };
   /** Heartbeat period of /v1/events (tests shorten it). */
@@ -107,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       installAuth(v1, authenticator);
       const opts = { services };
       await v1.register(taskRoutes, opts);
-      await v1.register(runRoutes, opts);
+      await v1.register(runRoutes, { ...opts, bus: deps.bus, store: deps.store, live: deps.runOutput, heartbeatMs: deps.sseHeartbeatMs ?? 15_000 });
       await v1.register(scheduleRoutes, { ...opts, now: () => deps.clock.now() });
       await v1.register(eventRoutes, { ...opts, hub });
       await v1.register(apiKeyRoutes, opts);

@@ -8,6 +8,15 @@ import type { ServerResponse } from 'node:http';
 import type { EventBus, RunTransition, SundialEvents } from '../core/events.js';
 import { iso, isoOrNull, taskView } from './views.js';
 
+/** Response headers of every server-sent event stream. */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // nginx buffers responses unless told not to; events would arrive in bursts.
+  'x-accel-buffering': 'no',
+} as const;
+
 /** One connected client. */
 interface Client {
   res: ServerResponse;

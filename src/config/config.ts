@@ -33,6 +33,17 @@ export const OPTIONS = {
   tasksDir: { env: 'SUNDIAL_TASKS_DIR', kind: 'string', def: './tasks', doc: 'Directory that `module` task files must live under.' },
   outboundAllow: { env: 'SUNDIAL_OUTBOUND_ALLOW', kind: 'list', def: [], doc: 'Hosts, addresses or CIDR ranges that `http` tasks may reach although private or loopback.' },
   shellTasks: { env: 'SUNDIAL_SHELL_TASKS', kind: 'bool', def: false, doc: '`on` enables `shell` tasks (admins only).' },
+  shellSandbox: {
+    env: 'SUNDIAL_SHELL_SANDBOX',
+    kind: 'string',
+    def: 'auto',
+    choices: ['auto', 'bwrap', 'none'],
+    doc: '`auto`: bubblewrap where it works, else a warning and process limits only; `bwrap`: shell runs fail without it; `none`: never use it.',
+  },
+  shellNetwork: { env: 'SUNDIAL_SHELL_NETWORK', kind: 'bool', def: false, doc: '`on` lets `shell` commands use the network (inside bubblewrap they have none by default).' },
+  scriptWorkers: { env: 'SUNDIAL_SCRIPT_WORKERS', kind: 'int', def: 2, min: 1, max: 256, doc: 'Worker processes that run `script` tasks (started on the first script run).' },
+  scriptMemory: { env: 'SUNDIAL_SCRIPT_MEMORY', kind: 'int', def: 134_217_728, min: 1_048_576, max: 4_294_967_296, doc: 'Interpreter memory (bytes) of a `script` run whose spec sets no `limits.memoryBytes`.' },
+  scriptMemoryMax: { env: 'SUNDIAL_SCRIPT_MEMORY_MAX', kind: 'int', def: 536_870_912, min: 1_048_576, max: 4_294_967_296, doc: 'Most interpreter memory (bytes) a `script` spec may ask for.' },
   nodeId: { env: 'SUNDIAL_NODE_ID', kind: 'string', def: () => hostname(), doc: 'Name of this node in leases, runs and /v1/cluster/nodes.' },
   logLevel: { env: 'SUNDIAL_LOG_LEVEL', kind: 'string', def: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Server log level (pino).' },
   workers: { env: 'SUNDIAL_WORKERS', kind: 'int', def: () => Math.max(1, availableParallelism()), min: 1, max: 256, doc: 'Worker processes in the pool that runs `module` tasks.' },
@@ -154,6 +165,9 @@ export function resolveConfig(input: ResolveInput = {}): Config {
   // other configuration errors instead of surfacing later from the executor.
   if (Array.isArray(out.outboundAllow)) {
     for (const e of validateOutboundAllow(out.outboundAllow as string[], 'outboundAllow')) errors.push(e);
+  }
+  if (typeof out.scriptMemory === 'number' && typeof out.scriptMemoryMax === 'number' && out.scriptMemory > out.scriptMemoryMax) {
+    errors.push({ path: 'scriptMemory', message: `must not exceed scriptMemoryMax (${out.scriptMemoryMax})` });
   }
   if (errors.length > 0) {
     throw new SundialError('validation_failed', `invalid configuration: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Millis, RunStatus, Task } from './types.js';
+import type { LogLine, Millis, ResourceSample, RunStatus, Task } from './types.js';
 
 // The in-process event bus. Every run transition is emitted once, after it is committed;
 // metrics, the SSE stream, and later the InfluxDB sink and notifications subscribe here.
@@ -27,6 +27,10 @@ export interface RunTransition {
 
 export interface SundialEvents {
   'run:transition': RunTransition;
+  /** Log lines a running run wrote; `fromSeq` is the index of the first in the run's whole log. */
+  'run:logs': { runId: string; namespace: string; fromSeq: number; lines: LogLine[] };
+  /** A resource sample of a long run. */
+  'run:sample': { runId: string; namespace: string; sample: ResourceSample };
   'task:changed': { action: 'created' | 'updated' | 'deleted' | 'paused' | 'resumed'; task: Task; at: Millis };
   /** The dispatcher's timer fired later than asked (event loop blocked or clock jump). */
   'scheduler:tick:overdue': { expectedAt: Millis; firedAt: Millis };

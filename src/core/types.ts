@@ -46,12 +46,17 @@ export interface ModuleSpec {
   export?: string;
 }
 export interface ScriptSpec {
+  /** An ES module whose default export is `async (ctx) => result`. */
   code: string;
+  limits?: { memoryBytes?: number };
 }
 export interface ShellSpec {
+  /** argv: no shell parsing. */
   command: string[];
+  /** Relative to the task's working directory. */
   cwd?: string;
   env?: Record<string, string>;
+  limits?: { processes?: number; openFiles?: number; fileSizeBytes?: number; cpuSeconds?: number };
 }
 export type TaskSpec = HttpSpec | ModuleSpec | ScriptSpec | ShellSpec;
 
@@ -147,6 +152,16 @@ export interface RunMetrics {
   cpuMs: number | null;
   peakRssBytes: number | null;
   diskWriteBytes: number | null;
+}
+
+/** One reading of a running run's resource use, cumulative since the run started. */
+export interface ResourceSample {
+  at: Millis;
+  /** CPU time, user + system. */
+  cpuMs: number;
+  /** Resident memory now (for scripts: the interpreter's heap). */
+  rssBytes: number;
+  diskWriteBytes: number;
 }
 
 export interface Run extends RunMetrics {

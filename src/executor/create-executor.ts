@@ -3,7 +3,7 @@
 import type { Clock } from '../core/clock.js';
 import { coerceError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
-import type { Executor, RunJob, RunOutcome } from './executor.js';
+import type { Executor, RunJob, RunOutcome, RunOutput } from './executor.js';
 import { HttpRunner } from './http-runner.js';
 import { ModulePool } from './module-pool.js';
 import { failedOutcome } from './outcome.js';
@@ -22,11 +22,13 @@ export interface ExecutorOptions {
   killGraceMs?: number;
   clock: Clock;
   bus: EventBus;
+  /** Where live log lines and resource samples go; without it, outcomes carry every line. */
+  output?: RunOutput;
 }
 
 /** Builds the executor: `http` runs in-process through undici, `module` runs in the worker pool. */
 export function createExecutor(opts: ExecutorOptions): Executor {
-  const { clock } = opts;
+  const { clock, output } = opts;
   const http = new HttpRunner({ bodyExcerptBytes: opts.httpBodyExcerptBytes, outboundAllow: opts.outboundAllow, clock });
   const pool = new ModulePool({
     tasksDir: opts.tasksDir,
@@ -34,6 +36,7 @@ export function createExecutor(opts: ExecutorOptions): Executor {
     logMaxBytes: opts.logMaxBytes,
     resultMaxBytes: opts.resultMaxBytes,
     ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
+    ...(output && { onLogs: output.lines, onSample: output.sample }),
     clock,
     bus: opts.bus,
   });
@@ -58,7 +61,8 @@ export function createExecutor(opts: ExecutorOptions): Executor {
       if (closing) return Promise.resolve(failedOutcome(clock, 'shutting_down', 'the executor is closing'));
       try {
         // A runner bug must not leave the run hanging or reject into the dispatcher.
-        return route(job).catch((err: unknown) => failedOutcome(clock, 'internal', coerceError(err).message));
+        const ran = route(job).catch((err: unknown) => failedOutcome(clock, 'internal', coerceError(err).message));
+        return output === undefined ? ran : ran.then((outcome) => (output.finish(job, outcome), outcome));
       } catch (err) {
         return Promise.resolve(failedOutcome(clock, 'internal', coerceError(err).message));
       }

@@ -1,5 +1,7 @@
 // The executor contract between the dispatcher and the runners of each task kind.
-import type { LogLine, Millis, RunError, TaskKind, TaskSpec } from '../core/types.js';
+import type { LogLine, Millis, ResourceSample, RunError, TaskKind, TaskSpec } from '../core/types.js';
+
+export type { ResourceSample };
 
 /** Everything a runner needs to run one attempt. */
 export interface RunJob {
@@ -28,6 +30,24 @@ export interface RunOutcome {
   peakRssBytes: number | null;
   diskWriteBytes: number | null;
   finishedAt: Millis;
+}
+
+/**
+ * Receives a run's log lines while it runs, in the order written, at most once per event-loop
+ * turn per run. A runner that streams through a sink leaves `RunOutcome.logs` empty; the capped
+ * log's `[truncated]` marker travels as a line like any other.
+ */
+export type LogSink = (job: RunJob, lines: LogLine[]) => void;
+
+/** Receives resource samples of runs that last longer than a second, about once a second. */
+export type SampleSink = (job: RunJob, sample: ResourceSample) => void;
+
+/** Where runners send what a run writes and uses while it runs (live logs, samples). */
+export interface RunOutput {
+  lines: LogSink;
+  sample: SampleSink;
+  /** Called once with each outcome: moves the run's log lines not yet stored into `outcome.logs`. */
+  finish(job: RunJob, outcome: RunOutcome): void;
 }
 
 /** Runs jobs of one or more kinds. */

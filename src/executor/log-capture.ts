@@ -28,16 +28,22 @@ export function utf8Prefix(s: string, maxBytes: number): string {
   return buf.toString('utf8', 0, end);
 }
 
-/** The log lines of one run, capped at `maxBytes` of message text. */
+/**
+ * The log lines of one run, capped at `maxBytes` of message text. `lines` holds the lines not yet
+ * taken: a runner that streams takes them every turn, one that does not reads them at the end.
+ */
 export class RunLog {
   lines: WireLogLine[] | undefined;
   truncated = false;
   #bytes = 0;
   #sealed = false;
   readonly #maxBytes: number;
+  readonly #onPending: (() => void) | undefined;
 
-  constructor(maxBytes: number) {
+  /** `onPending` is called when a line arrives while none is waiting to be taken. */
+  constructor(maxBytes: number, onPending?: () => void) {
     this.#maxBytes = maxBytes;
+    this.#onPending = onPending;
   }
 
   /** Appends a line; past the cap, keeps what fits, adds the marker once, then drops the rest. */
@@ -45,7 +51,11 @@ export class RunLog {
     if (this.#sealed || this.truncated) return;
     const room = this.#maxBytes - this.#bytes;
     const size = Buffer.byteLength(message, 'utf8');
-    const lines = (this.lines ??= []);
+    if (this.lines === undefined) {
+      this.lines = [];
+      this.#onPending?.();
+    }
+    const lines = this.lines;
     const at = Date.now();
     if (size <= room) {
       this.#bytes += size;
@@ -57,6 +67,13 @@ export class RunLog {
     lines.push([at, 'warn', TRUNCATED_MARKER]);
     this.#bytes = this.#maxBytes;
     this.truncated = true;
+  }
+
+  /** The lines written since the last take, or undefined when none. */
+  take(): WireLogLine[] | undefined {
+    const lines = this.lines;
+    this.lines = undefined;
+    return lines;
   }
 
   /** Ends the log: what a run's leftover timers print after it finished is dropped. */

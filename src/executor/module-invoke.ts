@@ -6,7 +6,8 @@ import type { AsyncLocalStorage } from 'node:async_hooks';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { RunLog, toLevel } from './log-capture.js';
-import type { AbortReason, WireDone, WireRun, WorkerConfig } from './module-protocol.js';
+import type { AbortReason, WireDone, WireLogLine, WireRun, WireSample, WorkerConfig } from './module-protocol.js';
+import { ProcessUsage, RunUsage } from './worker-usage.js';
 
 type Namespace = Record<string, unknown>;
 type TaskFn = (ctx: unknown) => unknown;
@@ -44,8 +45,10 @@ class ActiveRun {
   constructor(
     readonly wire: WireRun,
     logMaxBytes: number,
+    onPendingLog: (run: ActiveRun) => void,
+    readonly usage: RunUsage,
   ) {
-    this.log = new RunLog(logMaxBytes);
+    this.log = new RunLog(logMaxBytes, () => onPendingLog(this));
   }
 
   // Created on first use: most runs never look at their signal, and an AbortController per run
@@ -88,19 +91,30 @@ function makeContext(active: ActiveRun): unknown {
   };
 }
 
-/** Starts runs, tracks them until they end, and hands each ending to `onDone`. */
+/**
+ * Starts runs, tracks them until they end, and hands each ending to `onDone`. Log lines of runs
+ * still running wait in their RunLog; `onLogs` says that some are waiting, and the caller takes
+ * them with `takeLogs` when it next writes to the parent.
+ */
 export class ModuleInvoker {
   readonly #cfg: WorkerConfig;
   readonly #als: AsyncLocalStorage<RunLog>;
   readonly #onDone: (done: WireDone) => void;
+  readonly #onLogs: () => void;
   readonly #active = new Map<number, ActiveRun>();
   readonly #modules = new Map<string, Namespace>();
   readonly #loading = new Map<string, Promise<Namespace>>();
+  readonly #usage = new ProcessUsage();
+  #pendingLogs: ActiveRun[] = [];
+  readonly #markPending = (run: ActiveRun): void => {
+    if (this.#pendingLogs.push(run) === 1) this.#onLogs();
+  };
 
-  constructor(cfg: WorkerConfig, als: AsyncLocalStorage<RunLog>, onDone: (done: WireDone) => void) {
+  constructor(cfg: WorkerConfig, als: AsyncLocalStorage<RunLog>, onDone: (done: WireDone) => void, onLogs: () => void = () => {}) {
     this.#cfg = cfg;
     this.#als = als;
     this.#onDone = onDone;
+    this.#onLogs = onLogs;
   }
 
   /** Runs in flight. */
@@ -108,9 +122,37 @@ export class ModuleInvoker {
     return this.#active.size;
   }
 
+  /** Lines written by runs that are still running, since the last call. */
+  takeLogs(): [number, WireLogLine[]][] {
+    const out: [number, WireLogLine[]][] = [];
+    const runs = this.#pendingLogs;
+    this.#pendingLogs = [];
+    for (const run of runs) {
+      // A run that ended meanwhile sent its lines with its ending.
+      if (!this.#active.has(run.wire.id)) continue;
+      const lines = run.log.take();
+      if (lines !== undefined) out.push([run.wire.id, lines]);
+    }
+    return out;
+  }
+
+  /** Folds a fresh reading into every run's peak; returns samples of runs due one (every second after the first). */
+  sample(now: number): WireSample[] {
+    const r = this.#usage.read();
+    const out: WireSample[] = [];
+    for (const run of this.#active.values()) {
+      run.usage.see(r);
+      if (now - run.usage.lastSampleAt < 1000) continue;
+      run.usage.lastSampleAt = now;
+      const [cpuMs, , disk] = run.usage.totals(r);
+      out.push([run.wire.id, now, cpuMs, r.rssBytes, disk]);
+    }
+    return out;
+  }
+
   /** Starts one run; it reports through `onDone` exactly once. */
   start(wire: WireRun): void {
-    const run = new ActiveRun(wire, this.#cfg.logMaxBytes);
+    const run = new ActiveRun(wire, this.#cfg.logMaxBytes, this.#markPending, new RunUsage(this.#usage.read(), Date.now()));
     this.#active.set(wire.id, run);
     const ns = this.#modules.get(wire.file);
     // The common case (module already loaded) calls user code in this very turn.
@@ -221,8 +263,10 @@ export class ModuleInvoker {
   #end(run: ActiveRun, done: WireDone): void {
     this.#active.delete(run.wire.id);
     run.log.seal();
-    if (run.log.lines !== undefined) done.logs = run.log.lines;
+    const lines = run.log.take();
+    if (lines !== undefined) done.logs = lines;
     if (run.log.truncated) done.truncated = true;
+    done.u = run.usage.totals(this.#usage.read());
     this.#onDone(done);
   }
 }

@@ -12,8 +12,8 @@
 // here the hot path only compares a number. When the timer fires it scans the runs in flight
 // (a few thousand at most) and re-arms; with equal timeouts that happens about once per timeout.
 //
-// Resource metrics (cpuMs, peakRssBytes, diskWriteBytes) stay null for module runs: many runs
-// share one process, so per-run accounting needs sampling that a later issue adds.
+// Resource metrics come from the child (worker-usage.ts): the worker's CPU, peak resident size and
+// storage writes while the run was in flight. Log lines stream per turn to `onLogs`.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import type { LogLine, ModuleSpec } from '../core/types.js';
-import type { RunJob, RunOutcome } from './executor.js';
+import type { LogSink, RunJob, RunOutcome, SampleSink } from './executor.js';
 import { createModuleFileChecker, type ModuleFileCheck } from './module-file.js';
 import { isFromChild, MAX_BATCH, type AbortReason, type ToChild, type WireDone, type WireRun, type WorkerConfig } from './module-protocol.js';
 import { failedOutcome, makeOutcome } from './outcome.js';
@@ -46,6 +46,10 @@ export interface ModulePoolOptions {
    * Default: the parent's stderr, prefixed with the child's pid, for the operator.
    */
   onChildOutput?: (pid: number, text: string) => void;
+  /** Receives log lines as runs write them; without it, each outcome carries its run's lines. */
+  onLogs?: LogSink;
+  /** Receives resource samples of runs longer than a second. */
+  onSample?: SampleSink;
 }
 
 type Ending = 'timed_out' | 'cancelled';
@@ -61,6 +65,8 @@ class Flight {
   ending: Ending | null = null;
   slot: Slot | null = null;
   done = false;
+  /** Lines streamed before the end, kept for the outcome when the pool has no log sink. */
+  lines: LogLine[] | null = null;
 
   constructor(
     readonly id: number,
@@ -381,20 +387,47 @@ export class ModulePool {
       return;
     }
     const clock = this.#clock;
+    if (msg.logs !== undefined) {
+      for (const [id, wire] of msg.logs) {
+        const f = slot.inflight.get(id);
+        if (f !== undefined) this.#collect(f, toLogLines(wire));
+      }
+    }
+    if (msg.samples !== undefined && this.#o.onSample !== undefined) {
+      for (const [id, at, cpuMs, rssBytes, diskWriteBytes] of msg.samples) {
+        const f = slot.inflight.get(id);
+        if (f !== undefined) this.#o.onSample(f.job, { at, cpuMs, rssBytes, diskWriteBytes });
+      }
+    }
     for (const d of msg.done) {
       const f = slot.inflight.get(d.id);
       if (f === undefined) continue;
       slot.inflight.delete(d.id);
-      const logs = toLogLines(d.logs);
+      const logs = this.#collect(f, toLogLines(d.logs));
       const logsTruncated = d.truncated === true;
+      let outcome: RunOutcome;
       if (f.ending !== null) {
-        this.#finish(f, this.#endingOutcome(f, f.ending, logs, logsTruncated, { settled: d.ok ? 'returned' : d.code }));
+        outcome = this.#endingOutcome(f, f.ending, logs, logsTruncated, { settled: d.ok ? 'returned' : d.code });
       } else if (d.ok) {
-        this.#finish(f, makeOutcome(clock, 'succeeded', { result: d.result, logs, logsTruncated }));
+        outcome = makeOutcome(clock, 'succeeded', { result: d.result, logs, logsTruncated });
       } else {
-        this.#finish(f, failedOutcome(clock, d.code, d.message, d.detail, { logs, logsTruncated }));
+        outcome = failedOutcome(clock, d.code, d.message, d.detail, { logs, logsTruncated });
       }
+      if (d.u !== undefined) [outcome.cpuMs, outcome.peakRssBytes, outcome.diskWriteBytes] = d.u;
+      this.#finish(f, outcome);
     }
+  }
+
+  /** Hands lines to the sink; without one, keeps them and returns all the run's lines so far. */
+  #collect(f: Flight, lines: LogLine[]): LogLine[] {
+    const sink = this.#o.onLogs;
+    if (sink !== undefined) {
+      if (lines.length > 0) sink(f.job, lines);
+      return [];
+    }
+    if (f.lines === null) f.lines = lines;
+    else for (const l of lines) f.lines.push(l);
+    return f.lines;
   }
 
   #drainQueue(): void {
@@ -585,7 +618,7 @@ export class ModulePool {
     slot.outAborts = [];
     for (const f of runs) {
       if (f.ending !== null) {
-        this.#finish(f, this.#endingOutcome(f, f.ending, [], false, { killed: true, afterGraceMs: this.#killGraceMs }));
+        this.#finish(f, this.#endingOutcome(f, f.ending, f.lines ?? [], false, { killed: true, afterGraceMs: this.#killGraceMs }));
       } else if (reason === 'grace') {
         this.#finish(f, failedOutcome(clock, 'worker_lost', 'the worker was killed because another run on it did not stop within its kill grace'));
       } else if (reason === 'close') {

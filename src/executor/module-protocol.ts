@@ -58,6 +58,8 @@ export type WireLogLine = [number, LogLevel, string];
 
 interface WireDoneBase {
   id: number;
+  /** [cpuMs, peakRssBytes, diskWriteBytes] of the worker while the run was in flight. */
+  u?: [number, number, number];
   /** Absent when the run logged nothing (most runs), to keep messages small. */
   logs?: WireLogLine[];
   truncated?: true;
@@ -85,10 +87,17 @@ export interface FromChildReady {
   pid: number;
 }
 
-/** Child → parent: runs that ended during one turn. */
+/** [wire id, epoch ms, cpuMs, rssBytes, diskWriteBytes]: cumulative since the run started. */
+export type WireSample = [number, number, number, number, number];
+
+/** Child → parent: runs that ended during one turn, and what running runs logged meanwhile. */
 export interface FromChildBatch {
   t: 'batch';
   done: WireDone[];
+  /** Lines of runs still running, by wire id; sent before `done` is read. */
+  logs?: [number, WireLogLine[]][];
+  /** Samples of runs running longer than a second. */
+  samples?: WireSample[];
 }
 
 export type FromChild = FromChildReady | FromChildBatch;

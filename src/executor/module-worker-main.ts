@@ -6,7 +6,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Worker } from 'node:worker_threads';
 import { installConsoleCapture, type RunLog } from './log-capture.js';
 import { ModuleInvoker } from './module-invoke.js';
-import { isToChild, MAX_BATCH, type FromChild, type WireDone, type WorkerConfig } from './module-protocol.js';
+import { isToChild, MAX_BATCH, type FromChild, type FromChildBatch, type WireDone, type WireSample, type WorkerConfig } from './module-protocol.js';
+
+const SAMPLE_INTERVAL_MS = 250;
 
 const send = process.send?.bind(process);
 if (send === undefined) {
@@ -19,17 +21,22 @@ const als = new AsyncLocalStorage<RunLog>();
 installConsoleCapture(als);
 
 let outbox: WireDone[] = [];
+let samples: WireSample[] = [];
 let flushQueued = false;
 
-/** Sends what ended so far as one message. */
+/** Sends what ended, what running runs logged and any samples so far, as one message. */
 function flush(cb?: () => void): void {
   flushQueued = false;
-  if (outbox.length === 0) {
+  const logs = invoker.takeLogs();
+  if (outbox.length === 0 && logs.length === 0 && samples.length === 0) {
     cb?.();
     return;
   }
-  const msg: FromChild = { t: 'batch', done: outbox };
+  const msg: FromChildBatch = { t: 'batch', done: outbox };
+  if (logs.length > 0) msg.logs = logs;
+  if (samples.length > 0) msg.samples = samples;
   outbox = [];
+  samples = [];
   if (!process.connected) {
     cb?.();
     return;
@@ -45,20 +52,39 @@ function afterSend(cb?: () => void): (err: Error | null) => void {
   return () => cb?.();
 }
 
-const invoker = new ModuleInvoker(cfg, als, (done) => {
-  outbox.push(done);
-  // A full batch goes at once so the parent can start on it while this turn goes on.
-  if (cfg.coalesce === false || outbox.length >= MAX_BATCH) {
-    flush();
-    return;
-  }
+function queueFlush(): void {
   if (!flushQueued) {
     flushQueued = true;
     // setImmediate (not a microtask) so every run that ends in this turn, including those whose
     // promises settle a few microtasks later, shares the message.
     setImmediate(flush);
   }
-});
+}
+
+const invoker = new ModuleInvoker(
+  cfg,
+  als,
+  (done) => {
+    outbox.push(done);
+    // A full batch goes at once so the parent can start on it while this turn goes on.
+    if (cfg.coalesce === false || outbox.length >= MAX_BATCH) {
+      flush();
+      return;
+    }
+    queueFlush();
+  },
+  queueFlush,
+);
+
+// Peaks of memory between a run's start and end, and a sample a second of long runs. A quarter
+// second keeps a short spike of a long run visible without costing anything measurable.
+setInterval(() => {
+  if (invoker.size === 0) return;
+  const due = invoker.sample(Date.now());
+  if (due.length === 0) return;
+  for (const s of due) samples.push(s);
+  queueFlush();
+}, SAMPLE_INTERVAL_MS).unref();
 
 process.on('message', (msg: unknown) => {
   if (!isToChild(msg)) {

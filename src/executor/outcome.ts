@@ -26,6 +26,14 @@ export const EXECUTOR_ERROR_CODES = {
   http_error: 'The request failed on the network (refused, reset, DNS, TLS…); detail.code has the cause.',
   http_too_many_redirects: 'More than 5 redirects.',
   outbound_blocked: 'The target address is private, loopback, link-local, metadata… and not allow-listed.',
+  script_syntax: 'The script does not parse (detail has line and column).',
+  script_no_default_export: 'The script has no default export, or it is not a function.',
+  script_threw: 'The script threw or its promise rejected (including stack overflow).',
+  script_memory_limit: "The script used more than its interpreter memory limit.",
+  script_never_settled: 'Nothing was left that could settle the promise the script returned (it can never finish).',
+  shell_disabled: 'Shell tasks are off on this server (SUNDIAL_SHELL_TASKS).',
+  shell_spawn_failed: 'The command could not be started (not found, not executable, bad working directory).',
+  shell_exit: 'The command exited with a non-zero status or was killed by a signal (detail: exitCode, signal).',
 } as const;
 
 export type ExecutorErrorCode = keyof typeof EXECUTOR_ERROR_CODES;

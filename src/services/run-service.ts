@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { SundialError, invalid } from '../core/errors.js';
 import { isUuid, newId } from '../core/ids.js';
-import type { Actor, LogLine, Millis, Run, RunStatus, RunTrigger, Task } from '../core/types.js';
+import type { Actor, LogLine, Millis, ResourceSample, Run, RunStatus, RunTrigger, Task } from '../core/types.js';
 import type { NewRun, Page } from '../store/store.js';
 import { coversNamespace, readScope } from '../auth/roles.js';
 import { auditOf } from './audit.js';
@@ -116,6 +116,12 @@ export class RunService {
   async logs(actor: Actor, id: string): Promise<LogLine[]> {
     const run = await this.get(actor, id);
     return this.#d.store.getRunLogs(run.id);
+  }
+
+  /** The run's resource samples (a time series of long runs). */
+  async samples(actor: Actor, id: string): Promise<{ run: Run; samples: ResourceSample[] }> {
+    const run = await this.get(actor, id);
+    return { run, samples: await this.#d.store.getRunSamples(run.id) };
   }
 
   /** Moves a scheduled or queued run to `at` (409 otherwise). */

@@ -12,7 +12,7 @@ import { coversNamespace, homeNamespace, readScope, requireNamespace } from '../
 import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun, statusBeforeCancel } from './run-events.js';
-import { validateTaskSpec } from './task-spec.js';
+import { validateTaskSpec, type SpecChecks } from './task-spec.js';
 import { ErrorCollector } from './validation.js';
 
 /** How a request names a task: a UUID is an id, anything else a name in `namespace`. */
@@ -71,9 +71,11 @@ const WRITE_ATTEMPTS = 3;
 /** Task operations for the API. */
 export class TaskService {
   readonly #d: ServiceDeps;
+  readonly #checks: SpecChecks;
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
+    this.#checks = { ...deps, shellTasks: deps.config.shellTasks, scriptMemoryMaxBytes: deps.config.scriptMemoryMax };
   }
 
   /** Creates a task and its first pending occurrence in one store call. */
@@ -83,7 +85,7 @@ export class TaskService {
     const namespace = input.namespace ?? homeNamespace(actor);
     requireNamespace(actor, namespace);
     const check = new ErrorCollector();
-    const spec = check.run(() => validateTaskSpec(input.kind, input.spec, this.#d));
+    const spec = check.run(() => validateTaskSpec(input.kind, input.spec, this.#checks, actor));
     const schedule = check.run(() => this.#schedule(input.schedule, now));
     const policies = check.run(() => normalizePolicies(input.policies, DEFAULT_POLICIES));
     check.throwIfAny();
@@ -150,6 +152,8 @@ export class TaskService {
   /** Applies a PATCH; `expectedVersion` comes from If-Match. */
   async update(actor: Actor, ref: TaskRef, patch: TaskPatch, expectedVersion?: number): Promise<Task> {
     return this.#change(actor, ref, expectedVersion, (current, now) => {
+      // What a shell task runs includes its payload (stdin) and timing, so only admins edit it.
+      if (current.kind === 'shell' && actor.role !== 'admin') throw new SundialError('forbidden', 'only admin keys may change shell tasks');
       const next: Task = { ...current };
       const check = new ErrorCollector();
       if (patch.name !== undefined) next.name = patch.name;
@@ -159,7 +163,7 @@ export class TaskService {
         if (kind !== current.kind && patch.spec === undefined) {
           check.add([{ path: '/spec', message: `is required when kind changes (from ${current.kind} to ${kind})` }]);
         } else {
-          const spec = check.run(() => validateTaskSpec(kind, patch.spec ?? current.spec, this.#d));
+          const spec = check.run(() => validateTaskSpec(kind, patch.spec ?? current.spec, this.#checks, actor));
           if (spec !== undefined) Object.assign(next, { kind, spec });
         }
       }

@@ -5,7 +5,7 @@
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { invalid, SundialError, type FieldError } from '../core/errors.js';
-import type { TaskKind, TaskSpec } from '../core/types.js';
+import type { Actor, TaskKind, TaskSpec } from '../core/types.js';
 import { validateHttpSpec } from '../executor/http-spec.js';
 import { fieldErrorsFrom, type SchemaErrorLike } from './field-errors.js';
 
@@ -18,24 +18,105 @@ export const ModuleSpecSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** Checks the executor hands in (see AppDeps). */
+/** Largest inline script, in UTF-16 code units (what a JS string's length counts). */
+export const SCRIPT_CODE_MAX_LENGTH = 262_144;
+
+/** The `script` spec as the API accepts it. */
+export const ScriptSpecSchema = Type.Object(
+  {
+    code: Type.String({
+      minLength: 1,
+      maxLength: SCRIPT_CODE_MAX_LENGTH,
+      description: 'An ES module whose default export is `async (ctx) => result`; runs in the QuickJS sandbox.',
+    }),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          memoryBytes: Type.Optional(
+            Type.Integer({ minimum: 1_048_576, description: 'Interpreter memory; default SUNDIAL_SCRIPT_MEMORY, at most SUNDIAL_SCRIPT_MEMORY_MAX.' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+
+/** The `shell` spec as the API accepts it. */
+export const ShellSpecSchema = Type.Object(
+  {
+    command: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), {
+      minItems: 1,
+      maxItems: 256,
+      description: 'argv: the program, then its arguments. No shell parsing (pass `["sh", "-c", "…"]` for that).',
+    }),
+    cwd: Type.Optional(Type.String({ maxLength: 1024, description: "Relative to the task's working directory under the data directory." })),
+    env: Type.Optional(
+      Type.Record(Type.String({ pattern: ENV_NAME }), Type.String({ maxLength: 32_768 }), {
+        maxProperties: 64,
+        description: 'Extra environment; the server passes nothing of its own but PATH, HOME, LANG, TMPDIR and SUNDIAL_* run details.',
+      }),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          processes: Type.Optional(Type.Integer({ minimum: 1, description: 'Most processes at once (RLIMIT_NPROC).' })),
+          openFiles: Type.Optional(Type.Integer({ minimum: 16, description: 'Most open files per process (RLIMIT_NOFILE).' })),
+          fileSizeBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Largest file a process may write (RLIMIT_FSIZE).' })),
+          cpuSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'CPU time per process (RLIMIT_CPU).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Where a script fails to parse. */
+export interface ScriptSyntaxError {
+  message: string;
+  line: number;
+  column: number;
+}
+
+/** Checks the executor and the configuration hand in (see AppDeps). */
 export interface SpecChecks {
   /** Throws a SundialError when a module file is not valid. */
   checkModuleFile?: ((file: string) => void) | undefined;
   /** Field errors of an http spec (outbound rules and the like). */
   checkHttpSpec?: ((spec: unknown) => FieldError[]) | undefined;
+  /** Parses a script without running it; null when it parses. */
+  checkScriptSyntax?: ((code: string) => ScriptSyntaxError | null) | undefined;
+  /** Most interpreter memory a script spec may ask for. */
+  scriptMemoryMaxBytes?: number | undefined;
+  /** Whether the operator enabled shell tasks. */
+  shellTasks?: boolean | undefined;
 }
 
 const moduleShape = Compile(ModuleSpecSchema);
+const scriptShape = Compile(ScriptSpecSchema);
+const shellShape = Compile(ShellSpecSchema);
 
-/** Validates `spec` for `kind`; throws `unsupported_task_kind` or `validation_failed` (paths under `/spec`). */
-export function validateTaskSpec(kind: TaskKind, spec: unknown, checks: SpecChecks): TaskSpec {
+/**
+ * Validates `spec` for `kind`; throws `unsupported_task_kind`, `forbidden` (shell specs from a
+ * non-admin) or `validation_failed` (paths under `/spec`).
+ */
+export function validateTaskSpec(kind: TaskKind, spec: unknown, checks: SpecChecks, actor?: Pick<Actor, 'role'>): TaskSpec {
   switch (kind) {
     case 'script':
+      return validateScriptSpec(spec, checks);
     case 'shell':
-      throw new SundialError('unsupported_task_kind', `task kind "${kind}" arrives in a later release; use "http" or "module"`, {
-        errors: [{ path: '/kind', message: `"${kind}" arrives in a later release; use "http" or "module"` }],
-      });
+      if (checks.shellTasks !== true) {
+        const message = 'shell tasks are off on this server; an operator enables them with SUNDIAL_SHELL_TASKS=on';
+        throw new SundialError('unsupported_task_kind', message, { errors: [{ path: '/kind', message }] });
+      }
+      if (actor !== undefined && actor.role !== 'admin') throw new SundialError('forbidden', 'only admin keys may create or change shell tasks');
+      if (!shellShape.Check(spec)) throwIfAny(fieldErrorsFrom(shellShape.Errors(spec) as SchemaErrorLike[], '/spec'));
+      throwIfAny(shellCwdErrors((spec as { cwd?: string }).cwd));
+      return spec as TaskSpec;
     case 'http':
       throwIfAny((checks.checkHttpSpec ?? validateHttpSpec)(spec).map(underSpec));
       return spec as TaskSpec;
@@ -51,6 +132,29 @@ export function validateTaskSpec(kind: TaskKind, spec: unknown, checks: SpecChec
       return spec as TaskSpec;
     }
   }
+}
+
+function validateScriptSpec(spec: unknown, checks: SpecChecks): TaskSpec {
+  if (!scriptShape.Check(spec)) throwIfAny(fieldErrorsFrom(scriptShape.Errors(spec) as SchemaErrorLike[], '/spec'));
+  const { code, limits } = spec as { code: string; limits?: { memoryBytes?: number } };
+  const max = checks.scriptMemoryMaxBytes;
+  if (limits?.memoryBytes !== undefined && max !== undefined && limits.memoryBytes > max) {
+    throwIfAny([{ path: '/spec/limits/memoryBytes', message: `must be at most ${max} (SUNDIAL_SCRIPT_MEMORY_MAX)` }]);
+  }
+  const syntax = checks.checkScriptSyntax?.(code);
+  if (syntax) {
+    throwIfAny([{ path: '/spec/code', message: `line ${syntax.line}, column ${syntax.column}: ${syntax.message}` }]);
+  }
+  return spec as TaskSpec;
+}
+
+/** A shell cwd must stay inside the task's working directory: relative, no `..` segment. */
+function shellCwdErrors(cwd: string | undefined): FieldError[] {
+  if (cwd === undefined) return [];
+  if (cwd.startsWith('/') || cwd.split(/[\\/]/).includes('..') || cwd.includes('\0')) {
+    return [{ path: '/spec/cwd', message: "must be a relative path inside the task's working directory (no leading / and no ..)" }];
+  }
+  return [];
 }
 
 /** The executor's checks may report paths relative to the spec; the API reports them from the body. */

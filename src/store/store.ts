@@ -14,6 +14,7 @@ import type {
   LogLine,
   Millis,
   NodeInfo,
+  ResourceSample,
   Run,
   RunError,
   RunMetrics,
@@ -104,6 +105,11 @@ export interface ClaimOptions {
 }
 
 /** The end of one run attempt (or a skip/cancel decided by the dispatcher). */
+/** A resource sample of one run, as stored. */
+export interface RunSample extends ResourceSample {
+  runId: string;
+}
+
 export interface RunCompletion extends Partial<RunMetrics> {
   runId: string;
   /** The claim's fencing token; a mismatch makes the store refuse this completion. */
@@ -232,6 +238,10 @@ export interface Store {
   getRunLogs(id: string): Promise<LogLine[]>;
   /** Appends log lines to a running run (live logs). */
   appendRunLogs(runId: string, lines: LogLine[]): Promise<void>;
+  /** A run's resource samples, oldest first. */
+  getRunSamples(runId: string): Promise<ResourceSample[]>;
+  /** Appends resource samples of running runs. */
+  appendRunSamples(samples: RunSample[]): Promise<void>;
   /** Moves a `scheduled`/`queued` run to `at` (back to `scheduled`). Throws `run_not_reschedulable`. */
   rescheduleRun(id: string, at: Millis, now: Millis, audit: NewAudit): Promise<Run>;
   /**

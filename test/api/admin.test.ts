@@ -166,6 +166,7 @@ describe('OpenAPI', () => {
       ['get', '/v1/runs'],
       ['get', '/v1/runs/{id}'],
       ['get', '/v1/runs/{id}/logs'],
+      ['get', '/v1/runs/{id}/metrics'],
       ['post', '/v1/runs/{id}/reschedule'],
       ['post', '/v1/runs/{id}/cancel'],
       ['post', '/v1/schedules/preview'],

@@ -179,7 +179,7 @@ describe('GET /v1/runs and /v1/runs/{id}', () => {
 });
 
 describe('GET /v1/runs/{id}/logs', () => {
-  test('answers JSON lines; follow=1 is a 501 problem for now', async () => {
+  test('answers JSON lines', async () => {
     await task('logs-1');
     const run = (await trigger('logs-1')).json() as RunBody;
     const t0 = h.clock.now();
@@ -193,9 +193,33 @@ describe('GET /v1/runs/{id}/logs', () => {
     const lines = res.body.trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; at: string });
     assert.deepEqual(lines.map((l) => [l.level, l.message]), [['info', 'hello'], ['warn', 'careful\nnewline']]);
     assert.equal(lines[0]!.at, new Date(t0).toISOString());
-    const follow = await h.call({ method: 'GET', url: `/v1/runs/${run.id}/logs?follow=1` });
-    assert.equal(follow.statusCode, 501);
-    assert.equal(follow.json().code, 'not_implemented');
+  });
+
+  test('follow=1: stored lines, then live ones once each, then `end` when the run ends', async () => {
+    await task('logs-follow');
+    const run = (await trigger('logs-follow')).json() as RunBody;
+    const t0 = h.clock.now();
+    await h.store.appendRunLogs(run.id, [{ at: t0, level: 'info', message: 'stored' }]);
+    const followed = h.call({ method: 'GET', url: `/v1/runs/${run.id}/logs?follow=1` });
+    while (!h.bus.has('run:logs')) await new Promise((r) => setImmediate(r));
+    const ns = 'default';
+    // seq 0 again (already stored): skipped; seq 1 and 2: sent; then the run ends.
+    h.bus.emit('run:logs', { runId: run.id, namespace: ns, fromSeq: 0, lines: [{ at: t0, level: 'info', message: 'stored' }] });
+    h.bus.emit('run:logs', { runId: run.id, namespace: ns, fromSeq: 1, lines: [{ at: t0 + 1, level: 'warn', message: 'live 1' }, { at: t0 + 2, level: 'error', message: 'live 2' }] });
+    h.bus.emit('run:logs', { runId: 'another-run', namespace: ns, fromSeq: 3, lines: [{ at: t0 + 3, level: 'info', message: 'not mine' }] });
+    h.bus.emit('run:transition', {
+      runId: run.id, taskId: run.taskId, taskName: 'logs-follow', namespace: ns, from: 'running', to: 'failed', at: t0 + 5,
+      scheduledFor: t0, attempt: 1, startedAt: t0, finishedAt: t0 + 5, reason: null, errorCode: 'module_threw',
+    });
+    const res = await followed;
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
+    const events = res.body.split('\n\n').filter((b) => b.startsWith('id:') || b.startsWith('event:'));
+    assert.deepEqual(events.map((b) => b.split('\n')[0]), ['id: 0', 'id: 1', 'id: 2', 'event: end']);
+    assert.match(events[1]!, /"message":"live 1"/);
+    assert.equal(events[3], 'event: end\ndata: {"status":"failed"}');
+    const missing = await h.call({ method: 'GET', url: `/v1/runs/01890000-0000-7000-8000-000000000000/logs?follow=1` });
+    assert.equal(missing.statusCode, 404);
   });
 
   test('no lines is an empty body', async () => {

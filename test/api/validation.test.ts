@@ -86,18 +86,28 @@ describe('task bodies', () => {
     assert.deepEqual(paths(problem).sort(), ['/kind', '/name', '/spec']);
   });
 
-  test('a kind that does not exist is a validation error; script and shell arrive later', async () => {
+  test('a kind that does not exist is a validation error; shell tasks are off unless the operator enables them', async () => {
     const foo = await createTask({ ...httpTask('kind-1'), kind: 'cobol' });
     assert.equal(foo.status, 400);
     assert.equal(foo.problem.code, 'validation_failed');
     assert.match(messageAt(foo.problem, '/kind'), /must be one of "http", "module", "script", "shell"/);
-    for (const kind of ['script', 'shell']) {
-      const r = await createTask({ name: `kind-${kind}`, kind, spec: { code: 'return 1' } });
-      assert.equal(r.status, 400);
-      assert.equal(r.problem.code, 'unsupported_task_kind');
-      assert.equal(r.problem.type, 'https://sundial.dev/problems/unsupported_task_kind');
-      assert.match(r.problem.detail, /arrives in a later release/);
-    }
+    const shell = await createTask({ name: 'kind-shell', kind: 'shell', spec: { command: ['echo', 'hi'] } });
+    assert.equal(shell.status, 400);
+    assert.equal(shell.problem.code, 'unsupported_task_kind');
+    assert.equal(shell.problem.type, 'https://sundial.dev/problems/unsupported_task_kind');
+    assert.match(shell.problem.detail, /SUNDIAL_SHELL_TASKS=on/);
+  });
+
+  test('a script spec is checked: code required, no unknown fields, memory within the operator maximum', async () => {
+    const empty = await createTask({ name: 'script-1', kind: 'script', spec: { code: '' } });
+    assert.equal(empty.status, 400);
+    assert.deepEqual(paths(empty.problem), ['/spec/code']);
+    const extra = await createTask({ name: 'script-2', kind: 'script', spec: { code: 'export default () => 1', file: 'x.js' } });
+    assert.equal(extra.status, 400);
+    assert.ok(paths(extra.problem).some((p) => p.startsWith('/spec')), JSON.stringify(extra.problem.errors));
+    const big = await createTask({ name: 'script-3', kind: 'script', spec: { code: 'export default () => 1', limits: { memoryBytes: 2 ** 40 } } });
+    assert.equal(big.status, 400);
+    assert.match(messageAt(big.problem, '/spec/limits/memoryBytes'), /at most 536870912 \(SUNDIAL_SCRIPT_MEMORY_MAX\)/);
   });
 
   test('an http spec is checked (paths under /spec)', async () => {
@@ -234,7 +244,8 @@ describe('bad input changes nothing', () => {
         { method: 'POST', url: '/v1/tasks', payload: httpTask('new-1', { schedule: { type: 'cron', expression: '0 0 30 2 *' } }) },
         { method: 'POST', url: '/v1/tasks', payload: httpTask('new-2', { schedule: { type: 'cron', expression: '0 9 * * *', timezone: 'CEST' } }) },
         { method: 'POST', url: '/v1/tasks', payload: httpTask('new-3', { policies: { timeout: 'x' } }) },
-        { method: 'POST', url: '/v1/tasks', payload: { name: 'new-4', kind: 'script', spec: { code: '1' } } },
+        { method: 'POST', url: '/v1/tasks', payload: { name: 'new-4', kind: 'shell', spec: { command: ['true'] } } },
+        { method: 'POST', url: '/v1/tasks', payload: { name: 'new-5', kind: 'script', spec: { code: '' } } },
         { method: 'POST', url: '/v1/tasks', payload: { ...httpTask('new-5'), extra: true } },
         { method: 'POST', url: '/v1/tasks', payload: httpTask('keep') },
         { method: 'PATCH', url: '/v1/tasks/keep', payload: { schedule: { type: 'interval', every: 'never' } } },

@@ -40,16 +40,17 @@ describe('module pool: what a run returns', () => {
   before(() => pool.ready());
   after(() => pool.close(1000));
 
-  it('ok: returns the payload as the result, with no metrics and the clock time', async () => {
+  it('ok: returns the payload as the result, with the worker\'s usage and the clock time', async () => {
     const o = await pool.run(moduleJob('ok.js', { payload: { a: [1, 'two'] } }));
     assert.equal(o.status, 'succeeded');
     assert.deepEqual(o.result, { a: [1, 'two'] });
     assert.equal(o.error, null);
     assert.deepEqual(o.logs, []);
     assert.equal(o.logsTruncated, false);
-    assert.equal(o.cpuMs, null);
-    assert.equal(o.peakRssBytes, null);
-    assert.equal(o.diskWriteBytes, null);
+    // A no-op run on a warm worker: well under a second of CPU, a Node-sized RSS, no disk.
+    assert.ok(o.cpuMs !== null && o.cpuMs >= 0 && o.cpuMs < 1000, `cpuMs ${o.cpuMs}`);
+    assert.ok(o.peakRssBytes !== null && o.peakRssBytes > 10e6 && o.peakRssBytes < 500e6, `peakRssBytes ${o.peakRssBytes}`);
+    assert.equal(o.diskWriteBytes, 0);
     assert.equal(o.finishedAt, clock.now());
   });
 
@@ -165,6 +166,48 @@ describe('module pool: logs', () => {
     assert.equal(last.message, TRUNCATED_MARKER);
     const kept = o.logs.slice(0, -1).reduce((n, l) => n + Buffer.byteLength(l.message), 0);
     assert.equal(kept, 4096);
+  });
+});
+
+describe('module pool: live logs and resource use', () => {
+  it('streams lines to onLogs while the run goes on, and leaves the outcome\'s logs empty', async () => {
+    const got: { at: number; lines: string[] }[] = [];
+    const { pool } = newPool({ workers: 1, onLogs: (job, lines) => got.push({ at: Date.now(), lines: lines.map((l) => `${job.runId}:${l.message}`) }) });
+    try {
+      const job = moduleJob('streams-logs.js', { payload: { lines: 3, gapMs: 300 } });
+      const o = await pool.run(job);
+      const endedAt = Date.now();
+      // The first line arrived while the run went on: its two 300 ms gaps came after it.
+      assert.ok(endedAt - got[0]!.at >= 500, `first line only ${endedAt - got[0]!.at} ms before the end`);
+      assert.equal(o.status, 'succeeded');
+      assert.deepEqual(o.logs, []);
+      assert.deepEqual(got.flatMap((g) => g.lines), [0, 1, 2].map((i) => `${job.runId}:line ${i}`));
+    } finally {
+      await pool.close(1000);
+    }
+  });
+
+  it('a run holding ~100 MB reports a peak between 100 and 200 MB over the idle worker, CPU and fsynced writes', async () => {
+    const samples: { cpuMs: number; rssBytes: number }[] = [];
+    const { pool } = newPool({ workers: 1, onSample: (_job, s) => samples.push(s) });
+    try {
+      await pool.ready();
+      const idle = await pool.run(moduleJob('ok.js', { payload: 1 }));
+      const file = fileURLToPath(new URL(`../../data/test-uses-resources-${process.pid}.bin`, import.meta.url));
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(fileURLToPath(new URL('../../data/', import.meta.url)), { recursive: true });
+      const o = await pool.run(moduleJob('uses-resources.js', { payload: { mb: 100, holdMs: 1300, cpuMs: 300, writeMb: 8, file }, timeoutMs: 10_000 }));
+      assert.equal(o.status, 'succeeded', JSON.stringify(o.error));
+      const extra = o.peakRssBytes! - idle.peakRssBytes!;
+      assert.ok(extra >= 100 * 1024 * 1024 * 0.95 && extra <= 200e6, `peak over idle: ${extra}`);
+      assert.ok(o.cpuMs! >= 250 && o.cpuMs! < 3000, `cpuMs ${o.cpuMs}`);
+      assert.ok(o.diskWriteBytes! >= 8 * 1024 * 1024, `diskWriteBytes ${o.diskWriteBytes}`);
+      // Longer than a second: at least one sample, with the memory held.
+      assert.ok(samples.length >= 1, 'no sample');
+      assert.ok(samples[0]!.rssBytes > idle.peakRssBytes! + 90e6, `sample rss ${samples[0]!.rssBytes}`);
+    } finally {
+      await pool.close(1000);
+    }
   });
 });
 

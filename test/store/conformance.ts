@@ -384,6 +384,24 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         assert.deepEqual(await store.getRunLogs(newId()), []);
       });
 
+      it('keeps resource samples of a run in time order, apart from other runs', async () => {
+        const task = await createTask();
+        const a = await addRun(task);
+        const b = await addRun(task);
+        await store.appendRunSamples([
+          { runId: a.id, at: T0 + 2000, cpuMs: 20.5, rssBytes: 2_000_000, diskWriteBytes: 4096 },
+          { runId: b.id, at: T0 + 1000, cpuMs: 1, rssBytes: 1, diskWriteBytes: 0 },
+          { runId: a.id, at: T0 + 1000, cpuMs: 10, rssBytes: 1_000_000, diskWriteBytes: 0 },
+        ]);
+        await store.appendRunSamples([]);
+        assert.deepEqual(await store.getRunSamples(a.id), [
+          { at: T0 + 1000, cpuMs: 10, rssBytes: 1_000_000, diskWriteBytes: 0 },
+          { at: T0 + 2000, cpuMs: 20.5, rssBytes: 2_000_000, diskWriteBytes: 4096 },
+        ]);
+        assert.equal((await store.getRunSamples(b.id)).length, 1);
+        assert.deepEqual(await store.getRunSamples(newId()), []);
+      });
+
       it('reschedules scheduled and queued runs, fencing out the old claim', async () => {
         const task = await createTask({}, (t) => newRun(t, { trigger: 'schedule', scheduledFor: T0 }));
         const pending = (await store.listRuns({ namespaces: '*', taskId: task.id, limit: 10 })).items[0]!;

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { coversNamespace } from '../../auth/roles.js';
 import { actorOf } from '../auth-hook.js';
-import type { EventStreamHub } from '../event-stream.js';
+import { SSE_HEADERS, type EventStreamHub } from '../event-stream.js';
 import { AUTH_PROBLEMS, NamespaceQuery, problems } from '../schemas/common.js';
 import type { RouteDeps } from './route-helpers.js';
 
@@ -32,13 +32,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteDeps & { hub: EventStre
       // The stream outlives this handler, so Fastify lets go of the response here.
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        // nginx buffers responses unless told not to; events would arrive in bursts.
-        'x-accel-buffering': 'no',
-      });
+      res.writeHead(200, SSE_HEADERS);
       res.write('retry: 3000\n: connected\n\n');
       hub.attach(res, (ns) => (only === undefined || ns === only) && coversNamespace(actor, ns));
     },

@@ -6,14 +6,26 @@ import { validateInstant } from '../../core/schedule.js';
 import { ErrorCollector } from '../../services/validation.js';
 import { actorOf } from '../auth-hook.js';
 import { AUTH_PROBLEMS, IdParams, Page, problems } from '../schemas/common.js';
-import { LogsQuery, RescheduleBody, RunListQuery, RunView } from '../schemas/run.js';
-import { logLineView, pageView, runView } from '../views.js';
-import { limitOf, notYet, parseRange, parseStatuses, type RouteDeps } from './route-helpers.js';
+import type { EventBus } from '../../core/events.js';
+import type { Store } from '../../store/store.js';
+import { followRunLog, type LiveLogSource } from '../log-follow.js';
+import { LogsQuery, RescheduleBody, RunListQuery, RunMetricsView, RunView } from '../schemas/run.js';
+import { SSE_HEADERS } from '../event-stream.js';
+import { iso, logLineView, pageView, runView } from '../views.js';
+import { limitOf, parseRange, parseStatuses, type RouteDeps } from './route-helpers.js';
+
+/** What following a log live needs. */
+export interface RunStreamDeps {
+  bus: EventBus;
+  store: Store;
+  live?: LiveLogSource | undefined;
+  heartbeatMs: number;
+}
 
 const tags = ['runs'];
 
 /** Run routes. */
-export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { services }) => {
+export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = async (app, { services, bus, store, live, heartbeatMs }) => {
   const { runs } = services;
 
   app.get(
@@ -51,21 +63,49 @@ export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ser
       schema: {
         tags,
         summary: "A run's log",
-        description: 'JSON lines (`application/x-ndjson`), one `{ at, level, message }` per line. `?follow=1` (live server-sent events) answers 501 for now.',
+        description:
+          'JSON lines (`application/x-ndjson`), one `{ at, level, message }` per line. With `?follow=1`: server-sent events, one line per event ' +
+          '(`id:` its index, `data:` the JSON line) from the first line on, then `event: end` with the run\'s status when it ends. `Last-Event-ID` resumes.',
         params: IdParams,
         querystring: LogsQuery,
         response: {
           200: { description: 'One JSON object per line.', content: { 'application/x-ndjson': { schema: Type.String() } } },
-          ...problems(...AUTH_PROBLEMS, 404, 501),
+          ...problems(...AUTH_PROBLEMS, 404),
         },
       },
     },
     async (request, reply) => {
       const follow = request.query.follow;
-      if (follow === true || follow === '1') throw notYet('following a log live (?follow=1)');
+      if (follow === true || follow === '1') {
+        const run = await runs.get(actorOf(request), request.params.id);
+        const last = Number(request.headers['last-event-id']);
+        reply.hijack();
+        reply.raw.writeHead(200, SSE_HEADERS);
+        reply.raw.write('retry: 3000\n: following\n\n');
+        followRunLog({ res: reply.raw, runId: run.id, bus, store, live, lastSeq: Number.isInteger(last) && last >= 0 ? last : -1, heartbeatMs });
+        return;
+      }
       const lines = await runs.logs(actorOf(request), request.params.id);
       const body = lines.map((l) => JSON.stringify(logLineView(l))).join('\n');
       return reply.type('application/x-ndjson; charset=utf-8').send(body === '' ? '' : `${body}\n`);
+    },
+  );
+
+  app.get(
+    '/runs/:id/metrics',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags,
+        summary: "A run's resource use",
+        description: 'CPU, peak memory and disk writes, and for runs longer than a second a sample about every second.',
+        params: IdParams,
+        response: { 200: RunMetricsView, ...problems(...AUTH_PROBLEMS, 404) },
+      },
+    },
+    async (request) => {
+      const { run, samples } = await runs.samples(actorOf(request), request.params.id);
+      return { cpuMs: run.cpuMs, peakRssBytes: run.peakRssBytes, diskWriteBytes: run.diskWriteBytes, samples: samples.map((s) => ({ ...s, at: iso(s.at) })) };
     },
   );
 

@@ -33,9 +33,31 @@ export const RunListQuery = Type.Object(
 
 /** GET /v1/runs/{id}/logs */
 export const LogsQuery = Type.Object(
-  { follow: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('1'), Type.Literal('0')], { description: 'Stream new lines as server-sent events (not yet).' })) },
+  {
+    follow: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Literal('1'), Type.Literal('0')], {
+        description: 'Stream the log as server-sent events until the run ends (`id:` is the line index, `event: end` closes).',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
+
+/** GET /v1/runs/{id}/metrics */
+export const RunMetricsView = Type.Object({
+  cpuMs: Nullable(Type.Number({ description: 'CPU time, user + system (final once the run ended).' })),
+  peakRssBytes: Nullable(Type.Number()),
+  diskWriteBytes: Nullable(Type.Number()),
+  samples: Type.Array(
+    Type.Object({
+      at: IsoTime,
+      cpuMs: Type.Number(),
+      rssBytes: Type.Number(),
+      diskWriteBytes: Type.Number(),
+    }),
+    { description: 'About one a second while a run longer than a second ran; cumulative figures.' },
+  ),
+});
 
 /** A run as the API shows it. */
 export const RunView = Type.Object({

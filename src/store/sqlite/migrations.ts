@@ -146,8 +146,24 @@ CREATE TABLE nodes (
 );
 `;
 
+// Resource samples of long runs (about one a second while they run): a time series per run, read
+// only by run id, so one index and no namespace column (the run row carries it).
+const V2 = `
+CREATE TABLE run_samples (
+  run_id           TEXT NOT NULL,
+  at               INTEGER NOT NULL,
+  cpu_ms           REAL NOT NULL,
+  rss_bytes        INTEGER NOT NULL,
+  disk_write_bytes INTEGER NOT NULL
+);
+CREATE INDEX run_samples_run ON run_samples (run_id, at);
+`;
+
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, description: 'initial schema', sql: V1 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, description: 'initial schema', sql: V1 },
+  { version: 2, description: 'resource samples of long runs', sql: V2 },
+];
 
 /** The schema version this code writes. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

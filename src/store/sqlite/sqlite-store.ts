@@ -2,7 +2,7 @@
 // database file; writes go through the group-commit writer, reads run directly.
 import type Database from 'better-sqlite3';
 import { SundialError } from '../../core/errors.js';
-import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, NodeInfo, Run, Task, TaskStatus } from '../../core/types.js';
+import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, NodeInfo, ResourceSample, Run, Task, TaskStatus } from '../../core/types.js';
 import type {
   AuditFilter,
   CancelOutcome,
@@ -17,6 +17,7 @@ import type {
   RunCompletion,
   RunCounts,
   RunFilter,
+  RunSample,
   RunStart,
   Store,
   StoredApiKey,
@@ -240,6 +241,17 @@ export class SqliteStore implements Store {
     return this.#write((st) => {
       const by = st.runNode.get(runId) ?? 'system';
       for (const l of lines) st.insertLog.run(runId, l.at, l.level, l.message, by);
+    });
+  }
+
+  async getRunSamples(runId: string): Promise<ResourceSample[]> {
+    return this.#s.runSamples.all(runId).map((r) => ({ at: r.at, cpuMs: r.cpu_ms, rssBytes: r.rss_bytes, diskWriteBytes: r.disk_write_bytes }));
+  }
+
+  appendRunSamples(samples: RunSample[]): Promise<void> {
+    if (samples.length === 0) return Promise.resolve();
+    return this.#write((st) => {
+      for (const s of samples) st.insertSample.run(s.runId, s.at, s.cpuMs, s.rssBytes, s.diskWriteBytes);
     });
   }
 

@@ -126,6 +126,10 @@ export function prepareStatements(db: Db) {
       'SELECT at, level, message FROM run_logs WHERE run_id = ? ORDER BY id',
     ),
     insertLog: p('INSERT INTO run_logs (run_id, at, level, message, created_by) VALUES (?, ?, ?, ?, ?)'),
+    runSamples: p<{ at: number; cpu_ms: number; rss_bytes: number; disk_write_bytes: number }>(
+      'SELECT at, cpu_ms, rss_bytes, disk_write_bytes FROM run_samples WHERE run_id = ? ORDER BY at, rowid',
+    ),
+    insertSample: p('INSERT INTO run_samples (run_id, at, cpu_ms, rss_bytes, disk_write_bytes) VALUES (?, ?, ?, ?, ?)'),
     runNode: p<string | null>('SELECT node FROM runs WHERE id = ?').pluck(true),
     runOwner: p<{ task_id: string; namespace: string }>('SELECT task_id, namespace FROM runs WHERE id = ?'),
     bumpRunCount: p(
