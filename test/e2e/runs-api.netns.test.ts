@@ -5,6 +5,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventually, makeDirs, startServerProcess, type ServerProcess } from './server-process.js';
+import { assertNoRouteOut } from '../helpers/netns.js';
+
+// Run by npm test in a network namespace with no route out: a broken guard cannot leak a packet.
+before(assertNoRouteOut);
 
 interface RunView {
   id: string;

@@ -2,7 +2,7 @@
 // guarded lookup over a fake resolver.
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { SundialError } from '../../src/core/errors.js';
 import {
   OutboundBlockedError,
@@ -11,6 +11,10 @@ import {
   validateOutboundAllow,
   type BaseLookup,
 } from '../../src/executor/outbound-guard.js';
+import { assertNoRouteOut } from '../helpers/netns.js';
+
+// Run by npm test in a network namespace with no route out: a broken guard cannot leak a packet.
+before(assertNoRouteOut);
 
 describe('address classifier', () => {
   const refused: [string, string][] = [

@@ -10,6 +10,10 @@ import { HttpRunner, type HttpResult } from '../../src/executor/http-runner.js';
 import type { BaseLookup } from '../../src/executor/outbound-guard.js';
 import { VERSION } from '../../src/version.js';
 import { httpJob } from './helpers.js';
+import { assertNoRouteOut } from '../helpers/netns.js';
+
+// Run by npm test in a network namespace with no route out: a broken guard cannot leak a packet.
+before(assertNoRouteOut);
 
 interface Seen {
   method: string;

@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
 import { EventBus } from '../../src/core/events.js';
 import { createExecutor } from '../../src/executor/create-executor.js';
 import type { Executor } from '../../src/executor/executor.js';
 import { FIXTURE_TASKS, alive, httpJob, moduleJob, waitFor } from './helpers.js';
+import { assertNoRouteOut } from '../helpers/netns.js';
+
+// Run by npm test in a network namespace with no route out: a broken guard cannot leak a packet.
+before(assertNoRouteOut);
 
 /** Pids of this process's direct children, from /proc (Linux). */
 function childPids(): number[] {
