@@ -1,6 +1,8 @@
 // A run's log followed live through the real server: lines arrive as the run writes them, in
 // order, once each, then an `end` event; the stored log and the run's resource use agree.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_TOKEN, eventually, makeDirs, startServerProcess, type ServerProcess } from './server-process.js';
 
@@ -19,6 +21,7 @@ interface SseEvent {
   at: number;
 }
 
+const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 let server: ServerProcess;
 
 before(async () => {
@@ -117,6 +120,27 @@ describe('live logs', () => {
       rest.filter((e) => e.event === 'message').map((e) => e.id),
       ['3', '4'],
     );
+  });
+
+  it('sundial run logs --follow prints the lines as they come and exits when the run ends', async () => {
+    // Due in 2.5 s: the CLI (a fresh tsx process) is connected and waiting before the first line.
+    const started = await server.api<RunView>('POST', '/v1/tasks/drip/schedule', { at: new Date(Date.now() + 2500).toISOString() });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', 'logs', started.body.id, '--follow'], {
+      env: { ...process.env, SUNDIAL_URL: server.url, SUNDIAL_TOKEN: ADMIN_TOKEN },
+    });
+    const seen: { at: number; line: string }[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => seen.push({ at: Date.now(), line }));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(
+      seen.map((s) => s.line.replace(/^\S+ \S+ /, '')),
+      ['INFO  drip 0', 'INFO  drip 1', 'INFO  drip 2', 'WARN  drip 3', `INFO  held ${60 * 1024 * 1024}`],
+    );
+    // Printed while the run went on, not all at the end.
+    assert.ok(seen[3]!.at - seen[0]!.at >= 700, `lines printed ${seen[3]!.at - seen[0]!.at} ms apart`);
   });
 
   it('following a run that does not exist is a 404 problem', async () => {
