@@ -14,6 +14,7 @@ import { newId } from './core/ids.js';
 import type { PlannerOptions } from './core/planner.js';
 import { createExecutor } from './executor/create-executor.js';
 import { validateHttpSpec } from './executor/http-spec.js';
+import type { SandboxPreference } from './executor/shell/shell-sandbox.js';
 import { createModuleFileChecker, throwIfBadModuleFile } from './executor/module-file.js';
 import { createLogger, logBusEvents } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -77,6 +78,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     bus,
     output,
+    shell: {
+      enabled: config.shellTasks,
+      dataDir: config.dataDir,
+      network: config.shellNetwork,
+      sandbox: config.shellSandbox as SandboxPreference,
+      maxLimits: { processes: config.shellMaxProcesses, fileSizeBytes: config.shellMaxFileSize },
+      onWarning: (message) => log.warn(message),
+    },
   });
   const checkModuleFile = createModuleFileChecker(config.tasksDir);
   const startedAt = clock.now();

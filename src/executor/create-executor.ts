@@ -1,12 +1,34 @@
 // The executor the scheduler talks to: routes each job to the runner of its kind.
 
 import type { Clock } from '../core/clock.js';
+import type { LogLine } from '../core/types.js';
 import { coerceError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Executor, RunJob, RunOutcome, RunOutput } from './executor.js';
 import { HttpRunner } from './http-runner.js';
 import { ModulePool } from './module-pool.js';
 import { failedOutcome } from './outcome.js';
+import type { SandboxPreference } from './shell/shell-sandbox.js';
+import { ShellRunner, type ShellLimits } from './shell/shell-runner.js';
+
+/** Without a recorder: keeps each run's streamed lines for its outcome (no live follow, no samples). */
+function collectingOutput(): RunOutput {
+  const kept = new Map<string, LogLine[]>();
+  return {
+    lines(job, lines) {
+      const cur = kept.get(job.runId);
+      if (cur === undefined) kept.set(job.runId, lines.slice());
+      else for (const l of lines) cur.push(l);
+    },
+    sample() {},
+    finish(job, outcome) {
+      const lines = kept.get(job.runId);
+      if (lines === undefined) return;
+      kept.delete(job.runId);
+      outcome.logs = outcome.logs.length === 0 ? lines : lines.concat(outcome.logs);
+    },
+  };
+}
 
 export interface ExecutorOptions {
   /** Where `module` task files live. */
@@ -22,13 +44,24 @@ export interface ExecutorOptions {
   killGraceMs?: number;
   clock: Clock;
   bus: EventBus;
-  /** Where live log lines and resource samples go; without it, outcomes carry every line. */
+  /** Where live log lines and resource samples go; without it, each outcome carries its run's lines. */
   output?: RunOutput;
+  /** `shell` tasks; absent or `enabled: false`: their runs fail `shell_disabled`. */
+  shell?: {
+    enabled: boolean;
+    dataDir: string;
+    network: boolean;
+    sandbox: SandboxPreference;
+    maxLimits: ShellLimits;
+    /** Told once when isolation is degraded (no bubblewrap, no user namespaces…). */
+    onWarning?: (message: string) => void;
+  };
 }
 
 /** Builds the executor: `http` runs in-process through undici, `module` runs in the worker pool. */
 export function createExecutor(opts: ExecutorOptions): Executor {
-  const { clock, output } = opts;
+  const { clock } = opts;
+  const output = opts.output ?? collectingOutput();
   const http = new HttpRunner({ bodyExcerptBytes: opts.httpBodyExcerptBytes, outboundAllow: opts.outboundAllow, clock });
   const pool = new ModulePool({
     tasksDir: opts.tasksDir,
@@ -36,10 +69,25 @@ export function createExecutor(opts: ExecutorOptions): Executor {
     logMaxBytes: opts.logMaxBytes,
     resultMaxBytes: opts.resultMaxBytes,
     ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
-    ...(output && { onLogs: output.lines, onSample: output.sample }),
+    onLogs: output.lines,
+    onSample: output.sample,
     clock,
     bus: opts.bus,
   });
+  const shell = new ShellRunner({
+    enabled: opts.shell?.enabled ?? false,
+    dataDir: opts.shell?.dataDir ?? '.',
+    network: opts.shell?.network ?? false,
+    sandbox: opts.shell?.sandbox ?? 'auto',
+    defaultLimits: {},
+    maxLimits: opts.shell?.maxLimits ?? {},
+    logMaxBytes: opts.logMaxBytes,
+    clock,
+    onLogs: output.lines,
+    onSample: output.sample,
+    ...(opts.shell?.onWarning && { onWarning: opts.shell.onWarning }),
+  });
+  void shell.probe();
   let closing = false;
 
   const route = (job: RunJob): Promise<RunOutcome> => {
@@ -48,8 +96,9 @@ export function createExecutor(opts: ExecutorOptions): Executor {
         return http.run(job);
       case 'module':
         return pool.run(job);
-      case 'script':
       case 'shell':
+        return shell.run(job);
+      case 'script':
         return Promise.resolve(failedOutcome(clock, 'unsupported_task_kind', `${job.kind} tasks are not available in this release`));
       default:
         return Promise.resolve(failedOutcome(clock, 'unsupported_task_kind', `unknown task kind ${String(job.kind)}`));
@@ -62,17 +111,17 @@ export function createExecutor(opts: ExecutorOptions): Executor {
       try {
         // A runner bug must not leave the run hanging or reject into the dispatcher.
         const ran = route(job).catch((err: unknown) => failedOutcome(clock, 'internal', coerceError(err).message));
-        return output === undefined ? ran : ran.then((outcome) => (output.finish(job, outcome), outcome));
+        return ran.then((outcome) => (output.finish(job, outcome), outcome));
       } catch (err) {
         return Promise.resolve(failedOutcome(clock, 'internal', coerceError(err).message));
       }
     },
     cancel(runId) {
-      return pool.cancel(runId) || http.cancel(runId);
+      return pool.cancel(runId) || http.cancel(runId) || shell.cancel(runId);
     },
     async close(graceMs) {
       closing = true;
-      await Promise.all([pool.close(graceMs), http.close(graceMs)]);
+      await Promise.all([pool.close(graceMs), http.close(graceMs), shell.close(graceMs)]);
     },
   };
 }

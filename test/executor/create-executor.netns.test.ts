@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
@@ -30,8 +32,11 @@ function childPids(): number[] {
   return out;
 }
 
-function newExecutor(outboundAllow: string[] = []): Executor {
+function newExecutor(outboundAllow: string[] = [], shellDataDir?: string): Executor {
   return createExecutor({
+    ...(shellDataDir !== undefined && {
+      shell: { enabled: true, dataDir: shellDataDir, network: false, sandbox: 'auto' as const, maxLimits: {} },
+    }),
     tasksDir: FIXTURE_TASKS,
     workers: 2,
     logMaxBytes: 4096,
@@ -45,7 +50,7 @@ function newExecutor(outboundAllow: string[] = []): Executor {
 }
 
 describe('createExecutor', () => {
-  it('routes module and http jobs; script and shell are unsupported_task_kind', async () => {
+  it('routes module and http jobs; shell is shell_disabled unless enabled', async () => {
     const server = createServer((_req, res) => res.end('pong'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -57,14 +62,29 @@ describe('createExecutor', () => {
       const h = await ex.execute(httpJob({ url }));
       assert.equal(h.status, 'succeeded');
       assert.equal((h.result as { body: string }).body, 'pong');
-      for (const kind of ['script', 'shell'] as const) {
-        const o = await ex.execute({ ...moduleJob('ok.js'), kind, spec: { code: '1' } });
-        assert.equal(o.status, 'failed');
-        assert.equal(o.error?.code, 'unsupported_task_kind');
-      }
+      const sh = await ex.execute({ ...moduleJob('ok.js'), kind: 'shell', spec: { command: ['true'] } });
+      assert.equal(sh.status, 'failed');
+      assert.equal(sh.error?.code, 'shell_disabled');
     } finally {
       await ex.close(1000);
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('routes shell jobs to the sandboxed runner when enabled; their lines come back on the outcome', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sundial-exec-shell-'));
+    const ex = newExecutor([], dir);
+    try {
+      const o = await ex.execute({ ...moduleJob('ok.js'), kind: 'shell', spec: { command: ['sh', '-c', 'echo out; echo err >&2; id -u'] } });
+      assert.equal(o.status, 'succeeded', JSON.stringify(o.error));
+      assert.deepEqual(o.result, { exitCode: 0 });
+      const lines = o.logs.map((l) => `${l.level} ${l.message}`);
+      assert.ok(lines.includes('info out') && lines.includes('error err'), JSON.stringify(lines));
+      assert.ok(!lines.includes('info 0'), 'the command ran as root');
+      assert.ok(o.cpuMs !== null && o.cpuMs >= 0);
+    } finally {
+      await ex.close(1000);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
