@@ -43,7 +43,7 @@ export const ScriptSpecSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** The `shell` spec as the API accepts it. */
 export const ShellSpecSchema = Type.Object(
@@ -55,7 +55,7 @@ export const ShellSpecSchema = Type.Object(
     }),
     cwd: Type.Optional(Type.String({ maxLength: 1024, description: "Relative to the task's working directory under the data directory." })),
     env: Type.Optional(
-      Type.Record(Type.String({ pattern: ENV_NAME }), Type.String({ maxLength: 32_768 }), {
+      Type.Record(Type.String(), Type.String({ maxLength: 32_768 }), {
         maxProperties: 64,
         description: 'Extra environment; the server passes nothing of its own but PATH, HOME, LANG, TMPDIR and SUNDIAL_* run details.',
       }),
@@ -115,7 +115,7 @@ export function validateTaskSpec(kind: TaskKind, spec: unknown, checks: SpecChec
       }
       if (actor !== undefined && actor.role !== 'admin') throw new SundialError('forbidden', 'only admin keys may create or change shell tasks');
       if (!shellShape.Check(spec)) throwIfAny(fieldErrorsFrom(shellShape.Errors(spec) as SchemaErrorLike[], '/spec'));
-      throwIfAny(shellCwdErrors((spec as { cwd?: string }).cwd));
+      throwIfAny([...shellCwdErrors((spec as { cwd?: string }).cwd), ...shellEnvErrors((spec as { env?: Record<string, string> }).env)]);
       return spec as TaskSpec;
     case 'http':
       throwIfAny((checks.checkHttpSpec ?? validateHttpSpec)(spec).map(underSpec));
@@ -155,6 +155,16 @@ function shellCwdErrors(cwd: string | undefined): FieldError[] {
     return [{ path: '/spec/cwd', message: "must be a relative path inside the task's working directory (no leading / and no ..)" }];
   }
   return [];
+}
+
+/** Names a shell environment may set: identifiers, and none of the SUNDIAL_* run details. */
+function shellEnvErrors(env: Record<string, string> | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const name of Object.keys(env ?? {})) {
+    if (!ENV_NAME.test(name)) errors.push({ path: `/spec/env/${name}`, message: 'must be a name of letters, digits and _ (not starting with a digit)' });
+    else if (name.startsWith('SUNDIAL_')) errors.push({ path: `/spec/env/${name}`, message: 'SUNDIAL_* names are the run details Sundial sets itself' });
+  }
+  return errors;
 }
 
 /** The executor's checks may report paths relative to the spec; the API reports them from the body. */
