@@ -14,6 +14,7 @@ import { newId } from './core/ids.js';
 import type { PlannerOptions } from './core/planner.js';
 import { createExecutor } from './executor/create-executor.js';
 import { validateHttpSpec } from './executor/http-spec.js';
+import { checkScriptSyntax, loadScriptSyntaxChecker } from './executor/script/script-syntax.js';
 import type { SandboxPreference } from './executor/shell/shell-sandbox.js';
 import { createModuleFileChecker, throwIfBadModuleFile } from './executor/module-file.js';
 import { createLogger, logBusEvents } from './observability/logger.js';
@@ -78,6 +79,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     bus,
     output,
+    script: { workers: config.scriptWorkers, defaultMemoryBytes: config.scriptMemory, memoryMaxBytes: config.scriptMemoryMax },
     shell: {
       enabled: config.shellTasks,
       dataDir: config.dataDir,
@@ -125,6 +127,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     logger: log,
     checkModuleFile: (file: string) => void throwIfBadModuleFile(checkModuleFile(file)),
     checkHttpSpec: validateHttpSpec,
+    checkScriptSyntax,
+    loadScriptSyntaxChecker,
     runOutput: output,
   });
 

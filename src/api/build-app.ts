@@ -52,6 +52,8 @@ export interface AppDeps {
   checkHttpSpec?: (spec: unknown) => FieldError[];
   /** Parses a script without running it (the executor provides it); null when it parses. */
   checkScriptSyntax?: (code: string) => ScriptSyntaxError | null;
+  /** Loads what checkScriptSyntax needs; awaited before the first script spec is checked. */
+  loadScriptSyntaxChecker?: () => Promise<void>;
   /** The run output recorder, for the lines of running runs not yet stored (live log follow). */
   runOutput?: LiveLogSource;
   /** Overrides of the auth cache's timings (tests). */

@@ -8,6 +8,8 @@ import type { Executor, RunJob, RunOutcome, RunOutput } from './executor.js';
 import { HttpRunner } from './http-runner.js';
 import { ModulePool } from './module-pool.js';
 import { failedOutcome } from './outcome.js';
+import { DEFAULT_MEMORY_BYTES } from './script/script-limits.js';
+import { ScriptPool } from './script/script-pool.js';
 import type { SandboxPreference } from './shell/shell-sandbox.js';
 import { ShellRunner, type ShellLimits } from './shell/shell-runner.js';
 
@@ -46,6 +48,8 @@ export interface ExecutorOptions {
   bus: EventBus;
   /** Where live log lines and resource samples go; without it, each outcome carries its run's lines. */
   output?: RunOutput;
+  /** `script` tasks: the QuickJS worker pool (its workers start on the first script run). */
+  script?: { workers: number; defaultMemoryBytes: number; memoryMaxBytes: number };
   /** `shell` tasks; absent or `enabled: false`: their runs fail `shell_disabled`. */
   shell?: {
     enabled: boolean;
@@ -58,7 +62,10 @@ export interface ExecutorOptions {
   };
 }
 
-/** Builds the executor: `http` runs in-process through undici, `module` runs in the worker pool. */
+/**
+ * Builds the executor: `http` runs in-process through undici, `module` in the module worker pool,
+ * `script` in the QuickJS worker pool, `shell` in a sandboxed process tree per run.
+ */
 export function createExecutor(opts: ExecutorOptions): Executor {
   const { clock } = opts;
   const output = opts.output ?? collectingOutput();
@@ -87,6 +94,19 @@ export function createExecutor(opts: ExecutorOptions): Executor {
     onSample: output.sample,
     ...(opts.shell?.onWarning && { onWarning: opts.shell.onWarning }),
   });
+  const scripts = new ScriptPool({
+    workers: opts.script?.workers ?? 2,
+    defaultMemoryBytes: opts.script?.defaultMemoryBytes ?? DEFAULT_MEMORY_BYTES,
+    memoryMaxBytes: opts.script?.memoryMaxBytes ?? DEFAULT_MEMORY_BYTES * 4,
+    logMaxBytes: opts.logMaxBytes,
+    resultMaxBytes: opts.resultMaxBytes,
+    outboundAllow: opts.outboundAllow,
+    ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
+    clock,
+    bus: opts.bus,
+    onLogs: output.lines,
+    onSample: output.sample,
+  });
   void shell.probe();
   let closing = false;
 
@@ -99,7 +119,7 @@ export function createExecutor(opts: ExecutorOptions): Executor {
       case 'shell':
         return shell.run(job);
       case 'script':
-        return Promise.resolve(failedOutcome(clock, 'unsupported_task_kind', `${job.kind} tasks are not available in this release`));
+        return scripts.run(job);
       default:
         return Promise.resolve(failedOutcome(clock, 'unsupported_task_kind', `unknown task kind ${String(job.kind)}`));
     }
@@ -117,11 +137,11 @@ export function createExecutor(opts: ExecutorOptions): Executor {
       }
     },
     cancel(runId) {
-      return pool.cancel(runId) || http.cancel(runId) || shell.cancel(runId);
+      return pool.cancel(runId) || http.cancel(runId) || scripts.cancel(runId) || shell.cancel(runId);
     },
     async close(graceMs) {
       closing = true;
-      await Promise.all([pool.close(graceMs), http.close(graceMs), shell.close(graceMs)]);
+      await Promise.all([pool.close(graceMs), http.close(graceMs), scripts.close(graceMs), shell.close(graceMs)]);
     },
   };
 }

@@ -84,6 +84,7 @@ export class TaskService {
     const now = clock.now();
     const namespace = input.namespace ?? homeNamespace(actor);
     requireNamespace(actor, namespace);
+    if (input.kind === 'script') await this.#checks.loadScriptSyntaxChecker?.();
     const check = new ErrorCollector();
     const spec = check.run(() => validateTaskSpec(input.kind, input.spec, this.#checks, actor));
     const schedule = check.run(() => this.#schedule(input.schedule, now));
@@ -151,6 +152,7 @@ export class TaskService {
 
   /** Applies a PATCH; `expectedVersion` comes from If-Match. */
   async update(actor: Actor, ref: TaskRef, patch: TaskPatch, expectedVersion?: number): Promise<Task> {
+    if (patch.kind === 'script' || typeof (patch.spec as { code?: unknown } | undefined)?.code === 'string') await this.#checks.loadScriptSyntaxChecker?.();
     return this.#change(actor, ref, expectedVersion, (current, now) => {
       // What a shell task runs includes its payload (stdin) and timing, so only admins edit it.
       if (current.kind === 'shell' && actor.role !== 'admin') throw new SundialError('forbidden', 'only admin keys may change shell tasks');

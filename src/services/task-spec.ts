@@ -90,6 +90,8 @@ export interface SpecChecks {
   checkHttpSpec?: ((spec: unknown) => FieldError[]) | undefined;
   /** Parses a script without running it; null when it parses. */
   checkScriptSyntax?: ((code: string) => ScriptSyntaxError | null) | undefined;
+  /** Loads what checkScriptSyntax needs (the first time a script task is seen, not at start-up). */
+  loadScriptSyntaxChecker?: (() => Promise<void>) | undefined;
   /** Most interpreter memory a script spec may ask for. */
   scriptMemoryMaxBytes?: number | undefined;
   /** Whether the operator enabled shell tasks. */

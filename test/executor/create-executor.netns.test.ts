@@ -50,7 +50,7 @@ function newExecutor(outboundAllow: string[] = [], shellDataDir?: string): Execu
 }
 
 describe('createExecutor', () => {
-  it('routes module and http jobs; shell is shell_disabled unless enabled', async () => {
+  it('routes module, http and script jobs; shell is shell_disabled unless enabled', async () => {
     const server = createServer((_req, res) => res.end('pong'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -62,6 +62,10 @@ describe('createExecutor', () => {
       const h = await ex.execute(httpJob({ url }));
       assert.equal(h.status, 'succeeded');
       assert.equal((h.result as { body: string }).body, 'pong');
+      const js = await ex.execute({ ...moduleJob('ok.js'), kind: 'script', payload: 20, spec: { code: 'export default (ctx) => { console.log("in the sandbox"); return ctx.payload + 1; }' } });
+      assert.equal(js.status, 'succeeded', JSON.stringify(js.error));
+      assert.equal(js.result, 21);
+      assert.deepEqual(js.logs.map((l) => l.message), ['in the sandbox']);
       const sh = await ex.execute({ ...moduleJob('ok.js'), kind: 'shell', spec: { command: ['true'] } });
       assert.equal(sh.status, 'failed');
       assert.equal(sh.error?.code, 'shell_disabled');

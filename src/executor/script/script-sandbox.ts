@@ -1,0 +1,1497 @@
+// One `script` run inside QuickJS (WebAssembly), in the interpreter thread of a pool child.
+//
+// Isolation: every run gets a fresh QuickJS runtime AND context, so no global, prototype change
+// or leftover job of one run is visible to the next, and its memory limit is its own. The
+// runtime lives in a wasm instance that runs one script at a time (instances are pooled and
+// reused): the instance's linear memory is then attributable to that run, which is what lets the
+// pool cap its growth, and a run that breaks its instance (a trap, an exhausted native stack)
+// only costs that instance.
+//
+// Scripts see only what the prelude below builds from four host functions (log, timer, clear
+// timer, fetch): no process, no require, no module loader (every import fails), no Node object.
+// Values cross the boundary as strings (JSON) or numbers; the host never trusts a value that
+// came out of the sandbox (types and sizes are checked before anything is copied out).
+//
+// The interrupt handler is the run's guard while its code runs synchronously: it enforces the
+// deadline, the pool's aborts (through shared memory, so a tight loop is stopped without the
+// event loop), and the memory limit by sampling the runtime's real usage. QuickJS's own
+// setMemoryLimit only stops single allocations under emscripten (it cannot see allocation sizes),
+// so sampling plus a cap on the instance's memory growth do the rest.
+
+import { readFile } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
+import { createRequire } from 'node:module';
+import {
+  newQuickJSWASMModule,
+  newVariant,
+  RELEASE_SYNC,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSSyncVariant,
+  type QuickJSWASMModule,
+} from 'quickjs-emscripten';
+import { Agent, request, type Dispatcher } from 'undici';
+import { TRUNCATED_MARKER, toLevel, utf8Prefix } from '../log-capture.js';
+import { createOutboundGuard, findOutboundBlocked, type OutboundGuard, type Refusal } from '../outbound-guard.js';
+import {
+  ABORT_BUDGET_MS,
+  FETCH_CONCURRENCY,
+  FETCH_MAX_REDIRECTS,
+  FETCH_QUEUE_MAX,
+  growthCapBytes,
+  JOB_CHUNK,
+  KEEP_INSTANCE_BYTES,
+  LINE_MAX_BYTES,
+  LINE_OVERHEAD_BYTES,
+  QUICKJS_INTERRUPT_TICKS,
+  QUICKJS_STACK_BYTES,
+  RESOURCE_SAMPLE_MS,
+  SAMPLE_COST_RATIO,
+  SAMPLE_MIN_MS,
+  HOT_INTERRUPT_MS,
+  HOT_MS,
+  HOT_SAMPLE_COST_RATIO,
+  HOT_SAMPLE_MS,
+  SLICE_MS,
+  TIMERS_MAX,
+} from './script-limits.js';
+import { ABORT_FLAG, type AbortReason, type ScriptWorkerConfig, type ThreadRun, type WireLogLine, type WireScriptDone, type WireScriptSample } from './script-protocol.js';
+
+// ---- the in-sandbox prelude -------------------------------------------------------------------
+
+/**
+ * Evaluated in every fresh context before the script; returns [abort, serialize, describe,
+ * invoke]. It captures the built-ins it relies on first, so a script that later replaces
+ * JSON.stringify or String.prototype.slice only breaks its own logging. None of this is a
+ * security boundary (the host checks everything); it only shapes `ctx`, `console` and timers.
+ *
+ * QuickJS compiles every function of this source again in every new context, ~10 µs each, so
+ * the core is kept small and the rest (fetch, timers, abort, describe: PARTS below) is compiled
+ * the first time a run uses it.
+ */
+const PRELUDE = String.raw`(function (hostLog, hostTimer, hostClearTimer, hostFetch, hostSource, payloadJson, infoJson, lineMax) {
+  const G = globalThis, indirectEval = eval;
+  const parse = JSON.parse, stringify = JSON.stringify, apply = Reflect.apply;
+  const slice = String.prototype.slice, objectToString = Object.prototype.toString;
+  const ErrorC = Error, StringC = String, PromiseC = Promise;
+  const cut = (s, n) => (s.length > n ? apply(slice, s, [0, n]) : s);
+  const show = (v) => {
+    try {
+      if (typeof v === 'string') return v;
+      if (v instanceof ErrorC) {
+        const head = StringC(v.name) + ': ' + StringC(v.message);
+        return typeof v.stack === 'string' && v.stack !== '' ? head + '\n' + v.stack : head;
+      }
+      if (typeof v === 'function') return '[Function ' + (v.name || 'anonymous') + ']';
+      if (typeof v === 'bigint') return StringC(v) + 'n';
+      if (v === undefined || typeof v === 'symbol') return StringC(v);
+      const json = stringify(v);
+      return typeof json === 'string' ? json : StringC(v);
+    } catch (e) {
+      try { return apply(objectToString, v, []); } catch (e2) { return '[unprintable]'; }
+    }
+  };
+  const format = (args) => {
+    let s = '';
+    for (let i = 0; i < args.length && s.length <= lineMax; i++) s += (i === 0 ? '' : ' ') + show(args[i]);
+    return s.length > lineMax ? cut(s, lineMax) + ' [line truncated]' : s;
+  };
+  // Once the run's log is full the host answers 0: later lines are not even formatted.
+  let logOpen = true;
+  const emit = (level, text) => { if (hostLog(level, text) === 0) logOpen = false; };
+  const log = function log(message, level) { if (logOpen) emit(typeof level === 'string' ? level : 'info', format([message])); };
+  const method = (level) => function (...args) { if (logOpen) emit(level, format(args)); };
+  G.console = { log: method('info'), info: method('info'), warn: method('warn'), error: method('error'), debug: method('debug'), trace: method('debug') };
+
+  // What the parts compiled on first use share with this core.
+  const S = {
+    G, hostTimer, hostClearTimer, hostFetch, parse, stringify, apply, show, cut, ErrorC, StringC, PromiseC,
+    TypeErrorC: TypeError, MapC: Map, keys: Object.keys, isArray: Array.isArray, freeze: Object.freeze,
+    toLowerCase: String.prototype.toLowerCase, pending: new Set(), listeners: [], aborted: false, reason: undefined, signal: null,
+  };
+  const parts = {};
+  const part = (name) => parts[name] || (parts[name] = indirectEval(hostSource(name))(S));
+
+  const signal = (S.signal = {});
+  Object.defineProperty(signal, 'aborted', { get() { return S.aborted; }, enumerable: true });
+  Object.defineProperty(signal, 'reason', { get() { return S.reason; }, enumerable: true });
+  signal.onabort = null;
+  signal.addEventListener = function addEventListener(type, fn) {
+    if (type === 'abort' && fn != null && !S.aborted && S.listeners.indexOf(fn) < 0) S.listeners.push(fn);
+  };
+  signal.removeEventListener = function removeEventListener(type, fn) {
+    const i = S.listeners.indexOf(fn);
+    if (type === 'abort' && i >= 0) S.listeners.splice(i, 1);
+  };
+  signal.throwIfAborted = function throwIfAborted() { if (S.aborted) throw S.reason; };
+  const sleep = (ms) => new PromiseC((resolve, reject) => {
+    if (S.aborted) { reject(S.reason); return; }
+    const entry = { reject };
+    hostTimer(+ms || 0, () => { if (S.pending.delete(entry)) resolve(); });
+    S.pending.add(entry);
+  });
+  G.setTimeout = function setTimeout(fn, ms, ...args) { return part('timers').setTimeout(fn, ms, args); };
+  G.clearTimeout = function clearTimeout(id) { part('timers').clearTimeout(id); };
+  const fetch = function fetch(input, init) { return part('fetch')(input, init); };
+
+  const info = parse(infoJson);
+  const ctx = {
+    payload: payloadJson === undefined ? undefined : parse(payloadJson),
+    run: Object.freeze(info.run), task: Object.freeze(info.task), log, signal, sleep, fetch,
+  };
+  // The script's result, as JSON made in here: a hostile toJSON runs under the run's limits.
+  const serialize = (v) => {
+    if (v === undefined) return 'U';
+    let json;
+    try { json = stringify(v); } catch (e) {
+      let m;
+      try { m = e instanceof ErrorC ? StringC(e.message) : show(e); } catch (e2) { m = 'serialising it threw'; }
+      return 'E' + cut(m, 4000);
+    }
+    return typeof json === 'string' ? 'J' + json : 'Ea ' + typeof v + ' has no JSON form';
+  };
+  const invoke = async (fn) => fn(ctx);
+  return [(kind) => part('abort')(kind), serialize, (e) => part('describe')(e), invoke];
+})`;
+
+/** The parts of the prelude compiled on first use; each is `(function (S) { ... })`. */
+const PARTS: Record<string, string> = {
+  timers: String.raw`(function (S) {
+    const timers = new S.MapC();
+    let seq = 0;
+    return {
+      setTimeout(fn, ms, args) {
+        const id = ++seq;
+        timers.set(id, S.hostTimer(+ms || 0, () => { timers.delete(id); if (typeof fn === 'function') S.apply(fn, undefined, args); }));
+        return id;
+      },
+      clearTimeout(id) {
+        const hid = timers.get(id);
+        if (hid === undefined) return;
+        timers.delete(id);
+        S.hostClearTimer(hid);
+      },
+    };
+  })`,
+  abort: String.raw`(function (S) {
+    return (kind) => {
+      if (S.aborted) return;
+      S.aborted = true;
+      const reason = new S.ErrorC(kind === 'timeout' ? 'The run timed out' : 'The run was cancelled');
+      reason.name = kind === 'timeout' ? 'TimeoutError' : 'AbortError';
+      S.reason = reason;
+      const waiting = [...S.pending];
+      S.pending.clear();
+      for (const p of waiting) p.reject(reason);
+      const signal = S.signal, event = { type: 'abort', target: signal };
+      const fns = S.listeners.splice(0);
+      if (typeof signal.onabort === 'function') { try { S.apply(signal.onabort, signal, [event]); } catch (e) {} }
+      for (const fn of fns) {
+        try {
+          if (typeof fn === 'function') S.apply(fn, signal, [event]);
+          else if (typeof fn.handleEvent === 'function') fn.handleEvent(event);
+        } catch (e) {}
+      }
+    };
+  })`,
+  describe: String.raw`(function (S) {
+    return (e) => {
+      let name = typeof e, message = '', stack = '';
+      try {
+        if (e !== null && typeof e === 'object') {
+          name = typeof e.name === 'string' ? e.name : e instanceof S.ErrorC ? 'Error' : 'object';
+          message = 'message' in e ? S.StringC(e.message) : S.show(e);
+          stack = typeof e.stack === 'string' ? e.stack : '';
+        } else {
+          message = S.show(e);
+        }
+      } catch (x) { message = '(the thrown value could not be read)'; }
+      return S.stringify({ name: S.cut(S.StringC(name), 200), message: S.cut(message, 4000), stack: S.cut(stack, 4000) });
+    };
+  })`,
+  fetch: String.raw`(function (S) {
+    const headerPairs = (h) => {
+      const out = [];
+      if (h == null) return out;
+      if (S.isArray(h)) { for (const p of h) out.push([S.StringC(p[0]), S.StringC(p[1])]); return out; }
+      if (typeof h !== 'object') throw new S.TypeErrorC('fetch: headers must be an object or an array of [name, value] pairs');
+      for (const k of S.keys(h)) out.push([k, S.StringC(h[k])]);
+      return out;
+    };
+    const fetchError = (e) => {
+      const err = e.name === 'TypeError' ? new S.TypeErrorC(e.message) : new S.ErrorC(e.message);
+      if (e.name !== 'TypeError' && e.name !== 'Error') err.name = e.name;
+      if (e.code !== undefined) err.code = e.code;
+      return err;
+    };
+    const makeResponse = (r) => {
+      const h = r.headers;
+      let used = false;
+      const find = (name) => {
+        const n = S.apply(S.toLowerCase, S.StringC(name), []);
+        for (let i = 0; i < h.length; i++) if (h[i][0] === n) return h[i][1];
+        return null;
+      };
+      const headers = S.freeze({
+        get: find,
+        has: (name) => find(name) !== null,
+        forEach(fn) { for (let i = 0; i < h.length; i++) fn(h[i][1], h[i][0], headers); },
+        entries() { return h.map((p) => [p[0], p[1]])[Symbol.iterator](); },
+      });
+      const take = () => {
+        if (used) return S.PromiseC.reject(new S.TypeErrorC('Body has already been used'));
+        used = true;
+        return S.PromiseC.resolve(r.body);
+      };
+      return {
+        status: r.status, statusText: r.statusText, ok: r.status >= 200 && r.status < 300, url: r.url, redirected: r.redirected,
+        headers, get bodyUsed() { return used; }, text: () => take(), json: () => take().then(S.parse),
+      };
+    };
+    return (input, init) => new S.PromiseC((resolve, reject) => {
+      if (S.aborted) { reject(S.reason); return; }
+      const o = init == null ? {} : init;
+      const body = o.body;
+      if (body != null && typeof body !== 'string') throw new S.TypeErrorC('fetch: only string bodies are supported');
+      const url = input !== null && typeof input === 'object' && 'url' in input ? input.url : input;
+      const req = S.stringify({
+        url: S.StringC(url), method: o.method == null ? 'GET' : S.StringC(o.method), headers: headerPairs(o.headers),
+        body: body == null ? null : body, redirect: o.redirect == null ? 'follow' : S.StringC(o.redirect),
+      });
+      const entry = { reject };
+      S.hostFetch(req, (err, res) => {
+        if (!S.pending.delete(entry)) return;
+        if (err !== null) reject(fetchError(S.parse(err)));
+        else resolve(makeResponse(S.parse(res)));
+      });
+      S.pending.add(entry);
+    });
+  })`,
+};
+
+// ---- the run's log ----------------------------------------------------------------------------
+
+/**
+ * A run's log, capped in bytes. RunLog (log-capture.ts) counts only message bytes, so a flood of
+ * empty lines would be unbounded; here each line also costs LINE_OVERHEAD_BYTES, and single
+ * lines are cut at LINE_MAX_BYTES. The marker line and the streaming (`take`) are the same.
+ */
+export class ScriptLog {
+  truncated = false;
+  #lines: WireLogLine[] | undefined;
+  #bytes = 0;
+  #sealed = false;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Appends a line; returns true when it is the first one waiting to be taken. */
+  push(level: WireLogLine[1], message: string): boolean {
+    if (this.#sealed || this.truncated) return false;
+    let text = message;
+    if (text.length > LINE_MAX_BYTES / 3 && Buffer.byteLength(text, 'utf8') > LINE_MAX_BYTES) {
+      text = `${utf8Prefix(text, LINE_MAX_BYTES - 17)} [line truncated]`;
+    }
+    const first = this.#lines === undefined;
+    const lines = (this.#lines ??= []);
+    const at = Date.now();
+    const size = Buffer.byteLength(text, 'utf8') + LINE_OVERHEAD_BYTES;
+    const room = this.maxBytes - this.#bytes;
+    if (size <= room) {
+      this.#bytes += size;
+      lines.push([at, level, text]);
+      return first;
+    }
+    const part = utf8Prefix(text, room - LINE_OVERHEAD_BYTES);
+    if (part !== '') lines.push([at, level, part]);
+    lines.push([at, 'warn', TRUNCATED_MARKER]);
+    this.#bytes = this.maxBytes;
+    this.truncated = true;
+    return first;
+  }
+
+  /** The lines written since the last take. */
+  take(): WireLogLine[] | undefined {
+    const lines = this.#lines;
+    this.#lines = undefined;
+    return lines;
+  }
+
+  seal(): void {
+    this.#sealed = true;
+  }
+}
+
+// ---- wasm instances ---------------------------------------------------------------------------
+
+/** What is used of a WebAssembly.Memory (the project compiles without the DOM/wasm lib types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+type WasmModule = NonNullable<Parameters<typeof newVariant>[1]['wasmModule']>;
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly;
+
+/** A QuickJS wasm instance; runs one script at a time. */
+interface Instance {
+  module: QuickJSWASMModule;
+  memory: WasmMemory;
+  /** The most linear memory the current run may grow it to. */
+  cap: number;
+  /** Address of the current run's interrupt counter in linear memory (0: unknown or no run). */
+  counterAddr: number;
+  /** Bumped on every growth: the run samples its memory at the next interrupt. */
+  grew: number;
+  /** A host exception went through it (its C state may be inconsistent): never reuse it. */
+  poisoned: boolean;
+}
+
+/** Compiles the QuickJS wasm once per thread; each instance then costs ~8 ms instead of ~15. */
+async function compiledVariant(): Promise<QuickJSSyncVariant> {
+  try {
+    const beside = createRequire(createRequire(import.meta.url).resolve('quickjs-emscripten'));
+    const bytes = await readFile(beside.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
+    return newVariant(RELEASE_SYNC, { wasmModule: await wasm.compile(bytes) });
+  } catch {
+    return RELEASE_SYNC;
+  }
+}
+
+/** The parts of quickjs-emscripten's objects the sandbox reads: the C pointers behind them. */
+function pointerOf(o: object, key: 'rt' | 'ctx'): number {
+  const v = (o as Record<string, { value?: unknown } | undefined>)[key]?.value;
+  return typeof v === 'number' ? v : 0;
+}
+
+/**
+ * Finds where QuickJS keeps the context's interrupt counter (decremented at every call and loop
+ * iteration; the interrupt handler runs when it reaches 0), by watching a context run a known
+ * loop and then checking that setting the candidate to 1 triggers the handler. Null when the
+ * layout is not what was expected: the sandbox then only samples at regular interrupts.
+ */
+function findCounterOffset(inst: Instance): number | null {
+  const WORDS = 1024;
+  const rt = inst.module.newRuntime();
+  try {
+    let calls = 0;
+    rt.setInterruptHandler(() => {
+      calls++;
+      return false;
+    });
+    const vm = rt.newContext();
+    try {
+      const ctx = pointerOf(vm, 'ctx');
+      if (ctx === 0 || ctx % 4 !== 0) return null;
+      const run = (code: string): void => {
+        const r = vm.evalCode(code);
+        (r.error ?? r.value).dispose();
+      };
+      const snap = (): Int32Array => new Int32Array(inst.memory.buffer).slice(ctx >> 2, (ctx >> 2) + WORDS);
+      run('1');
+      // Also warms up the memory dump: its first call costs milliseconds, later ones ~50 µs.
+      rt.dumpMemoryUsage();
+      const before = snap();
+      run('for (let i = 0; i < 1000; i++);');
+      const after = snap();
+      for (let i = 0; i < WORDS; i++) {
+        const drop = before[i]! - after[i]!;
+        if (before[i]! <= 0 || before[i]! > 100_000 || after[i]! <= 0 || drop < 1000 || drop > 4000) continue;
+        new Int32Array(inst.memory.buffer)[(ctx >> 2) + i] = 1;
+        calls = 0;
+        run('for (let i = 0; i < 3; i++);');
+        if (calls > 0) return i * 4;
+      }
+      return null;
+    } finally {
+      vm.dispose();
+    }
+  } catch {
+    return null;
+  } finally {
+    rt.dispose();
+  }
+}
+
+class InstancePool {
+  readonly #free: Instance[] = [];
+  readonly #keepIdle: number;
+  #variant: Promise<QuickJSSyncVariant> | null = null;
+
+  constructor(keepIdle: number) {
+    this.#keepIdle = keepIdle;
+  }
+
+  async acquire(): Promise<Instance> {
+    return this.#free.pop() ?? this.#create();
+  }
+
+  /** Keeps a healthy, small instance for the next run; lets the rest be collected. */
+  release(inst: Instance): void {
+    inst.cap = Infinity;
+    if (inst.poisoned || inst.memory.buffer.byteLength > KEEP_INSTANCE_BYTES || this.#free.length >= this.#keepIdle) return;
+    this.#free.push(inst);
+  }
+
+  async #create(): Promise<Instance> {
+    this.#variant ??= compiledVariant();
+    const module = await newQuickJSWASMModule(await this.#variant);
+    const memory = module.getWasmMemory() as WasmMemory;
+    const inst: Instance = { module, memory, cap: Infinity, counterAddr: 0, grew: 0, poisoned: false };
+    // Emscripten's sbrk grows the heap through memory.grow(); refusing makes malloc return NULL,
+    // which QuickJS turns into a catchable `out of memory` in the run that asked.
+    const grow = memory.grow.bind(memory);
+    Object.defineProperty(memory, 'grow', {
+      value: (pages: number): number => {
+        if (memory.buffer.byteLength + pages * 65536 > inst.cap) throw new RangeError('over the run memory cap');
+        // We are inside malloc: nothing may call into QuickJS here. Setting the context's
+        // interrupt counter to 1 makes QuickJS call the interrupt handler at its next safe point,
+        // which samples the memory while the allocation is still alive: a burst of large
+        // allocations between two regular interrupt checks is measured (and limited) too.
+        if (inst.counterAddr !== 0) new Int32Array(memory.buffer)[inst.counterAddr >> 2] = 1;
+        inst.grew++;
+        return grow(pages);
+      },
+    });
+    this.#counterOffset ??= findCounterOffset(inst);
+    return inst;
+  }
+
+  /** Offset of `interrupt_counter` in QuickJS's JSContext, or null if it could not be found. */
+  #counterOffset: number | null | undefined;
+
+  get counterOffset(): number | null {
+    return this.#counterOffset ?? null;
+  }
+}
+
+// ---- the thread's environment -----------------------------------------------------------------
+
+/** How runs report to the interpreter thread's batching. */
+export interface SandboxHooks {
+  /** A run has log lines waiting (called once per batch of lines, at the first). */
+  logsPending(run: ScriptRun): void;
+  /** A run ended; `lines` are its last log lines (sent before the ending). */
+  ended(run: ScriptRun, done: WireScriptDone, lines: WireLogLine[] | undefined): void;
+  /** A long run's resource sample; may be called from inside a run's interrupt handler. */
+  sample(sample: WireScriptSample): void;
+  /** A run's first synchronous stretch is over (it yielded or ended): the thread can take another. */
+  begun(run: ScriptRun): void;
+}
+
+/** Everything runs in one interpreter thread share: instances, the fetcher, the abort flags. */
+export class SandboxEnv {
+  readonly cfg: ScriptWorkerConfig;
+  readonly hooks: SandboxHooks;
+  readonly flags: Int32Array | null;
+  /** [1] is set to the id of the run executing synchronously (shared with the child's main thread). */
+  current: Int32Array | null = null;
+  readonly instances: InstancePool;
+  readonly #runs = new Map<number, ScriptRun>();
+  #fetcher: ScriptFetcher | null = null;
+  #guard: OutboundGuard | null = null;
+
+  constructor(cfg: ScriptWorkerConfig, flags: Int32Array | null, hooks: SandboxHooks, keepIdle = 8) {
+    this.cfg = cfg;
+    this.flags = flags;
+    this.hooks = hooks;
+    this.instances = new InstancePool(keepIdle);
+  }
+
+  /** Loads QuickJS and makes one instance, so the first run does not pay for it. */
+  async warm(): Promise<void> {
+    this.instances.release(await this.instances.acquire());
+  }
+
+  get size(): number {
+    return this.#runs.size;
+  }
+
+  start(wire: ThreadRun): void {
+    const run = new ScriptRun(this, wire);
+    this.#runs.set(wire.id, run);
+    run.start();
+  }
+
+  abort(id: number, reason: AbortReason): void {
+    this.#runs.get(id)?.abort(reason);
+  }
+
+  /** Samples of runs running longer than a second (from the thread's timer). */
+  sampleLongRuns(): void {
+    const now = performance.now();
+    for (const run of this.#runs.values()) run.maybeSample(now, true);
+  }
+
+  /** Created on the first fetch: most scripts never fetch, and undici's Agent is not free. */
+  get fetcher(): ScriptFetcher {
+    this.#guard ??= createOutboundGuard(this.cfg.outboundAllow);
+    this.#fetcher ??= new ScriptFetcher(this.#guard, this.cfg.fetchMaxBytes);
+    return this.#fetcher;
+  }
+
+  /** Called by a run once it has ended and freed its interpreter. */
+  ended(run: ScriptRun, done: WireScriptDone, lines: WireLogLine[] | undefined): void {
+    this.#runs.delete(run.id);
+    this.hooks.ended(run, done, lines);
+  }
+}
+
+// ---- one run ----------------------------------------------------------------------------------
+
+type Stop = 'timeout' | 'abort' | 'memory' | 'budget';
+/** An ending before the pool-facing fields are added (distributes over the union). */
+type Ending = WireScriptDone extends infer T ? (T extends WireScriptDone ? Omit<T, 'id' | 'u'> : never) : never;
+interface Pending {
+  handle: QuickJSHandle;
+  ok: (value: QuickJSHandle) => void;
+  fail: (error: QuickJSHandle) => void;
+}
+interface PendingFetch {
+  req: string;
+  cb: QuickJSHandle;
+}
+
+/** Sentinel: a host exception went through QuickJS; the run has been failed already. */
+const BROKEN = Symbol('broken');
+
+const threadCpu = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
+/**
+ * CPU time in microseconds. Where Node can tell (process.threadCpuUsage, Node 23.9+) it is this
+ * thread's; otherwise it is the process's, which also counts the child's main thread and V8's
+ * helpers, so #enter also takes the wall time of the entry and counts the smaller of the two.
+ */
+function cpuMicros(): number {
+  const u = threadCpu !== undefined ? threadCpu.call(process) : process.cpuUsage();
+  return u.user + u.system;
+}
+
+const STACK_LINES = 12;
+const STACK_CHARS = 4000;
+/** A parse error's stack is one frame at the script itself; a runtime SyntaxError has callers. */
+const COMPILE_ERROR_STACK = /^\s*at script\.js:(\d+):(\d+)\s*$/;
+const MEMORY_ERRORS: ReadonlySet<string> = new Set([
+  'InternalError: out of memory',
+  'InternalError: string too long',
+  'RangeError: invalid array buffer length',
+  'RangeError: invalid string length',
+]);
+
+/** The first lines of a stack, without the prelude's own frames. */
+function stackExcerpt(stack: string): string {
+  const lines = stack.split('\n').filter((l) => !l.includes('sundial:prelude') && !l.includes('<input>'));
+  return lines.slice(0, STACK_LINES).join('\n').slice(0, STACK_CHARS);
+}
+
+export class ScriptRun {
+  readonly id: number;
+  readonly log: ScriptLog;
+  readonly #env: SandboxEnv;
+  readonly #wire: ThreadRun;
+  readonly #startedAt = performance.now();
+  #deadline: number;
+  #inst: Instance | null = null;
+  #rt: QuickJSRuntime | null = null;
+  #vm: QuickJSContext | null = null;
+  /** [abort, serialize, describe, invoke] from the prelude. */
+  #fns: QuickJSHandle[] = [];
+  #awaited: Pending | null = null;
+  #stop: Stop | null = null;
+  #abortKind: AbortReason | null = null;
+  /** The pool aborted the run (rather than this thread's own copy of the deadline). */
+  #poolAborted = false;
+  /** In the short budget after an abort, for abort listeners. */
+  #budget = false;
+  #done = false;
+  #pumpQueued = false;
+  // Accounting.
+  #cpuUs = 0;
+  #entryCpu = -1;
+  #usedBytes = 0;
+  #peakBytes = 0;
+  #nextSampleAt = 0;
+  #seenGrew = 0;
+  #hotUntil = 0;
+  #nextHotSampleAt = 0;
+  #lastInterruptAt = 0;
+  #hotTicks = 0;
+  #hotTime = 0;
+  #lastCounter = QUICKJS_INTERRUPT_TICKS;
+  #lastResourceAt: number;
+  // Host work that could still settle the script's promise.
+  readonly #timers = new Map<number, { timer: NodeJS.Timeout; cb: QuickJSHandle }>();
+  #timerSeq = 0;
+  readonly #fetchQueue: PendingFetch[] = [];
+  readonly #fetchActive = new Set<PendingFetch>();
+  #fetchAbort: AbortController | null = null;
+
+  constructor(env: SandboxEnv, wire: ThreadRun) {
+    this.#env = env;
+    this.#wire = wire;
+    this.id = wire.id;
+    this.log = new ScriptLog(env.cfg.logMaxBytes);
+    // The pool owns the real deadline and aborts the run at it; this copy (a little later, as the
+    // pool's clock started first) only matters if that abort cannot arrive.
+    this.#deadline = this.#startedAt + Math.max(0, wire.timeoutMs) + 50;
+    this.#lastResourceAt = this.#startedAt;
+  }
+
+  start(): void {
+    this.#env.instances.acquire().then(
+      (inst) => {
+        try {
+          this.#begin(inst);
+        } finally {
+          this.#env.hooks.begun(this);
+        }
+      },
+      (err: unknown) => {
+        this.#finish({ ok: false, code: 'internal', message: `cannot load the interpreter: ${(err as Error).message}` });
+        this.#env.hooks.begun(this);
+      },
+    );
+  }
+
+  /** Aborts the run (pool timeout or cancel): abort listeners get a short budget, then it ends. */
+  abort(reason: AbortReason): void {
+    if (this.#done) return;
+    this.#abortKind ??= reason;
+    this.#poolAborted = true;
+    if (this.#vm === null || this.#budget) return; // not started yet: #begin sees it
+    this.#beginAbort();
+  }
+
+  /** Emits a resource sample if the run is older than a second and has had none for a second. */
+  maybeSample(now: number, measure: boolean): void {
+    if (this.#done || now - this.#startedAt < RESOURCE_SAMPLE_MS || now - this.#lastResourceAt < RESOURCE_SAMPLE_MS) return;
+    this.#lastResourceAt = now;
+    if (measure && this.#entryCpu < 0 && this.#rt !== null) this.#measure(now);
+    const cpu = this.#cpuUs + (this.#entryCpu >= 0 ? cpuMicros() - this.#entryCpu : 0);
+    this.#env.hooks.sample([this.id, Date.now(), Math.round(cpu / 100) / 10, this.#usedBytes]);
+  }
+
+  // ---- start ------------------------------------------------------------------------------
+
+  #begin(inst: Instance): void {
+    this.#inst = inst;
+    if (this.#abortKind !== null) {
+      // Aborted while waiting for an instance: no code ran.
+      this.#finish({ ok: false, code: 'aborted', message: 'the run was aborted before its code started' });
+      return;
+    }
+    inst.cap = growthCapBytes(this.#wire.memoryBytes);
+    if (this.#enter(() => this.#setup()) === BROKEN) return;
+    const r = this.#enter(() => this.#vm!.evalCode(this.#wire.code, 'script.js', { type: 'module' }));
+    if (r === BROKEN) return;
+    if (r.error) {
+      this.#moduleFailed(r.error);
+      return;
+    }
+    // A module with top-level await yields a promise of its namespace; #await handles both.
+    this.#await(r.value, (ns) => this.#callDefault(ns), (err) => this.#threw(err));
+    this.#pump();
+  }
+
+  #setup(): void {
+    const w = this.#wire;
+    const rt = this.#inst!.module.newRuntime();
+    this.#rt = rt;
+    rt.setMemoryLimit(w.memoryBytes);
+    rt.setMaxStackSize(QUICKJS_STACK_BYTES);
+    rt.setInterruptHandler(this.#onInterrupt);
+    const vm = rt.newContext();
+    this.#vm = vm;
+    const offset = this.#env.instances.counterOffset;
+    const ctxPtr = pointerOf(vm, 'ctx');
+    this.#inst!.counterAddr = offset !== null && ctxPtr !== 0 ? ctxPtr + offset : 0;
+    this.#seenGrew = this.#inst!.grew;
+    this.#lastInterruptAt = performance.now();
+    let scheduledFor: string | null = null;
+    try {
+      scheduledFor = new Date(w.scheduledFor).toISOString();
+    } catch {
+      // An invalid date reaches the script as null.
+    }
+    const info = JSON.stringify({
+      run: { id: w.runId, attempt: w.attempt, scheduledFor, idempotencyKey: w.idempotencyKey },
+      task: { id: w.taskId, name: w.taskName },
+    });
+    const payload = w.payload === undefined ? undefined : JSON.stringify(w.payload);
+    const factory = vm.unwrapResult(vm.evalCode(PRELUDE, 'sundial:prelude', { type: 'global' }));
+    const args = [
+      vm.newFunction('log', (level, message) => this.#hostLog(level, message)),
+      vm.newFunction('timer', (ms, cb) => this.#hostTimer(ms, cb)),
+      vm.newFunction('clearTimer', (id) => this.#hostClearTimer(id)),
+      vm.newFunction('fetch', (req, cb) => this.#hostFetch(req, cb)),
+      vm.newFunction('source', (name) => {
+        const key = name !== undefined && vm.typeof(name) === 'string' ? vm.getString(name) : '';
+        const src = Object.hasOwn(PARTS, key) ? PARTS[key] : undefined;
+        if (src === undefined) throw new Error('no such part');
+        return vm.newString(src);
+      }),
+      payload === undefined ? vm.undefined : vm.newString(payload),
+      vm.newString(info),
+      vm.newNumber(LINE_MAX_BYTES),
+    ];
+    const result = vm.callFunction(factory, vm.undefined, args);
+    for (const a of args) a.dispose();
+    factory.dispose();
+    const list = vm.unwrapResult(result);
+    this.#fns = [0, 1, 2, 3].map((i) => vm.getProp(list, i));
+    list.dispose();
+  }
+
+  #callDefault(ns: QuickJSHandle): void {
+    const vm = this.#vm!;
+    const def = vm.getProp(ns, 'default');
+    const kind = vm.typeof(def);
+    if (kind !== 'function') {
+      def.dispose();
+      const message = kind === 'undefined' ? 'the script has no default export' : `the default export is not a function (${kind})`;
+      this.#finish({ ok: false, code: 'script_no_default_export', message });
+      return;
+    }
+    const r = this.#enter(() => vm.callFunction(this.#fns[3]!, vm.undefined, def));
+    def.dispose();
+    if (r === BROKEN) return;
+    if (r.error) {
+      this.#threw(r.error);
+      r.error.dispose();
+      return;
+    }
+    this.#await(r.value, (value) => this.#returned(value), (err) => this.#threw(err));
+  }
+
+  // ---- driving the interpreter --------------------------------------------------------------
+
+  /** Waits for a promise handle (or a plain value) to settle; takes ownership of the handle. */
+  #await(handle: QuickJSHandle, ok: Pending['ok'], fail: Pending['fail']): void {
+    this.#awaited = { handle, ok, fail };
+  }
+
+  /** Settles the awaited promise if it has settled; true when it did. */
+  #pollAwaited(): boolean {
+    const a = this.#awaited!;
+    const vm = this.#vm!;
+    const st = vm.getPromiseState(a.handle);
+    if (st.type === 'pending') return false;
+    this.#awaited = null;
+    if (st.type === 'fulfilled') {
+      try {
+        a.ok(st.value);
+      } finally {
+        if (st.value !== a.handle) st.value.dispose();
+        a.handle.dispose();
+      }
+    } else {
+      try {
+        a.fail(st.error);
+      } finally {
+        st.error.dispose();
+        a.handle.dispose();
+      }
+    }
+    return true;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    setImmediate(this.#pump);
+  }
+
+  /**
+   * Runs pending jobs in chunks until the awaited promise settles, nothing is left to run, or the
+   * run's slice of this turn is used up (then it yields, so timers, IPC and other runs go on).
+   */
+  readonly #pump = (): void => {
+    this.#pumpQueued = false;
+    const sliceEnd = performance.now() + SLICE_MS;
+    while (!this.#done && this.#awaited !== null) {
+      if (this.#stopIfFlagged()) return;
+      if (this.#pollAwaited()) continue;
+      const r = this.#enter(() => this.#rt!.executePendingJobs(JOB_CHUNK));
+      if (r === BROKEN) return;
+      if (r.error) {
+        // A job ended in an uncatchable error (an interrupt) or in an uncaught exception.
+        if (this.#stop === null) this.#threw(r.error);
+        r.error.dispose();
+        if (!this.#done) this.#stopIfFlagged();
+        return;
+      }
+      const now = performance.now();
+      if (r.value === 0) {
+        if (this.#pollAwaited()) continue;
+        if (this.#hostWork() === 0) {
+          this.#finish({
+            ok: false,
+            code: 'script_never_settled',
+            message: 'the promise the script returned can never settle: no job, timer or fetch is left that could settle it',
+          });
+        }
+        this.#measureIfDue(now);
+        return; // a timer or fetch wakes the run up
+      }
+      if (now >= sliceEnd) {
+        this.#measureIfDue(now);
+        this.#schedulePump();
+        return;
+      }
+    }
+  };
+
+  /** After a host event ran sandbox code: stop if something says so, else go on. */
+  #afterHostEvent(): void {
+    if (this.#done || this.#stopIfFlagged()) return;
+    if (this.#budget) return;
+    this.#pump();
+  }
+
+  /** Acts on a stop decided by the interrupt handler, the deadline or an abort flag; true when the run is ending. */
+  #stopIfFlagged(): boolean {
+    if (this.#done) return true;
+    if (this.#stop === null) {
+      if (!this.#budget) this.#readAbortFlag();
+      if (this.#stop === null && performance.now() >= this.#deadline) this.#stop = this.#budget ? 'budget' : 'timeout';
+    }
+    switch (this.#stop) {
+      case null:
+        return false;
+      case 'memory':
+        this.#memoryExceeded();
+        return true;
+      case 'timeout':
+        this.#abortKind ??= 'timeout';
+        this.#beginAbort();
+        return true;
+      case 'abort':
+        this.#beginAbort();
+        return true;
+      case 'budget':
+        this.#finishAborted();
+        return true;
+    }
+  }
+
+  #readAbortFlag(): boolean {
+    const flags = this.#env.flags;
+    const slot = this.#wire.slot;
+    if (flags === null || slot < 0) return false;
+    const flag = Atomics.load(flags, slot);
+    if (flag === ABORT_FLAG.none) return false;
+    this.#abortKind ??= flag === ABORT_FLAG.cancel ? 'cancel' : 'timeout';
+    this.#poolAborted = true;
+    this.#stop = 'abort';
+    return true;
+  }
+
+  /**
+   * Called by QuickJS every few thousand instructions (and inside regex matching). It must be
+   * cheap and must not touch the context: it only decides, and the host acts once QuickJS has
+   * unwound (every entry point checks #stop afterwards).
+   */
+  readonly #onInterrupt = (): boolean => {
+    if (this.#stop !== null) return true;
+    const now = performance.now();
+    if (now >= this.#deadline) {
+      this.#stop = this.#budget ? 'budget' : 'timeout';
+      return true;
+    }
+    if (!this.#budget && this.#readAbortFlag()) return true;
+    const inst = this.#inst!;
+    // Ticks QuickJS counted down since the last call: what we set then, or 1 after a growth poke.
+    let ticks = this.#lastCounter;
+    // The heap grew past the limit's size: the run may be over it, whatever sampling costs (the
+    // linear memory bounds what is in use, so below the limit no sample is needed to be safe).
+    const mustSample = inst.grew !== this.#seenGrew && inst.memory.buffer.byteLength > this.#wire.memoryBytes;
+    if (inst.grew !== this.#seenGrew) {
+      if (now >= this.#hotUntil) this.#hotTicks = this.#hotTime = 0;
+      this.#hotUntil = now + HOT_MS;
+      ticks = 1;
+    }
+    const elapsed = now - this.#lastInterruptAt;
+    this.#lastInterruptAt = now;
+    const hot = now < this.#hotUntil;
+    if (hot) {
+      this.#hotTicks += ticks;
+      this.#hotTime += elapsed;
+    }
+    if (mustSample || now >= this.#nextSampleAt || (hot && now >= this.#nextHotSampleAt)) {
+      this.#measure(now);
+      if (this.#usedBytes > this.#wire.memoryBytes) {
+        this.#stop = 'memory';
+        return true;
+      }
+    }
+    // While the heap grows, ask QuickJS to call back about every HOT_INTERRUPT_MS instead of every
+    // 10,000 ticks (which a loop of 100 big allocations never reaches): the counter is set from
+    // the tick rate just observed, so a tight loop is not slowed down by the handler.
+    if (hot && inst.counterAddr !== 0) {
+      // Ticks per ms over the whole hot period: single intervals are too noisy (a growth poke
+      // fires after one tick, an allocation may take milliseconds).
+      const rate = this.#hotTicks / Math.max(this.#hotTime, 0.05);
+      this.#lastCounter = Math.max(1, Math.min(QUICKJS_INTERRUPT_TICKS, Math.round(rate * HOT_INTERRUPT_MS)));
+      new Int32Array(inst.memory.buffer)[inst.counterAddr >> 2] = this.#lastCounter;
+    } else {
+      this.#lastCounter = QUICKJS_INTERRUPT_TICKS;
+    }
+    this.maybeSample(now, false);
+    return false;
+  };
+
+  /** Reads the runtime's real memory use (its own dump: no object is created in the sandbox). */
+  #measure(now: number): void {
+    const rt = this.#rt;
+    if (rt === null || this.#inst === null || this.#inst.poisoned) return;
+    let used = -1;
+    try {
+      const m = /^memory used\s+\d+\s+(\d+)/m.exec(rt.dumpMemoryUsage());
+      if (m !== null) used = Number(m[1]);
+    } catch {
+      // The dump itself may fail when the heap is exhausted; the growth cap still holds.
+    }
+    const after = performance.now();
+    // Sampling a heap of millions of values costs milliseconds: space samples so they take at
+    // most 1/SAMPLE_COST_RATIO of the run's time.
+    // While the heap grows, up to 1/HOT_SAMPLE_COST_RATIO: that is when the peak happens.
+    const cost = after - now;
+    this.#nextSampleAt = after + Math.max(SAMPLE_MIN_MS, cost * SAMPLE_COST_RATIO);
+    this.#nextHotSampleAt = after + Math.max(HOT_SAMPLE_MS, cost * HOT_SAMPLE_COST_RATIO);
+    this.#seenGrew = this.#inst.grew;
+    if (used < 0) return;
+    this.#usedBytes = used;
+    if (used > this.#peakBytes) this.#peakBytes = used;
+  }
+
+  #measureIfDue(now: number): void {
+    if (now >= this.#nextSampleAt) this.#measure(now);
+    if (this.#usedBytes > this.#wire.memoryBytes) this.#memoryExceeded();
+  }
+
+  /**
+   * Every synchronous entry into the interpreter goes through here: it counts CPU time, and a
+   * host exception out of QuickJS (the native stack exhausted, a wasm trap) fails the run and
+   * retires its instance, whose C state may be half-updated.
+   */
+  #enter<T>(fn: () => T): T | typeof BROKEN {
+    const outer = this.#entryCpu < 0;
+    const wall = outer ? performance.now() : 0;
+    const current = this.#env.current;
+    if (outer) {
+      this.#entryCpu = cpuMicros();
+      if (current !== null) current[1] = this.id;
+    }
+    try {
+      return fn();
+    } catch (err) {
+      this.#broken(err);
+      return BROKEN;
+    } finally {
+      if (outer) {
+        if (current !== null) current[1] = 0;
+        const cpu = cpuMicros() - this.#entryCpu;
+        this.#cpuUs += threadCpu !== undefined ? cpu : Math.min(cpu, (performance.now() - wall) * 1000);
+        this.#entryCpu = -1;
+      }
+    }
+  }
+
+  #broken(err: unknown): void {
+    if (this.#inst !== null) this.#inst.poisoned = true;
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (this.#stop === 'memory' || (e instanceof RangeError && /memory|allocation/i.test(e.message))) {
+      this.#memoryExceeded();
+    } else if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      this.#finish({ ok: false, code: 'script_threw', message: 'stack overflow', detail: { name: 'InternalError', stack: '' } });
+    } else if (this.#stop !== null && this.#stop !== 'budget') {
+      this.#abortKind ??= 'timeout';
+      this.#finishAborted();
+    } else {
+      this.#finish({ ok: false, code: 'internal', message: `the interpreter failed: ${e.name}: ${e.message}` });
+    }
+  }
+
+  // ---- endings ------------------------------------------------------------------------------
+
+  #returned(value: QuickJSHandle): void {
+    const vm = this.#vm!;
+    const r = this.#enter(() => vm.callFunction(this.#fns[1]!, vm.undefined, value));
+    if (r === BROKEN) return;
+    if (r.error) {
+      // Only an interrupt or an out-of-memory escapes serialize(): it catches everything else.
+      if (this.#stop === null) this.#threw(r.error);
+      r.error.dispose();
+      this.#stopIfFlagged();
+      return;
+    }
+    const h = r.value;
+    try {
+      if (this.#stopIfFlagged()) return;
+      const max = this.#env.cfg.resultMaxBytes;
+      // Check the length before copying the string out: a result can be hundreds of megabytes.
+      const len = vm.typeof(h) === 'string' ? vm.getNumber(vm.getProp(h, 'length')) : -1;
+      if (len < 1) {
+        this.#finish({ ok: false, code: 'internal', message: 'the result could not be read' });
+        return;
+      }
+      if (len - 1 > max) {
+        const message = `the result is at least ${len - 1} bytes of JSON; the limit is ${max}`;
+        this.#finish({ ok: false, code: 'result_too_large', message, detail: { bytes: len - 1, limit: max } });
+        return;
+      }
+      const text = vm.getString(h);
+      const tag = text[0];
+      if (tag === 'U') {
+        this.#finish({ ok: true });
+      } else if (tag === 'E') {
+        this.#finish({ ok: false, code: 'result_not_json', message: `the returned value is not JSON-serialisable: ${text.slice(1)}` });
+      } else {
+        const json = text.slice(1);
+        const bytes = Buffer.byteLength(json, 'utf8');
+        if (bytes > max) {
+          this.#finish({ ok: false, code: 'result_too_large', message: `the result is ${bytes} bytes of JSON; the limit is ${max}`, detail: { bytes, limit: max } });
+        } else {
+          this.#finish({ ok: true, result: JSON.parse(json) as unknown });
+        }
+      }
+    } finally {
+      h.dispose();
+    }
+  }
+
+  /** What a thrown value says about itself (asked inside the sandbox, under the run's limits). */
+  #describe(err: QuickJSHandle): { name: string; message: string; stack: string } {
+    const vm = this.#vm!;
+    const fallback = { name: 'Error', message: 'the script threw a value that could not be described', stack: '' };
+    if (this.#stop !== null) return fallback;
+    const r = this.#enter(() => vm.callFunction(this.#fns[2]!, vm.undefined, err));
+    if (r === BROKEN) return fallback;
+    if (r.error) {
+      r.error.dispose();
+      return fallback;
+    }
+    try {
+      if (vm.typeof(r.value) !== 'string') return fallback;
+      const d = JSON.parse(vm.getString(r.value)) as Record<string, unknown>;
+      const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+      return { name: str(d.name), message: str(d.message), stack: str(d.stack) };
+    } catch {
+      return fallback;
+    } finally {
+      r.value.dispose();
+    }
+  }
+
+  /** The script threw or its promise rejected. */
+  #threw(err: QuickJSHandle): void {
+    if (this.#done || this.#stop !== null) return;
+    const d = this.#describe(err);
+    if (this.#done || this.#stop !== null) return;
+    if (MEMORY_ERRORS.has(`${d.name}: ${d.message}`)) {
+      this.#memoryExceeded(d.message);
+      return;
+    }
+    this.#finish({ ok: false, code: 'script_threw', message: d.message === '' ? d.name : d.message, detail: { name: d.name, stack: stackExcerpt(d.stack) } });
+  }
+
+  /** Evaluating the module failed: a syntax error, a failed import, or its top-level code threw. */
+  #moduleFailed(err: QuickJSHandle): void {
+    const d = this.#describe(err);
+    err.dispose();
+    if (this.#done || this.#stopIfFlagged()) return;
+    const pos = d.name === 'SyntaxError' ? COMPILE_ERROR_STACK.exec(d.stack) : null;
+    if (pos !== null) {
+      this.#finish({ ok: false, code: 'script_syntax', message: d.message, detail: { line: Number(pos[1]), column: Number(pos[2]) } });
+    } else if (MEMORY_ERRORS.has(`${d.name}: ${d.message}`)) {
+      this.#memoryExceeded(d.message);
+    } else {
+      this.#finish({ ok: false, code: 'script_threw', message: d.message === '' ? d.name : d.message, detail: { name: d.name, stack: stackExcerpt(d.stack) } });
+    }
+  }
+
+  #memoryExceeded(cause?: string): void {
+    const limit = this.#wire.memoryBytes;
+    const message = `the script used more than its interpreter memory limit of ${limit} bytes${cause ? ` (${cause})` : ''}`;
+    this.#finish({ ok: false, code: 'script_memory_limit', message, detail: { limitBytes: limit } });
+  }
+
+  /**
+   * Timeout or cancel: the sandbox's signal aborts (pending sleeps and fetches reject, listeners
+   * run) within ABORT_BUDGET_MS, then the run ends whatever the script does.
+   */
+  #beginAbort(): void {
+    if (this.#done) return;
+    if (this.#budget) {
+      this.#finishAborted();
+      return;
+    }
+    this.#budget = true;
+    this.#stop = null;
+    this.#deadline = performance.now() + ABORT_BUDGET_MS;
+    this.#clearHostWork();
+    const vm = this.#vm;
+    if (vm === null || this.#fns.length === 0) {
+      this.#finishAborted();
+      return;
+    }
+    const kind = this.#abortKind ?? 'timeout';
+    const r = this.#enter(() => {
+      const arg = vm.newString(kind);
+      try {
+        return vm.callFunction(this.#fns[0]!, vm.undefined, arg);
+      } finally {
+        arg.dispose();
+      }
+    });
+    if (r === BROKEN) return;
+    if (r.error) r.error.dispose();
+    else r.value.dispose();
+    // What the listeners queued (catch blocks of awaited sleeps, logs) runs within the budget.
+    while (this.#stop === null && !this.#done && performance.now() < this.#deadline) {
+      const j = this.#enter(() => this.#rt!.executePendingJobs(JOB_CHUNK));
+      if (j === BROKEN) return;
+      if (j.error) j.error.dispose();
+      else if (j.value === 0) break;
+    }
+    this.#finishAborted();
+  }
+
+  #finishAborted(): void {
+    const kind = this.#abortKind ?? 'timeout';
+    if (this.#poolAborted) this.#finish({ ok: false, code: 'aborted', message: `the run was aborted (${kind})` });
+    else this.#finish({ ok: false, code: 'timeout', message: `the run did not finish within ${this.#wire.timeoutMs} ms` });
+  }
+
+  /**
+   * Ends the run exactly once and reports it. The interpreter is freed a microtask later: callers
+   * up the stack may still hold handles (the value being serialised, the error being described),
+   * and QuickJS aborts if a runtime is freed with live objects.
+   */
+  #finish(ending: Ending): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#clearHostWork();
+    const inst = this.#inst;
+    if (inst !== null && !inst.poisoned && this.#rt !== null) this.#measure(performance.now());
+    this.log.seal();
+    const usage: [number, number] = [Math.round(this.#cpuUs / 100) / 10, this.#peakBytes];
+    const done = { ...ending, id: this.id, u: usage } as WireScriptDone;
+    if (this.log.truncated) done.truncated = true;
+    this.#env.ended(this, done, this.log.take());
+    queueMicrotask(() => this.#teardown());
+  }
+
+  #teardown(): void {
+    const inst = this.#inst;
+    if (inst !== null) inst.counterAddr = 0;
+    if (inst !== null && !inst.poisoned) {
+      try {
+        this.#awaited?.handle.dispose();
+        for (const h of this.#fns) h.dispose();
+        this.#vm?.dispose();
+        this.#rt?.dispose();
+      } catch {
+        inst.poisoned = true;
+      }
+    }
+    this.#awaited = null;
+    this.#fns = [];
+    this.#vm = null;
+    this.#rt = null;
+    this.#inst = null;
+    if (inst !== null) this.#env.instances.release(inst);
+  }
+
+  // ---- host capabilities (called from inside the sandbox) ------------------------------------
+
+  #str(h: QuickJSHandle | undefined, maxChars: number): string | null {
+    const vm = this.#vm!;
+    if (h === undefined || vm.typeof(h) !== 'string') return null;
+    const len = vm.getNumber(vm.getProp(h, 'length'));
+    return len > maxChars ? null : vm.getString(h);
+  }
+
+  /** Appends a line; answers 0 once the log is full, so the prelude stops formatting lines. */
+  #hostLog(level: QuickJSHandle | undefined, message: QuickJSHandle | undefined): QuickJSHandle {
+    const vm = this.#vm!;
+    if (!this.log.truncated) {
+      const lv = this.#str(level, 16) ?? 'info';
+      const text = this.#str(message, LINE_MAX_BYTES + 64) ?? '[a log line too long to read]';
+      if (this.log.push(toLevel(lv), text)) this.#env.hooks.logsPending(this);
+    }
+    return vm.newNumber(this.log.truncated ? 0 : 1);
+  }
+
+  #hostTimer(msH: QuickJSHandle | undefined, cbH: QuickJSHandle | undefined): QuickJSHandle {
+    const vm = this.#vm!;
+    if (this.#timers.size >= TIMERS_MAX) throw new Error(`too many pending timers (at most ${TIMERS_MAX} per run)`);
+    if (cbH === undefined || vm.typeof(cbH) !== 'function') throw new TypeError('timer callback must be a function');
+    const ms = msH !== undefined && vm.typeof(msH) === 'number' ? vm.getNumber(msH) : 0;
+    const delay = Number.isFinite(ms) ? Math.min(Math.max(0, ms), 2 ** 31 - 1) : 0;
+    const id = ++this.#timerSeq;
+    const cb = cbH.dup();
+    this.#timers.set(id, { timer: setTimeout(() => this.#fireTimer(id), delay), cb });
+    return vm.newNumber(id);
+  }
+
+  #hostClearTimer(idH: QuickJSHandle | undefined): void {
+    const vm = this.#vm!;
+    if (idH === undefined || vm.typeof(idH) !== 'number') return;
+    const id = vm.getNumber(idH);
+    const t = this.#timers.get(id);
+    if (t === undefined) return;
+    this.#timers.delete(id);
+    clearTimeout(t.timer);
+    t.cb.dispose();
+  }
+
+  #fireTimer(id: number): void {
+    const t = this.#timers.get(id);
+    if (t === undefined || this.#done) return;
+    this.#timers.delete(id);
+    const vm = this.#vm!;
+    const r = this.#enter(() => vm.callFunction(t.cb, vm.undefined));
+    t.cb.dispose();
+    if (r === BROKEN) return;
+    if (r.error) {
+      // A setTimeout callback threw: an uncaught exception ends the run, as it would a process.
+      if (this.#stop === null) this.#threw(r.error);
+      r.error.dispose();
+    } else {
+      r.value.dispose();
+    }
+    this.#afterHostEvent();
+  }
+
+  #hostFetch(reqH: QuickJSHandle | undefined, cbH: QuickJSHandle | undefined): void {
+    const vm = this.#vm!;
+    if (this.#fetchActive.size + this.#fetchQueue.length >= FETCH_CONCURRENCY + FETCH_QUEUE_MAX) {
+      throw new Error(`too many fetches at once (at most ${FETCH_CONCURRENCY} running and ${FETCH_QUEUE_MAX} waiting per run)`);
+    }
+    if (cbH === undefined || vm.typeof(cbH) !== 'function') throw new TypeError('fetch callback must be a function');
+    const req = this.#str(reqH, this.#env.cfg.fetchMaxBytes * 2 + 65536);
+    if (req === null) throw new TypeError('fetch: the request is too large');
+    this.#fetchQueue.push({ req, cb: cbH.dup() });
+    this.#startFetches();
+  }
+
+  #startFetches(): void {
+    while (this.#fetchActive.size < FETCH_CONCURRENCY && this.#fetchQueue.length > 0 && !this.#done) {
+      const f = this.#fetchQueue.shift()!;
+      this.#fetchActive.add(f);
+      this.#fetchAbort ??= new AbortController();
+      this.#env.fetcher.fetch(f.req, this.#fetchAbort.signal).then(
+        (out) => this.#fetchDone(f, out.error, out.response),
+        (err: unknown) => this.#fetchDone(f, JSON.stringify({ name: 'TypeError', message: `fetch failed: ${(err as Error).message}` }), null),
+      );
+    }
+  }
+
+  #fetchDone(f: PendingFetch, error: string | null, response: string | null): void {
+    if (!this.#fetchActive.delete(f) || this.#done) return;
+    const vm = this.#vm!;
+    const r = this.#enter(() => {
+      const a = error === null ? vm.null : vm.newString(error);
+      const b = response === null ? vm.null : vm.newString(response);
+      try {
+        return vm.callFunction(f.cb, vm.undefined, a, b);
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    });
+    f.cb.dispose();
+    if (r === BROKEN) return;
+    if (r.error) {
+      if (this.#stop === null) this.#threw(r.error);
+      r.error.dispose();
+    } else {
+      r.value.dispose();
+    }
+    this.#startFetches();
+    this.#afterHostEvent();
+  }
+
+  #hostWork(): number {
+    return this.#timers.size + this.#fetchActive.size + this.#fetchQueue.length;
+  }
+
+  /** Cancels timers and fetches; their callbacks never run. */
+  #clearHostWork(): void {
+    for (const t of this.#timers.values()) {
+      clearTimeout(t.timer);
+      this.#disposeQuietly(t.cb);
+    }
+    this.#timers.clear();
+    for (const f of this.#fetchQueue) this.#disposeQuietly(f.cb);
+    this.#fetchQueue.length = 0;
+    for (const f of this.#fetchActive) this.#disposeQuietly(f.cb);
+    this.#fetchActive.clear();
+    this.#fetchAbort?.abort();
+    this.#fetchAbort = null;
+  }
+
+  #disposeQuietly(h: QuickJSHandle): void {
+    if (this.#inst?.poisoned) return;
+    try {
+      h.dispose();
+    } catch {
+      if (this.#inst !== null) this.#inst.poisoned = true;
+    }
+  }
+}
+
+// ---- ctx.fetch, host side ---------------------------------------------------------------------
+
+/** An error to recreate inside the sandbox: its name, message and optional code. */
+class SandboxError extends Error {
+  constructor(
+    name: string,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+interface FetchRequest {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  redirect: 'follow' | 'manual' | 'error';
+}
+
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const NORMALISED_METHODS: ReadonlySet<string> = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
+
+function blocked(r: Refusal): SandboxError {
+  return new SandboxError('OutboundBlockedError', `outbound_blocked: ${r.message}`, 'outbound_blocked');
+}
+
+/** The request the prelude serialised, checked field by field (it came out of the sandbox). */
+function parseRequest(json: string, maxBytes: number): FetchRequest {
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  let url: URL;
+  try {
+    url = new URL(String(raw.url));
+  } catch {
+    throw new SandboxError('TypeError', `fetch: invalid URL ${JSON.stringify(String(raw.url).slice(0, 200))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SandboxError('TypeError', `fetch: ${url.protocol} URLs are not supported (only http and https)`);
+  let method = String(raw.method);
+  if (!TOKEN_RE.test(method)) throw new SandboxError('TypeError', `fetch: invalid method ${JSON.stringify(method.slice(0, 50))}`);
+  if (NORMALISED_METHODS.has(method.toUpperCase())) method = method.toUpperCase();
+  const headers: Record<string, string> = {};
+  for (const pair of Array.isArray(raw.headers) ? (raw.headers as unknown[]) : []) {
+    const [name, value] = Array.isArray(pair) ? (pair as unknown[]).map(String) : ['', ''];
+    if (!TOKEN_RE.test(name ?? '') || /[\r\n\0]/.test(value ?? '')) throw new SandboxError('TypeError', `fetch: invalid header ${JSON.stringify((name ?? '').slice(0, 100))}`);
+    const key = name!.toLowerCase();
+    headers[key] = headers[key] === undefined ? value! : `${headers[key]}, ${value}`;
+  }
+  const body = typeof raw.body === 'string' ? raw.body : undefined;
+  if (body !== undefined && (method === 'GET' || method === 'HEAD')) throw new SandboxError('TypeError', `fetch: a ${method} request cannot have a body`);
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') > maxBytes) throw new SandboxError('TypeError', `fetch: the request body is larger than ${maxBytes} bytes`);
+  const redirect = raw.redirect === 'manual' || raw.redirect === 'error' ? raw.redirect : 'follow';
+  return { url, method, headers, body, redirect };
+}
+
+/** Reads a whole body, failing as soon as it passes `max` bytes (the rest is never read). */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw new SandboxError('Error', `fetch: the response body is larger than ${max} bytes (the fetch limit)`, 'body_too_large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * ctx.fetch for every run of a thread: one undici Agent whose connections resolve through the
+ * same outbound guard as `http` tasks (the address checked is the address connected, DNS
+ * rebinding included), IP literals checked before connecting, and every redirect hop checked again.
+ */
+export class ScriptFetcher {
+  readonly #guard: OutboundGuard;
+  readonly #agent: Agent;
+  readonly #maxBytes: number;
+
+  constructor(guard: OutboundGuard, maxBytes: number) {
+    this.#guard = guard;
+    this.#maxBytes = maxBytes;
+    // The run's own deadline governs; undici's 300 s defaults would only hide it.
+    this.#agent = new Agent({ connect: { lookup: guard.lookup }, headersTimeout: 0, bodyTimeout: 0 });
+  }
+
+  /** Never rejects: the answer is a response or an error, each as JSON for the prelude. */
+  async fetch(reqJson: string, signal: AbortSignal): Promise<{ error: string | null; response: string | null }> {
+    try {
+      const response = await this.#exchange(parseRequest(reqJson, this.#maxBytes), signal);
+      return { error: null, response: JSON.stringify(response) };
+    } catch (err) {
+      return { error: JSON.stringify(this.#describe(err)), response: null };
+    }
+  }
+
+  #describe(err: unknown): { name: string; message: string; code?: string } {
+    if (err instanceof SandboxError) return err.code === undefined ? { name: err.name, message: err.message } : { name: err.name, message: err.message, code: err.code };
+    const refused = findOutboundBlocked(err);
+    if (refused !== null) return { name: 'OutboundBlockedError', message: `outbound_blocked: ${refused.refusal.message}`, code: 'outbound_blocked' };
+    const e = err as NodeJS.ErrnoException & { cause?: { code?: string; message?: string } };
+    const code = e.code ?? e.cause?.code;
+    return { name: 'TypeError', message: `fetch failed: ${e.cause?.message ?? e.message}${code ? ` (${code})` : ''}`, ...(code ? { code } : {}) };
+  }
+
+  async #exchange(req: FetchRequest, signal: AbortSignal): Promise<Record<string, unknown>> {
+    let { url, method, headers, body } = req;
+    let redirected = false;
+    for (let hop = 0; ; hop++) {
+      // IP literals never go through DNS, so the connect-time lookup would not see them.
+      const refused = this.#guard.checkHost(url.hostname);
+      if (refused !== null) throw blocked(refused);
+      const res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, signal, dispatcher: this.#agent });
+      const status = res.statusCode;
+      const location = res.headers.location;
+      if (REDIRECTS.has(status) && typeof location === 'string' && req.redirect !== 'manual') {
+        await res.body.dump();
+        if (req.redirect === 'error') throw new SandboxError('TypeError', `fetch: got a ${status} redirect and redirect is "error"`);
+        if (hop >= FETCH_MAX_REDIRECTS) throw new SandboxError('TypeError', `fetch: more than ${FETCH_MAX_REDIRECTS} redirects`);
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          throw new SandboxError('TypeError', 'fetch: the redirect location is not a URL');
+        }
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new SandboxError('TypeError', `fetch: refused to follow a redirect to ${next.protocol}`);
+        if (next.origin !== url.origin) {
+          headers = { ...headers };
+          for (const h of CREDENTIAL_HEADERS) delete headers[h];
+        }
+        // As browsers do: 303 always, and 301/302 after a POST, continue as a GET without body.
+        if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+          if (method !== 'HEAD') method = 'GET';
+          body = undefined;
+          headers = { ...headers };
+          delete headers['content-type'];
+          delete headers['content-length'];
+        }
+        url = next;
+        redirected = true;
+        continue;
+      }
+      const declared = Number(res.headers['content-length']);
+      if (declared > this.#maxBytes) {
+        res.body.destroy();
+        throw new SandboxError('Error', `fetch: the response body is larger than ${this.#maxBytes} bytes (the fetch limit)`, 'body_too_large');
+      }
+      const bytes = method === 'HEAD' ? (await res.body.dump(), Buffer.alloc(0)) : await readCapped(res.body, this.#maxBytes);
+      const pairs: [string, string][] = [];
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) pairs.push([k, Array.isArray(v) ? v.join(', ') : v]);
+      return { status, statusText: STATUS_CODES[status] ?? '', url: url.href, redirected, headers: pairs, body: new TextDecoder('utf-8').decode(bytes) };
+    }
+  }
+}
