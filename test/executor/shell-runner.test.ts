@@ -14,7 +14,8 @@ import type { LogLine } from '../../src/core/types.js';
 import type { ResourceSample, RunJob } from '../../src/executor/executor.js';
 import { TRUNCATED_MARKER } from '../../src/executor/log-capture.js';
 import { findProcessesByEnv, probeWriteAccounting, processRunning } from '../../src/executor/proc-usage.js';
-import { LINE_MAX_BYTES, ShellRunner, type ShellRunnerOptions } from '../../src/executor/shell/shell-runner.js';
+import { LINE_MAX_BYTES } from '../../src/executor/shell/shell-output.js';
+import { ShellRunner, type ShellRunnerOptions } from '../../src/executor/shell/shell-runner.js';
 import { findTool, INSTALL_HINT, SANDBOX_GID, SANDBOX_UID } from '../../src/executor/shell/shell-sandbox.js';
 import { waitFor } from './helpers.js';
 
