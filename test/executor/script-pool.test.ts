@@ -251,7 +251,8 @@ describe('script pool: limits', () => {
     assert.equal(o.status, 'timed_out');
     assert.equal(code(o), 'timeout');
     assert.ok(ms >= 490 && ms < 500 + 400, `took ${ms} ms`);
-    assert.ok(o.cpuMs! > 300, `cpuMs ${o.cpuMs}`);
+    // Its CPU, not its wall time: on a loaded machine a 500 ms loop gets less than 500 ms of CPU.
+    assert.ok(o.cpuMs! > 100 && o.cpuMs! <= ms + 50, `cpuMs ${o.cpuMs} in ${ms} ms`);
     const next = await pool.run(scriptJob('export default () => "still here"'));
     assert.equal(next.result, 'still here');
   });
@@ -352,10 +353,11 @@ describe('script pool: limits', () => {
     }
   });
 
-  it('reports ~100 MB of interpreter memory as a peak between 100 and 200 MB', async () => {
+  it('reports ~110 MB of interpreter memory as a peak between 100 and 200 MB', async () => {
+    // 105 MiB = 110 MB: the peak is sampled, so a run right at 100 MB could read a little under.
     for (const build of [
-      'const a = []; for (let i = 0; i < 100; i++) a.push(new Uint8Array(1 << 20).fill(i)); return a.length;',
-      'const a = []; for (let i = 0; i < 100; i++) a.push(String(i).padStart(1 << 20, "x")); return a.length;',
+      'const a = []; for (let i = 0; i < 105; i++) a.push(new Uint8Array(1 << 20).fill(i)); return a.length;',
+      'const a = []; for (let i = 0; i < 105; i++) a.push(String(i).padStart(1 << 20, "x")); return a.length;',
     ]) {
       const o = await pool.run(scriptJob(`export default () => { ${build} }`, { memoryBytes: 256 * 1024 * 1024 }));
       assert.equal(o.status, 'succeeded', JSON.stringify(o.error));
@@ -367,7 +369,8 @@ describe('script pool: limits', () => {
   it('reports the CPU time of a ~300 ms busy loop', async () => {
     const o = await pool.run(scriptJob('export default () => { const end = Date.now() + 300; let n = 0; while (Date.now() < end) n++; return n > 0; }'));
     assert.equal(o.result, true);
-    assert.ok(o.cpuMs! >= 150 && o.cpuMs! <= 2000, `cpuMs ${o.cpuMs}`);
+    // At most its wall time plus accounting slack; at least a good part of it even on a busy machine.
+    assert.ok(o.cpuMs! >= 100 && o.cpuMs! <= 2000, `cpuMs ${o.cpuMs}`);
   });
 });
 

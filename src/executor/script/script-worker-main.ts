@@ -242,7 +242,7 @@ function childMain(): void {
 
 async function interpreter(data: InterpreterData): Promise<void> {
   const port = parentPort!;
-  const { SandboxEnv } = await import('./script-sandbox.js');
+  const { SandboxEnv } = await import('./sandbox-env.js');
   const tick = new Int32Array(data.tick);
   const beat = (): void => {
     Atomics.store(tick, 0, Date.now() - data.base);
