@@ -22,3 +22,9 @@ test('the doc names no code the catalog lacks', () => {
   const documented = [...doc.matchAll(/\n## `([a-z_]+)`/g)].map((m) => m[1]);
   for (const code of documented) assert.ok(code! in ERROR_CATALOG, `docs/errors.md documents unknown code ${code}`);
 });
+
+test('docs/api.md lists every run error code the executor reports', async () => {
+  const { EXECUTOR_ERROR_CODES } = await import('../../src/executor/outcome.js');
+  const api = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+  for (const code of Object.keys(EXECUTOR_ERROR_CODES)) assert.ok(api.includes(`| \`${code}\` |`), `docs/api.md has no row for run error code ${code}`);
+});

@@ -49,14 +49,21 @@ export const PoliciesSchema = Type.Object({
 });
 
 const Name = Type.String({ pattern: NAME_PATTERN, description: '1..200 characters of A-Z a-z 0-9 . _ : -', examples: ['nightly-report'] });
-const Kind = Type.Enum([...TASK_KINDS], { description: '`http` and `module` today; `script` and `shell` arrive in a later release.' });
+const Kind = Type.Enum([...TASK_KINDS], { description: '`shell` only where the operator enabled it (SUNDIAL_SHELL_TASKS), and only for admins.' });
 const Spec = Type.Object(
   {},
   {
     additionalProperties: true,
     description:
-      'What to run; its shape depends on `kind` and is checked after it. http: `{ url, method?, headers?, body?, expectStatus? }`; module: `{ file, export? }` (file under the tasks directory).',
-    examples: [{ url: 'https://example.com/hook', method: 'POST' }, { file: 'reports/nightly.js', export: 'run' }],
+      'What to run; its shape depends on `kind` and is checked after it. http: `{ url, method?, headers?, body?, expectStatus? }`; ' +
+      'module: `{ file, export? }` (file under the tasks directory); script: `{ code, limits?: { memoryBytes } }` (an ES module whose ' +
+      'default export is `async (ctx) => result`); shell: `{ command: [argv], cwd?, env?, limits?: { processes, openFiles, fileSizeBytes, cpuSeconds } }`.',
+    examples: [
+      { url: 'https://example.com/hook', method: 'POST' },
+      { file: 'reports/nightly.js', export: 'run' },
+      { code: 'export default async (ctx) => ({ doubled: ctx.payload.n * 2 })' },
+      { command: ['sh', '-c', 'date && df -h'] },
+    ],
   },
 );
 const Description = Nullable(Type.String({ maxLength: 10_000 }));
