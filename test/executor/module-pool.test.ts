@@ -47,10 +47,11 @@ describe('module pool: what a run returns', () => {
     assert.equal(o.error, null);
     assert.deepEqual(o.logs, []);
     assert.equal(o.logsTruncated, false);
-    // A no-op run on a warm worker: well under a second of CPU, a Node-sized RSS, no disk.
+    // A no-op run on a warm worker: well under a second of CPU, a Node-sized RSS, next to no disk
+    // (the worker's own writes, e.g. a compile cache page, may land in the same window).
     assert.ok(o.cpuMs !== null && o.cpuMs >= 0 && o.cpuMs < 1000, `cpuMs ${o.cpuMs}`);
     assert.ok(o.peakRssBytes !== null && o.peakRssBytes > 10e6 && o.peakRssBytes < 500e6, `peakRssBytes ${o.peakRssBytes}`);
-    assert.equal(o.diskWriteBytes, 0);
+    assert.ok(o.diskWriteBytes !== null && o.diskWriteBytes >= 0 && o.diskWriteBytes < 1_048_576, `diskWriteBytes ${o.diskWriteBytes}`);
     assert.equal(o.finishedAt, clock.now());
   });
 
