@@ -5,6 +5,10 @@
 //                p50/p99/p99.9/max, nothing left behind, peak RSS.
 //   S3 drain     200,000 no-op module runs due at once: completed runs/s, durably.
 //   S4 create    task creation through the HTTP API, 32 concurrent clients in another process.
+//   S5 script    20,000 no-op `script` runs (QuickJS sandbox) due at once: completed runs/s.
+//   S6 script    10,000/min `script` runs for 60 s from interval schedules: lateness, nothing left.
+//   S7 hostile   20 hostile scripts running at once (loops, memory bombs, floods) while
+//                10,000/min module runs are due and an API client reads: API p99, lateness p99.
 //
 // Each scenario starts a fresh server (SQLite in a temp dir, the module worker pool, the
 // scheduler, the API) in this process, exactly as `sundial serve` would. Runs are inserted
@@ -69,16 +73,25 @@ const audit = (at: number, id: string): NewAudit => ({
   namespace: 'default', at, actor: 'bench', ip: null, action: 'task.create', targetType: 'task', targetId: id,
 });
 
-function taskRow(name: string, now: number, schedule: Task['schedule']): Omit<Task, 'lastRunAt' | 'lastRunStatus' | 'version'> {
+/** The stamp task as a script: returns when user code ran. */
+const STAMP_SCRIPT = { code: 'export default () => Date.now();' };
+
+function taskRow(
+  name: string,
+  now: number,
+  schedule: Task['schedule'],
+  what: Pick<Task, 'kind' | 'spec'> = { kind: 'module', spec: { file: 'stamp.mjs' } },
+  policies: Partial<Task['policies']> = {},
+): Omit<Task, 'lastRunAt' | 'lastRunStatus' | 'version'> {
   return {
     id: newId(now),
     namespace: 'default',
     name,
     description: null,
-    kind: 'module',
-    spec: { file: 'stamp.mjs' },
+    kind: what.kind,
+    spec: what.spec,
     schedule,
-    policies: { ...DEFAULT_POLICIES, overlap: 'allow_all' },
+    policies: { ...DEFAULT_POLICIES, overlap: 'allow_all', ...policies },
     payload: null,
     status: 'active',
     firedCount: 0,
@@ -189,23 +202,28 @@ function lat(l: LatenessStats): Record<string, number> {
   return { lateP50Ms: l.p50, lateP99Ms: l.p99, lateP999Ms: l.p999, lateMaxMs: l.max };
 }
 
-async function s2Steady(perMinute: number): Promise<Result> {
+/** Creates `n` tasks that each fire once a minute from `t0`, spread evenly over the minute. */
+async function createSteadyTasks(store: Store, n: number, t0: number, windowMs: number, what?: Pick<Task, 'kind' | 'spec'>): Promise<void> {
+  const created: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    const now = Date.now();
+    const startAt = new Date(t0 + Math.floor((i * windowMs) / n)).toISOString();
+    const row = taskRow(`steady-${i}`, now, anchorSchedule({ type: 'interval', every: '1m', startAt }, now), what);
+    const first = planFirstRun(row, now, { misfireThresholdMs: 5000, newId, random: Math.random });
+    created.push(store.createTask({ ...row, nextRunAt: first?.scheduledFor ?? null }, first, audit(now, row.id)));
+    if (created.length >= 2000) await Promise.all(created.splice(0));
+  }
+  await Promise.all(created);
+}
+
+async function s2Steady(perMinute: number, what?: Pick<Task, 'kind' | 'spec'>, label = 'S2 steady'): Promise<Result> {
   const n = quick ? Math.min(perMinute, 10_000) : perMinute;
   const windowMs = 60_000;
   const b = await boot();
   const { store } = b.server;
   // Every task fires once a minute; their first occurrences are spread evenly over the window.
   const t0 = Date.now() + 5000 + Math.ceil(n / 4);
-  const created: Promise<unknown>[] = [];
-  for (let i = 0; i < n; i++) {
-    const now = Date.now();
-    const startAt = new Date(t0 + Math.floor((i * windowMs) / n)).toISOString();
-    const row = taskRow(`steady-${i}`, now, anchorSchedule({ type: 'interval', every: '1m', startAt }, now));
-    const first = planFirstRun(row, now, { misfireThresholdMs: 5000, newId, random: Math.random });
-    created.push(store.createTask({ ...row, nextRunAt: first?.scheduledFor ?? null }, first, audit(now, row.id)));
-    if (created.length >= 2000) await Promise.all(created.splice(0));
-  }
-  await Promise.all(created);
+  await createSteadyTasks(store, n, t0, windowMs, what);
   const setupLeftMs = t0 - Date.now();
   if (setupLeftMs < 1000) throw new Error(`S2 setup too slow (${-setupLeftMs} ms past t0)`);
   await new Promise((r) => setTimeout(r, setupLeftMs - 500));
@@ -218,7 +236,7 @@ async function s2Steady(perMinute: number): Promise<Result> {
   const l = lateness(runs);
   await shutdown(b);
   return {
-    scenario: `S2 steady ${perMinute.toLocaleString('en')}/min`,
+    scenario: `${label} ${perMinute.toLocaleString('en')}/min`,
     runs: n,
     succeeded: ok,
     leftBehind: n - ok,
@@ -228,12 +246,11 @@ async function s2Steady(perMinute: number): Promise<Result> {
   };
 }
 
-async function s3Drain(): Promise<Result> {
-  const n = quick ? 20_000 : 200_000;
+async function s3Drain(n = quick ? 20_000 : 200_000, what?: Pick<Task, 'kind' | 'spec'>, label = 'S3 drain'): Promise<Result> {
   const b = await boot({ maxConcurrentRuns: 5000 });
   const { store } = b.server;
   const now = Date.now();
-  const task = await store.createTask(taskRow('drain', now, null), null, audit(now, 'drain'));
+  const task = await store.createTask(taskRow('drain', now, null, what), null, audit(now, 'drain'));
   const due = Date.now() + 3000 + n / 20;
   await insertRuns(store, task, n, due);
   if (Date.now() > due - 500) throw new Error('S3 setup too slow');
@@ -248,7 +265,7 @@ async function s3Drain(): Promise<Result> {
   await shutdown(b);
   const seconds = (t1 - t0) / 1000;
   return {
-    scenario: 'S3 drain',
+    scenario: label,
     runs: n,
     succeeded: counts.byStatus.succeeded ?? 0,
     runsPerSecond: Math.round(n / seconds),
@@ -285,12 +302,79 @@ async function s4Create(): Promise<Result> {
   };
 }
 
+/** Hostile scripts for S7: each keeps its sandbox busy or full until a limit stops it. */
+const HOSTILE = [
+  'export default () => { for (;;) {} }',
+  "export default () => /^(a+)+$/.test('a'.repeat(40) + 'b')",
+  'export default async () => { for (;;) await null; }',
+  "export default () => { let s = 'x'; for (;;) s += s; }",
+  'export default () => { const k = []; for (;;) k.push(new Array(1e6).fill(1.5)); }',
+  "export default (ctx) => { const l = 'x'.repeat(1000); for (;;) ctx.log(l); }",
+  'export default () => { const f = (n) => f(n + 1) + 1; return f(0); }',
+  'export default () => ({ toJSON() { for (;;) {} } })',
+];
+
+async function s7Hostile(): Promise<Result> {
+  const perMinute = quick ? 2000 : 10_000;
+  const windowMs = quick ? 20_000 : 60_000;
+  const b = await boot();
+  const { store } = b.server;
+  const t0 = Date.now() + 5000 + Math.ceil(perMinute / 4);
+  await createSteadyTasks(store, perMinute, t0, 60_000);
+  // 20 hostile tasks, each re-fired every second (overlap skip), so 20 run at any moment.
+  for (let i = 0; i < 20; i++) {
+    const now = Date.now();
+    const row = taskRow(
+      `hostile-${i}`,
+      now,
+      anchorSchedule({ type: 'interval', every: '1s', startAt: new Date(t0 - 2000).toISOString() }, now),
+      { kind: 'script', spec: { code: HOSTILE[i % HOSTILE.length]! } },
+      { overlap: 'skip', timeoutMs: 10_000 },
+    );
+    const first = planFirstRun(row, now, { misfireThresholdMs: 5000, newId, random: Math.random });
+    await store.createTask({ ...row, nextRunAt: first?.scheduledFor ?? null }, first, audit(now, row.id));
+  }
+  await new Promise((r) => setTimeout(r, Math.max(0, t0 - Date.now())));
+  const sampler = startResourceSampler();
+  const probe = join(PROJECT_ROOT, 'dist/bench/api-probe.js');
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [probe, b.server.url, TOKEN, String(windowMs / 1000)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`api-probe exited ${code}`))));
+  });
+  const res = sampler.stop();
+  const api = JSON.parse(out) as { requests: number; errors: number; p50Ms: number; p99Ms: number; maxMs: number };
+  const steady = (await runsOf(store, undefined, t0, t0 + windowMs)).filter((r) => r.taskName.startsWith('steady-'));
+  const hostile = (await runsOf(store, undefined, t0, t0 + windowMs)).filter((r) => r.taskName.startsWith('hostile-'));
+  const ended = hostile.filter((r) => r.finishedAt !== null);
+  const l = lateness(steady);
+  await shutdown(b);
+  return {
+    scenario: `S7 hostile: 20 hostile scripts + ${perMinute.toLocaleString('en')}/min module runs + API reads`,
+    apiRequests: api.requests,
+    apiErrors: api.errors,
+    apiP50Ms: api.p50Ms,
+    apiP99Ms: api.p99Ms,
+    apiMaxMs: api.maxMs,
+    dueRuns: steady.length,
+    dueSucceeded: steady.filter((r) => r.status === 'succeeded').length,
+    ...lat(l),
+    hostileRunsEnded: ended.length,
+    hostileSucceeded: ended.filter((r) => r.status === 'succeeded').length,
+    ...summarizeResources(res),
+  };
+}
+
 const scenarios: [string, string, () => Promise<Result>][] = [
   ['S1', 'S1', s1Burst],
   ['S2', 'S2-10k', () => s2Steady(10_000)],
   ['S2', 'S2-100k', () => s2Steady(100_000)],
   ['S3', 'S3', s3Drain],
   ['S4', 'S4', s4Create],
+  ['S5', 'S5', () => s3Drain(quick ? 5000 : 20_000, { kind: 'script', spec: STAMP_SCRIPT }, 'S5 script drain')],
+  ['S6', 'S6', () => s2Steady(10_000, { kind: 'script', spec: STAMP_SCRIPT }, 'S6 script steady')],
+  ['S7', 'S7', s7Hostile],
 ];
 
 // Each scenario runs in a fresh process: memory a process once took is not given back, so
