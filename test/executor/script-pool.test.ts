@@ -2,6 +2,7 @@
 // isolation between runs, and routing around stalled workers.
 
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, systemClock } from '../../src/core/clock.js';
@@ -87,6 +88,18 @@ describe('script pool: what a run returns', () => {
   const { pool, logs } = h;
   before(() => pool.ready());
   after(() => pool.close(1000));
+
+  it('runs interpreters below the server\'s CPU priority: one thread of each worker at nice 10', async () => {
+    await pool.run(scriptJob('export default () => 1'));
+    for (const pid of pool.pids()) {
+      const nices = readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+      assert.ok(nices.includes(10), `threads of ${pid}: nice ${nices.join(',')}`);
+      assert.ok(nices.includes(0), `the relay thread of ${pid} keeps the normal priority`);
+    }
+  });
 
   it('returns the default export’s value, streams ctx.log and console.* through onLogs', async () => {
     const job = scriptJob(

@@ -277,6 +277,12 @@ describe('ShellRunner sandbox walls', () => {
     else assert.equal(r.out, String(process.getuid?.()));
   });
 
+  it('runs below the server\'s CPU priority (nice 10)', async () => {
+    const r = await attempt(['nice']);
+    assert.equal(r.status, 'succeeded');
+    assert.equal(r.out, '10');
+  });
+
   it('cannot see the database or other tasks', async () => {
     writeFileSync(join(dataDir, 'sundial.db'), 'CANARY-DATABASE');
     const other = join(dataDir, 'shell', 'default', 'task-other');

@@ -101,3 +101,6 @@ export function runMemoryBytes(spec: unknown, defaultBytes: number, maxBytes: nu
 export function growthCapBytes(memoryBytes: number): number {
   return Math.min(WASM_MAX_BYTES, memoryBytes * GROWTH_FACTOR + GROWTH_SLACK_BYTES);
 }
+
+/** Niceness of interpreter threads (0 normal, 19 lowest): below the server's own threads. */
+export const INTERPRETER_NICE = 10;

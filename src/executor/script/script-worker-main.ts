@@ -7,9 +7,10 @@
 // - In the interpreter thread (a worker_thread with a 32 MiB native stack, see script-limits.ts)
 //   it runs the QuickJS sandboxes. Only this role loads QuickJS.
 
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { HEARTBEAT_MS, STALL_MS, THREAD_HEAP_MB, THREAD_STACK_MB, TICK_MS } from './script-limits.js';
+import { HEARTBEAT_MS, INTERPRETER_NICE, STALL_MS, THREAD_HEAP_MB, THREAD_STACK_MB, TICK_MS } from './script-limits.js';
 import {
   ABORT_FLAG,
   ABORT_SLOTS,
@@ -242,6 +243,14 @@ function childMain(): void {
 
 async function interpreter(data: InterpreterData): Promise<void> {
   const port = parentPort!;
+  // Untrusted code runs at a lower CPU priority than the scheduler and the API: a tenant's busy
+  // loops take what is left, not what due runs and API requests need. On Linux nice is per
+  // thread, and 0 here is this (interpreter) thread.
+  try {
+    setPriority(0, INTERPRETER_NICE);
+  } catch {
+    // Not permitted here (some containers): run at the normal priority.
+  }
   const { SandboxEnv } = await import('./sandbox-env.js');
   const tick = new Int32Array(data.tick);
   const beat = (): void => {

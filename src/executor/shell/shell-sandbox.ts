@@ -89,6 +89,8 @@ export interface SandboxTools {
   env: string | null;
   sh: string | null;
   cat: string | null;
+  /** coreutils `nice`: commands run below the server's CPU priority (optional). */
+  nice?: string | null;
 }
 
 export interface ResourceLimits {
@@ -149,7 +151,7 @@ export function findTool(name: string): string | null {
 
 export function detectTools(): SandboxTools {
   const t = findTool;
-  return { bwrap: t('bwrap'), prlimit: t('prlimit'), setpriv: t('setpriv'), env: t('env'), sh: t('sh'), cat: t('cat') };
+  return { bwrap: t('bwrap'), prlimit: t('prlimit'), setpriv: t('setpriv'), env: t('env'), sh: t('sh'), cat: t('cat'), nice: t('nice') };
 }
 
 /** Read-only binds of /usr and the top-level bin/lib entries (symlinks on merged-/usr systems) and /etc files. */

@@ -14,10 +14,21 @@ import type { SandboxTools } from './shell-sandbox.js';
 /** The host wrapper (see the header); `3>&-` keeps the report channel away from the command (fd 4, the environment, goes on). */
 const REPORT_SCRIPT = '"$@" 3>&-; s=$?; { read -r l </proc/$$/stat; echo "$l"; while read -r l; do echo "$l"; done </proc/$$/io; } >&3 2>/dev/null; exit $s';
 
-/** The host's argv for a run: the wrapper around the sandbox's argv. */
+/** Niceness of shell runs: below the scheduler and the API, so a busy command cannot starve them. */
+export const SHELL_NICE = 10;
+
+/** The host's argv for a run: the wrapper around the sandbox's argv (nice execs, so the pid stays the wrapper's). */
 export function wrapForHost(tools: SandboxTools, argv: string[]): string[] {
-  const { setpriv, sh } = tools;
-  return [...(setpriv === null ? [] : [setpriv, '--pdeathsig', 'KILL', '--']), sh!, '-c', REPORT_SCRIPT, 'sundial-shell', ...argv];
+  const { setpriv, sh, nice } = tools;
+  return [
+    ...(nice ? [nice, '-n', String(SHELL_NICE)] : []),
+    ...(setpriv === null ? [] : [setpriv, '--pdeathsig', 'KILL', '--']),
+    sh!,
+    '-c',
+    REPORT_SCRIPT,
+    'sundial-shell',
+    ...argv,
+  ];
 }
 
 /** The wrapper's report: its /proc stat line, then its /proc io lines. */
