@@ -136,6 +136,11 @@ export function createExecutor(opts: ExecutorOptions): Executor {
         return Promise.resolve(failedOutcome(clock, 'internal', coerceError(err).message));
       }
     },
+    prepare(kind) {
+      // Script workers start lazily (most servers never run a script); a claimed script run,
+      // due within the lookahead, is the moment to start them.
+      if (kind === 'script' && !closing) scripts.warm();
+    },
     cancel(runId) {
       return pool.cancel(runId) || http.cancel(runId) || scripts.cancel(runId) || shell.cancel(runId);
     },

@@ -63,6 +63,11 @@ export interface Executor {
    * pressure on a path that runs 30,000 times a second.)
    */
   cancel(runId: string): boolean;
+  /**
+   * Runs of `kind` are claimed and due soon: start what they need (worker processes) now, so the
+   * first of them does not wait for it. Cheap to call often.
+   */
+  prepare?(kind: TaskKind): void;
   /** Stops accepting work; waits up to `graceMs` for running jobs, then kills what is left. */
   close(graceMs: number): Promise<void>;
 }

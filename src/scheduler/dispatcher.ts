@@ -17,7 +17,7 @@ import type { Clock } from '../core/clock.js';
 import { coerceError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { planRetry, type PlannerOptions } from '../core/planner.js';
-import type { Millis, Run, RunError, Task } from '../core/types.js';
+import type { Millis, Run, RunError, Task, TaskKind } from '../core/types.js';
 import type { Executor, RunJob, RunOutcome } from '../executor/executor.js';
 import type { ClaimedRun, PlanOccurrence, Store } from '../store/store.js';
 import type { SchedulerControl } from './scheduler-control.js';
@@ -192,9 +192,14 @@ export class Dispatcher implements SchedulerControl {
 
   #accept(claimed: ClaimedRun[], now: Millis): void {
     const publish = this.#d.bus.has('run:transition');
+    let prepared: TaskKind | null = null;
     for (const c of claimed) {
       if (publish) this.#publishClaim(c.run, now);
       if (c.run.status === 'skipped') continue;
+      if (c.task.kind !== prepared) {
+        prepared = c.task.kind;
+        this.#d.executor.prepare?.(prepared);
+      }
       const entry: Entry = { dueAt: c.run.scheduledFor, priority: c.run.priority, seq: this.#seq++, claimed: c };
       this.#held.set(c.run.id, entry);
       this.#heap.push(entry);

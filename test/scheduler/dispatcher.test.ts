@@ -26,6 +26,8 @@ describe('dispatcher', () => {
     );
     assert.equal(h.executor.jobs.length, 1);
     assert.equal(h.executor.jobs[0]!.idempotencyKey, run.idempotencyKey);
+    // The executor heard of the kind when the run was claimed, before it was due.
+    assert.deepEqual(h.executor.prepared[0], ['module', false]);
   });
 
   it('among runs due at the same instant, starts the highest priority first', async () => {

@@ -21,12 +21,18 @@ export type Script = (job: RunJob) => Partial<RunOutcome> | 'hold';
 export class ScriptedExecutor implements Executor {
   readonly jobs: RunJob[] = [];
   readonly aborted: string[] = [];
+  /** [kind, whether a job of it had been executed by then] per prepare() call. */
+  readonly prepared: [string, boolean][] = [];
   readonly #held = new Map<string, (o: Partial<RunOutcome>) => void>();
   readonly #cancels = new Map<string, () => void>();
   readonly #startWaiters: { n: number; resolve: () => void }[] = [];
   script: Script = () => ({ status: 'succeeded', result: { ok: true } });
 
   constructor(private readonly clock: Clock) {}
+
+  prepare(kind: string): void {
+    this.prepared.push([kind, this.jobs.length > 0]);
+  }
 
   execute(job: RunJob): Promise<RunOutcome> {
     this.jobs.push(job);

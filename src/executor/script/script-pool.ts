@@ -263,6 +263,11 @@ export class ScriptPool {
     while (!this.#closing && this.#workers.some((w) => w.state === 'starting')) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** Starts the workers now, ahead of the first run that needs them. */
+  warm(): void {
+    this.#start();
+  }
+
   /** Runs one script job; never rejects. */
   run(job: RunJob): Promise<RunOutcome> {
     const clock = this.#clock;
