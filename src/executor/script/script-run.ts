@@ -754,15 +754,23 @@ export class ScriptRun {
     const vm = this.#vm!;
     const r = this.#enter(() => vm.callFunction(t.cb, vm.undefined));
     t.cb.dispose();
-    if (r === BROKEN) return;
+    if (!this.#settleCallback(r)) return;
+    this.#afterHostEvent();
+  }
+
+  /**
+   * Disposes what a host-invoked callback returned; a throw ends the run, as an uncaught
+   * exception would end a process. False when the interpreter broke under the call.
+   */
+  #settleCallback(r: ReturnType<QuickJSContext['callFunction']> | typeof BROKEN): boolean {
+    if (r === BROKEN) return false;
     if (r.error) {
-      // A setTimeout callback threw: an uncaught exception ends the run, as it would a process.
       if (this.#stop === null) this.#threw(r.error);
       r.error.dispose();
     } else {
       r.value.dispose();
     }
-    this.#afterHostEvent();
+    return true;
   }
 
   #hostFetch(reqH: QuickJSHandle | undefined, cbH: QuickJSHandle | undefined): void {
@@ -803,13 +811,7 @@ export class ScriptRun {
       }
     });
     f.cb.dispose();
-    if (r === BROKEN) return;
-    if (r.error) {
-      if (this.#stop === null) this.#threw(r.error);
-      r.error.dispose();
-    } else {
-      r.value.dispose();
-    }
+    if (!this.#settleCallback(r)) return;
     this.#startFetches();
     this.#afterHostEvent();
   }
