@@ -9,22 +9,21 @@
 //
 // Deadlines use one timer for the whole pool, armed at the earliest deadline, instead of a timer
 // per run: at 40,000 runs/s a Timeout object and a clearTimeout per run are measurable, while
-// here the hot path only compares a number. When the timer fires it scans the runs in flight
-// (a few thousand at most) and re-arms; with equal timeouts that happens about once per timeout.
+// here the hot path only compares a number (deadline-sweeper.ts, shared with the script pool).
 //
 // Resource metrics come from the child (worker-usage.ts): the worker's CPU, peak resident size and
 // storage writes while the run was in flight. Log lines stream per turn to `onLogs`.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import type { LogLine, ModuleSpec } from '../core/types.js';
 import type { LogSink, RunJob, RunOutcome, SampleSink } from './executor.js';
 import { createModuleFileChecker, type ModuleFileCheck } from './module-file.js';
 import { isFromChild, MAX_BATCH, type AbortReason, type ToChild, type WireDone, type WireRun, type WorkerConfig } from './module-protocol.js';
+import { DeadlineSweeper } from './deadline-sweeper.js';
 import { failedOutcome, makeOutcome } from './outcome.js';
+import { backoff, childExecArgv, refChild, unrefChild, watchChildEnd, workerEntryBeside } from './worker-process.js';
 
 export interface ModulePoolOptions {
   tasksDir: string;
@@ -106,34 +105,15 @@ interface Slot {
 
 const DEFAULT_KILL_GRACE_MS = 1000;
 const DEFAULT_START_TIMEOUT_MS = 20_000;
-const BACKOFF_BASE_MS = 250;
-const BACKOFF_MAX_MS = 30_000;
 /** A child that crashes sooner than this after start counts towards the crash back-off. */
 const QUICK_CRASH_MS = 2000;
 const FILE_CHECK_TTL_MS = 1000;
 const STD_TAIL_CHARS = 4000;
-/** Sweeps run at most this often, so many distinct deadlines cannot make the timer spin. */
-const SWEEP_MIN_GAP_MS = 5;
 /** After disconnecting an idle child at close, how long it may take to exit before SIGKILL. */
 const DISCONNECT_WAIT_MS = 500;
 
-/** The default child entry: module-worker-main with this module's own extension (.ts under tsx, .js in dist/). */
-function defaultWorkerEntry(): string {
-  const self = fileURLToPath(import.meta.url);
-  return fileURLToPath(new URL(`./module-worker-main${extname(self)}`, import.meta.url));
-}
-
-/** The parent's flags minus those that must not be inherited (the test runner's, the inspector's). */
-function childExecArgv(): string[] {
-  return process.execArgv.filter((a) => !/^--(test|inspect|watch|debug)/.test(a));
-}
-
 function defaultChildOutput(pid: number, text: string): void {
   process.stderr.write(text.replace(/^(?=.)/gm, `[sundial module worker ${pid}] `));
-}
-
-function backoff(failures: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
 }
 
 function toLogLines(wire: WireDone['logs']): LogLine[] {
@@ -164,9 +144,14 @@ export class ModulePool {
   #closing = false;
   #closed: Promise<void> | null = null;
   #drained: (() => void) | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #timerAt = Infinity;
-  #lastSweep = -Infinity;
+  readonly #deadlines = new DeadlineSweeper<Flight>({
+    forEachFlight: (visit) => {
+      for (const f of this.#queue) visit(f);
+      for (const s of this.#slots) for (const f of s.inflight.values()) visit(f);
+    },
+    expire: (f) => this.#expire(f, 'timed_out'),
+    kill: (f) => this.#killForGrace(f),
+  });
   #flushQueued = false;
   #dirtySlots: Slot[] = [];
   #refd = true;
@@ -178,7 +163,7 @@ export class ModulePool {
     this.#o = opts;
     this.#clock = opts.clock;
     this.#killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-    this.#entry = opts.workerEntry ?? defaultWorkerEntry();
+    this.#entry = opts.workerEntry ?? workerEntryBeside(import.meta.url, 'module-worker-main');
     this.#coalesce = opts.coalesce ?? true;
     this.#checkFile = createModuleFileChecker(opts.tasksDir, FILE_CHECK_TTL_MS);
     for (let i = 0; i < Math.max(1, opts.workers); i++) {
@@ -248,7 +233,7 @@ export class ModulePool {
       const f = new Flight(id, job, wire, resolve, performance.now());
       this.#byRun.set(job.runId, f);
       if (this.#inflight++ === 0) this.#setRef(true);
-      this.#arm(f.deadline);
+      this.#deadlines.arm(f.deadline);
       this.#dispatch(f);
     });
   }
@@ -301,8 +286,7 @@ export class ModulePool {
       }
     }
     await Promise.all(this.#slots.map((s) => s.exited));
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#deadlines.stop();
     process.removeListener('exit', this.#onProcessExit);
   }
 
@@ -439,43 +423,6 @@ export class ModulePool {
 
   // ---- deadlines ---------------------------------------------------------------------------
 
-  #arm(at: number): void {
-    const when = Math.max(at, this.#lastSweep + SWEEP_MIN_GAP_MS);
-    if (when >= this.#timerAt) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timerAt = when;
-    // setTimeout treats delays past 2^31-1 ms as 1 ms; a far deadline just re-arms on the way.
-    this.#timer = setTimeout(this.#sweep, Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(when - performance.now()))));
-    // In-flight runs keep the process alive through the children's IPC channels, not this timer.
-    this.#timer.unref();
-  }
-
-  readonly #sweep = (): void => {
-    this.#timer = null;
-    this.#timerAt = Infinity;
-    const now = performance.now();
-    this.#lastSweep = now;
-    let next = Infinity;
-    // Timer resolution is whole milliseconds; a deadline within 1 ms counts as reached.
-    const reached = now + 1;
-    const visit = (f: Flight): void => {
-      if (f.done) return;
-      if (f.ending === null) {
-        if (f.deadline > reached) {
-          if (f.deadline < next) next = f.deadline;
-          return;
-        }
-        this.#expire(f, 'timed_out');
-        if (f.done) return;
-      }
-      if (f.killAt <= reached) this.#killForGrace(f);
-      else if (f.killAt < next) next = f.killAt;
-    };
-    for (const f of this.#queue) visit(f);
-    for (const s of this.#slots) for (const f of s.inflight.values()) visit(f);
-    if (next !== Infinity) this.#arm(next);
-  };
-
   /** The run's status is decided (timeout or cancel): tell the child, start the kill grace. */
   #expire(f: Flight, ending: Ending): void {
     if (f.done || f.ending !== null) return;
@@ -490,7 +437,7 @@ export class ModulePool {
     f.killAt = performance.now() + this.#killGraceMs;
     slot.outAborts.push([f.id, ending === 'timed_out' ? 'timeout' : 'cancel']);
     this.#markDirty(slot);
-    this.#arm(f.killAt);
+    this.#deadlines.arm(f.killAt);
   }
 
   #killForGrace(f: Flight): void {
@@ -539,7 +486,7 @@ export class ModulePool {
       this.#startFailed(slot, null, `fork failed: ${(err as Error).message}`);
       return;
     }
-    if (!this.#refd) this.#unrefProc(proc);
+    if (!this.#refd) unrefChild(proc);
     slot.proc = proc;
     slot.pid = proc.pid ?? -1;
     slot.state = 'starting';
@@ -561,35 +508,17 @@ export class ModulePool {
     proc.stdout?.on('data', keepTail);
     proc.stderr?.on('data', keepTail);
     proc.on('message', (msg) => this.#onMessage(slot, proc, msg));
-    let exited = false;
-    const onGone = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (exited) return;
-      exited = true;
-      this.#onExit(slot, proc, code, signal);
-      resolveExited();
-    };
-    proc.on('exit', (code, signal) => {
-      if (slot.proc === proc && slot.state !== 'closed') slot.state = 'exiting';
-      // 'exit' can overtake the last IPC messages (a child that reports results and then exits);
-      // 'disconnect' comes after the channel is read to its end, so wait for it, briefly.
-      if (!proc.connected) {
-        onGone(code, signal);
-        return;
-      }
-      const t = setTimeout(() => onGone(code, signal), 200);
-      proc.once('disconnect', () => {
-        clearTimeout(t);
-        onGone(code, signal);
-      });
-    });
-    proc.on('error', (err: NodeJS.ErrnoException) => {
-      // Spawn failures have no pid and may never emit 'exit'; other errors (a send on a closing
-      // channel) are followed by 'exit', which answers the runs.
-      if (proc.pid === undefined) {
-        slot.stdTail += `\n${err.message}`;
-        onGone(null, null);
-      }
-    });
+    watchChildEnd(
+      proc,
+      () => {
+        if (slot.proc === proc && slot.state !== 'closed') slot.state = 'exiting';
+      },
+      (code, signal, spawnError) => {
+        if (spawnError !== null) slot.stdTail += `\n${spawnError.message}`;
+        this.#onExit(slot, proc, code, signal);
+        resolveExited();
+      },
+    );
     slot.startTimer = setTimeout(() => {
       slot.startTimer = null;
       if (slot.proc === proc && slot.state === 'starting') {
@@ -682,22 +611,9 @@ export class ModulePool {
     this.#refd = on;
     for (const s of this.#slots) {
       if (s.proc === null) continue;
-      if (on) this.#refProc(s.proc);
-      else this.#unrefProc(s.proc);
+      if (on) refChild(s.proc);
+      else unrefChild(s.proc);
     }
   }
-
-  #refProc(proc: ChildProcess): void {
-    proc.ref();
-    (proc.channel as { ref?: () => void } | undefined)?.ref?.();
-    (proc.stdout as { ref?: () => void } | null)?.ref?.();
-    (proc.stderr as { ref?: () => void } | null)?.ref?.();
-  }
-
-  #unrefProc(proc: ChildProcess): void {
-    proc.unref();
-    (proc.channel as { unref?: () => void } | undefined)?.unref?.();
-    (proc.stdout as { unref?: () => void } | null)?.unref?.();
-    (proc.stderr as { unref?: () => void } | null)?.unref?.();
-  }
 }
+

@@ -9,6 +9,7 @@
 // sides and cost a few bytes. Log lines are tuples for the same reason.
 
 import type { LogLevel } from '../core/types.js';
+import { isReadyOrBatch, isRunBatch } from './pool-protocol.js';
 
 /**
  * Most runs (or endings) in one message. Unbounded batches make the two sides take turns: the
@@ -104,16 +105,10 @@ export type FromChild = FromChildReady | FromChildBatch;
 
 /** Narrows an IPC message from a child; anything else is a protocol violation. */
 export function isFromChild(msg: unknown): msg is FromChild {
-  if (typeof msg !== 'object' || msg === null) return false;
-  const t = (msg as { t?: unknown }).t;
-  if (t === 'ready') return typeof (msg as FromChildReady).pid === 'number';
-  if (t === 'batch') return Array.isArray((msg as FromChildBatch).done);
-  return false;
+  return isReadyOrBatch(msg);
 }
 
 /** Narrows an IPC message from the parent. */
 export function isToChild(msg: unknown): msg is ToChild {
-  if (typeof msg !== 'object' || msg === null) return false;
-  const m = msg as Partial<ToChildBatch>;
-  return m.t === 'batch' && Array.isArray(m.runs) && Array.isArray(m.aborts);
+  return isRunBatch(msg);
 }

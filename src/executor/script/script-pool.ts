@@ -11,20 +11,21 @@
 // extra worker at a time, up to maxWorkers, while the queue is not empty. Extra workers leave
 // again after a while idle.
 //
-// Deadlines, kill grace and close are module-pool.ts's: one timer for the whole pool; a run past
-// its deadline (or cancelled) is aborted in the child, and a child that has not ended it
-// killGraceMs later is SIGKILLed and replaced (its other runs fail `worker_lost`). In practice the
+// Deadlines, kill grace and close are module-pool.ts's: one timer for the whole pool
+// (deadline-sweeper.ts); a run past its deadline (or cancelled) is aborted in the child, and a
+// child that has not ended it killGraceMs later is SIGKILLed and replaced (its other runs fail
+// `worker_lost`). In practice the
 // abort lands within milliseconds: the child sets a shared-memory flag that the run's interrupt
 // handler reads even inside a tight loop.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { extname, resolve as resolvePath } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Clock } from '../../core/clock.js';
 import type { EventBus } from '../../core/events.js';
 import type { LogLine } from '../../core/types.js';
 import type { LogSink, RunJob, RunOutcome, SampleSink } from '../executor.js';
+import { DeadlineSweeper } from '../deadline-sweeper.js';
 import { failedOutcome, makeOutcome } from '../outcome.js';
+import { backoff, childExecArgv, refChild, unrefChild, watchChildEnd, workerEntryBeside } from '../worker-process.js';
 import { DEFAULT_FETCH_MAX_BYTES, DEFAULT_MEMORY_BYTES, HEARTBEAT_MS, runMemoryBytes, STALL_MS } from './script-limits.js';
 import { isFromChild, type AbortReason, type FromChildBatch, type ToChildBatch, type WireLogLine, type WireScriptDone, type WireScriptRun, type WireUsage } from './script-protocol.js';
 import type { ScriptChildConfig } from './script-worker-main.js';
@@ -120,48 +121,10 @@ const DEFAULT_KILL_GRACE_MS = 1000;
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_EXTRA_IDLE_MS = 30_000;
-const BACKOFF_BASE_MS = 250;
-const BACKOFF_MAX_MS = 30_000;
 const STD_TAIL_CHARS = 4000;
-const SWEEP_MIN_GAP_MS = 5;
 const DISCONNECT_WAIT_MS = 500;
 /** A worker that crashes sooner than this after it started counts as failing to start. */
 const QUICK_CRASH_MS = 2000;
-
-/** The default child entry: script-worker-main with this module's own extension (.ts under tsx, .js in dist/). */
-function defaultWorkerEntry(): string {
-  const self = fileURLToPath(import.meta.url);
-  return fileURLToPath(new URL(`./script-worker-main${extname(self)}`, import.meta.url));
-}
-
-const PRELOAD_FLAGS = /^--(import|require|loader|experimental-loader)$/;
-const PRELOAD_INLINE = /^(--(?:import|require|loader|experimental-loader))=(.*)$/;
-
-/** A preload specifier made absolute, because children run with `/` as their working directory. */
-function absolutePreload(spec: string): string {
-  if (spec.startsWith('./') || spec.startsWith('../')) return pathToFileURL(resolvePath(spec)).href;
-  if (/^[a-z]+:/i.test(spec) || spec.startsWith('/')) return spec;
-  try {
-    return import.meta.resolve(spec);
-  } catch {
-    return spec;
-  }
-}
-
-/** The parent's flags minus the test runner's and inspector's, with preloads made absolute. */
-function childExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (/^--(test|inspect|watch|debug)/.test(a)) continue;
-    const inline = PRELOAD_INLINE.exec(a);
-    if (inline !== null) out.push(`${inline[1]}=${absolutePreload(inline[2]!)}`);
-    else if (PRELOAD_FLAGS.test(a) && i + 1 < args.length) out.push(a, absolutePreload(args[++i]!));
-    else out.push(a);
-  }
-  return out;
-}
 
 /** Children get none of the server's environment (secrets, database URLs): a PATH only. */
 function childEnv(): NodeJS.ProcessEnv {
@@ -170,10 +133,6 @@ function childEnv(): NodeJS.ProcessEnv {
 
 function defaultChildOutput(pid: number, text: string): void {
   process.stderr.write(text.replace(/^(?=.)/gm, `[sundial script worker ${pid}] `));
-}
-
-function backoff(failures: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
 }
 
 function toLogLines(wire: WireLogLine[]): LogLine[] {
@@ -221,9 +180,14 @@ export class ScriptPool {
   #lastStartFailure = '';
   #respawnTimer: NodeJS.Timeout | null = null;
   #tickTimer: NodeJS.Timeout | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #timerAt = Infinity;
-  #lastSweep = -Infinity;
+  readonly #deadlines = new DeadlineSweeper<Flight>({
+    forEachFlight: (visit) => {
+      for (const f of this.#queue) visit(f);
+      for (const w of this.#workers) for (const f of w.inflight.values()) visit(f);
+    },
+    expire: (f) => this.#expire(f, 'timed_out'),
+    kill: (f) => this.#killForGrace(f),
+  });
   #flushQueued = false;
   #dirty: Worker[] = [];
   #refd = false;
@@ -234,7 +198,7 @@ export class ScriptPool {
   constructor(opts: ScriptPoolOptions) {
     this.#o = opts;
     this.#clock = opts.clock;
-    this.#entry = opts.workerEntry ?? defaultWorkerEntry();
+    this.#entry = opts.workerEntry ?? workerEntryBeside(import.meta.url, 'script-worker-main');
     this.#killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.#concurrency = Math.max(1, opts.perWorkerConcurrency ?? DEFAULT_CONCURRENCY);
     const workers = Math.max(1, opts.workers);
@@ -294,7 +258,7 @@ export class ScriptPool {
       const f = new Flight(job, wire, resolve, performance.now());
       this.#byRun.set(job.runId, f);
       if (this.#inflight++ === 0) this.#setRef(true);
-      this.#arm(f.deadline);
+      this.#deadlines.arm(f.deadline);
       this.#dispatch(f);
     });
   }
@@ -331,8 +295,7 @@ export class ScriptPool {
     this.#respawnTimer = this.#tickTimer = null;
     for (const w of this.#workers) this.#stopWorker(w, 'close');
     await Promise.all(this.#workers.map((w) => w.exited));
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#deadlines.stop();
     process.removeListener('exit', this.#onProcessExit);
   }
 
@@ -381,7 +344,7 @@ export class ScriptPool {
     if (!f.assigned) {
       f.assigned = true;
       f.deadline = performance.now() + Math.max(0, f.job.timeoutMs);
-      this.#arm(f.deadline);
+      this.#deadlines.arm(f.deadline);
     }
     if (w.inflight.size === 0) {
       // An idle worker sends no heartbeats; its clock starts now.
@@ -561,43 +524,7 @@ export class ScriptPool {
     return withUsage(failedOutcome(clock, d.code, d.message, d.detail, { logsTruncated }), d.u);
   }
 
-  // ---- deadlines (as in module-pool.ts) ------------------------------------------------------
-
-  #arm(at: number): void {
-    const when = Math.max(at, this.#lastSweep + SWEEP_MIN_GAP_MS);
-    if (when >= this.#timerAt) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timerAt = when;
-    // setTimeout treats delays past 2^31-1 ms as 1 ms; a far deadline just re-arms on the way.
-    this.#timer = setTimeout(this.#sweep, Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(when - performance.now()))));
-    // In-flight runs keep the process alive through the children's IPC channels, not this timer.
-    this.#timer.unref();
-  }
-
-  readonly #sweep = (): void => {
-    this.#timer = null;
-    this.#timerAt = Infinity;
-    const now = performance.now();
-    this.#lastSweep = now;
-    let next = Infinity;
-    const reached = now + 1;
-    const visit = (f: Flight): void => {
-      if (f.done) return;
-      if (f.ending === null) {
-        if (f.deadline > reached) {
-          if (f.deadline < next) next = f.deadline;
-          return;
-        }
-        this.#expire(f, 'timed_out');
-        if (f.done) return;
-      }
-      if (f.killAt <= reached) this.#killForGrace(f);
-      else if (f.killAt < next) next = f.killAt;
-    };
-    for (const f of this.#queue) visit(f);
-    for (const w of this.#workers) for (const f of w.inflight.values()) visit(f);
-    if (next !== Infinity) this.#arm(next);
-  };
+  // ---- deadlines ---------------------------------------------------------------------------
 
   /** The run's status is decided (timeout or cancel): tell its worker, start the kill grace. */
   #expire(f: Flight, ending: Ending): void {
@@ -613,7 +540,7 @@ export class ScriptPool {
     f.killAt = performance.now() + this.#killGraceMs;
     w.outAborts.push([f.wire.id, ending === 'timed_out' ? 'timeout' : 'cancel']);
     this.#markDirty(w);
-    this.#arm(f.killAt);
+    this.#deadlines.arm(f.killAt);
   }
 
   #killForGrace(f: Flight): void {
@@ -649,7 +576,8 @@ export class ScriptPool {
     let proc: ChildProcess;
     try {
       proc = fork(this.#entry, [JSON.stringify(this.#cfg)], {
-        execArgv: childExecArgv(),
+        // Relative and bare preloads would resolve against `/`, the children's cwd.
+        execArgv: childExecArgv(true),
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',
         env: childEnv(),
@@ -679,7 +607,7 @@ export class ScriptPool {
       startTimer: null,
     };
     this.#workers.push(w);
-    if (!this.#refd) this.#unrefProc(proc);
+    if (!this.#refd) unrefChild(proc);
     const onOutput = this.#o.onChildOutput ?? defaultChildOutput;
     const keep = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
@@ -690,33 +618,17 @@ export class ScriptPool {
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
     proc.on('message', (msg) => this.#onMessage(w, msg));
-    let gone = false;
-    const onGone = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (gone) return;
-      gone = true;
-      this.#onExit(w, code, signal);
-      resolveExited();
-    };
-    proc.on('exit', (code, signal) => {
-      w.state = 'exiting';
-      // 'exit' can overtake the last IPC messages; 'disconnect' comes once the channel is read.
-      if (!proc.connected) {
-        onGone(code, signal);
-        return;
-      }
-      const t = setTimeout(() => onGone(code, signal), 200);
-      proc.once('disconnect', () => {
-        clearTimeout(t);
-        onGone(code, signal);
-      });
-    });
-    proc.on('error', (err: NodeJS.ErrnoException) => {
-      // Spawn failures have no pid and may never emit 'exit'.
-      if (proc.pid === undefined) {
-        w.stdTail += `\n${err.message}`;
-        onGone(null, null);
-      }
-    });
+    watchChildEnd(
+      proc,
+      () => {
+        w.state = 'exiting';
+      },
+      (code, signal, spawnError) => {
+        if (spawnError !== null) w.stdTail += `\n${spawnError.message}`;
+        this.#onExit(w, code, signal);
+        resolveExited();
+      },
+    );
     w.startTimer = setTimeout(() => {
       w.startTimer = null;
       if (w.state === 'starting') this.#stopWorker(w, 'start_timeout');
@@ -805,22 +717,9 @@ export class ScriptPool {
     if (on) this.#respawnTimer?.ref();
     else this.#respawnTimer?.unref();
     for (const w of this.#workers) {
-      if (on) this.#refProc(w.proc);
-      else this.#unrefProc(w.proc);
+      if (on) refChild(w.proc);
+      else unrefChild(w.proc);
     }
   }
-
-  #refProc(proc: ChildProcess): void {
-    proc.ref();
-    (proc.channel as { ref?: () => void } | undefined)?.ref?.();
-    (proc.stdout as { ref?: () => void } | null)?.ref?.();
-    (proc.stderr as { ref?: () => void } | null)?.ref?.();
-  }
-
-  #unrefProc(proc: ChildProcess): void {
-    proc.unref();
-    (proc.channel as { unref?: () => void } | undefined)?.unref?.();
-    (proc.stdout as { unref?: () => void } | null)?.unref?.();
-    (proc.stderr as { unref?: () => void } | null)?.unref?.();
-  }
 }
+

@@ -10,6 +10,7 @@
 // amortises serialisation and wake-ups over every run that started or ended in it.
 
 import type { WireLogLine } from '../module-protocol.js';
+import { isReadyOrBatch, isRunBatch } from '../pool-protocol.js';
 
 export type { WireLogLine };
 
@@ -120,16 +121,10 @@ export type FromChild = FromChildReady | FromChildBatch;
 
 /** Narrows an IPC message from a child. */
 export function isFromChild(msg: unknown): msg is FromChild {
-  if (typeof msg !== 'object' || msg === null) return false;
-  const t = (msg as { t?: unknown }).t;
-  if (t === 'ready') return typeof (msg as FromChildReady).pid === 'number';
-  if (t === 'batch') return Array.isArray((msg as FromChildBatch).done);
-  return false;
+  return isReadyOrBatch(msg);
 }
 
 /** Narrows a message to a child. */
 export function isToChild(msg: unknown): msg is ToChildBatch {
-  if (typeof msg !== 'object' || msg === null) return false;
-  const m = msg as Partial<ToChildBatch>;
-  return m.t === 'batch' && Array.isArray(m.runs) && Array.isArray(m.aborts);
+  return isRunBatch(msg);
 }
