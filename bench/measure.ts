@@ -1,7 +1,8 @@
 // What the benchmark reads off the machine: percentiles, CPU (this process, its worker
 // children, and the whole machine), and resident memory sampled while a scenario runs.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { listChildren, readProcUsage } from '../src/executor/proc-usage.js';
 
 /** The value at quantile q (0..1) of sorted numbers (nearest rank). */
 export function quantile(sorted: readonly number[], q: number): number {
@@ -22,41 +23,6 @@ export interface LatenessStats {
 export function stats(values: number[]): LatenessStats {
   const s = [...values].sort((a, b) => a - b);
   return { count: s.length, p50: quantile(s, 0.5), p99: quantile(s, 0.99), p999: quantile(s, 0.999), max: s[s.length - 1] ?? NaN };
-}
-
-const TICKS = 100; // USER_HZ on Linux
-
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(name));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return out;
-}
-
-function procCpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(0).split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
-  } catch {
-    return 0;
-  }
-}
-
-function rssBytes(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 function machineTicks(): { busy: number; total: number } {
@@ -95,13 +61,15 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
   let children: number[] = [];
   let n = 0;
   const sample = (): void => {
-    const main = rssBytes(pid);
+    const main = readProcUsage(pid)?.rssBytes ?? 0;
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
     let all = main;
-    if (n++ % 20 === 0) children = childPids(pid);
+    if (n++ % 20 === 0) children = listChildren(pid);
     for (const c of children) {
-      all += rssBytes(c);
-      const cpu = procCpuMs(c);
+      const u = readProcUsage(c);
+      if (u === null) continue;
+      all += u.rssBytes;
+      const cpu = u.cpuMs - u.childCpuMs;
       if (!childCpu0.has(c)) childCpu0.set(c, cpu);
       childCpuLast.set(c, cpu);
     }

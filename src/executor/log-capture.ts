@@ -4,7 +4,7 @@
 
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
-import type { LogLevel } from '../core/types.js';
+import type { LogLevel, LogLine } from '../core/types.js';
 import type { WireLogLine } from './module-protocol.js';
 
 /** The line appended once a run's log reaches its cap. */
@@ -15,6 +15,17 @@ const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error']);
 /** Normalises a user-supplied level; anything unknown is `info`. */
 export function toLevel(level: unknown): LogLevel {
   return typeof level === 'string' && LEVELS.has(level) ? (level as LogLevel) : 'info';
+}
+
+/** Log lines as they travel from a worker child (tuples) back into objects. */
+export function fromWireLines(wire: readonly WireLogLine[] | undefined): LogLine[] {
+  if (wire === undefined) return [];
+  const out: LogLine[] = new Array(wire.length);
+  for (let i = 0; i < wire.length; i++) {
+    const [at, level, message] = wire[i]!;
+    out[i] = { at, level, message };
+  }
+  return out;
 }
 
 /** The longest prefix of `s` that is at most `maxBytes` of UTF-8, cut on a character boundary. */

@@ -20,8 +20,9 @@ import type { EventBus } from '../core/events.js';
 import type { LogLine, ModuleSpec } from '../core/types.js';
 import type { LogSink, RunJob, RunOutcome, SampleSink } from './executor.js';
 import { createModuleFileChecker, type ModuleFileCheck } from './module-file.js';
-import { isFromChild, MAX_BATCH, type AbortReason, type ToChild, type WireDone, type WireRun, type WorkerConfig } from './module-protocol.js';
+import { isFromChild, MAX_BATCH, type AbortReason, type ToChild, type WireRun, type WorkerConfig } from './module-protocol.js';
 import { DeadlineSweeper } from './deadline-sweeper.js';
+import { fromWireLines } from './log-capture.js';
 import { failedOutcome, makeOutcome } from './outcome.js';
 import { backoff, childExecArgv, refChild, unrefChild, watchChildEnd, workerEntryBeside } from './worker-process.js';
 
@@ -114,16 +115,6 @@ const DISCONNECT_WAIT_MS = 500;
 
 function defaultChildOutput(pid: number, text: string): void {
   process.stderr.write(text.replace(/^(?=.)/gm, `[sundial module worker ${pid}] `));
-}
-
-function toLogLines(wire: WireDone['logs']): LogLine[] {
-  if (wire === undefined) return [];
-  const out: LogLine[] = new Array(wire.length);
-  for (let i = 0; i < wire.length; i++) {
-    const [at, level, message] = wire[i]!;
-    out[i] = { at, level, message };
-  }
-  return out;
 }
 
 /** Runs `module` jobs in a pool of worker child processes. */
@@ -374,7 +365,7 @@ export class ModulePool {
     if (msg.logs !== undefined) {
       for (const [id, wire] of msg.logs) {
         const f = slot.inflight.get(id);
-        if (f !== undefined) this.#collect(f, toLogLines(wire));
+        if (f !== undefined) this.#collect(f, fromWireLines(wire));
       }
     }
     if (msg.samples !== undefined && this.#o.onSample !== undefined) {
@@ -387,7 +378,7 @@ export class ModulePool {
       const f = slot.inflight.get(d.id);
       if (f === undefined) continue;
       slot.inflight.delete(d.id);
-      const logs = this.#collect(f, toLogLines(d.logs));
+      const logs = this.#collect(f, fromWireLines(d.logs));
       const logsTruncated = d.truncated === true;
       let outcome: RunOutcome;
       if (f.ending !== null) {

@@ -11,7 +11,7 @@
 // run that logs a few lines costs no extra transaction.
 
 import type { EventBus } from '../core/events.js';
-import type { LogLine } from '../core/types.js';
+import type { LogLine, ResourceSample } from '../core/types.js';
 import type { RunJob, RunOutcome, RunOutput } from '../executor/executor.js';
 import type { RunSample, Store } from '../store/store.js';
 
@@ -67,12 +67,9 @@ export class RunOutputRecorder implements RunOutput {
     this.#arm();
   };
 
-  readonly sample = (job: RunJob, sample: RunSample | Omit<RunSample, 'runId'>): void => {
-    const s: RunSample = { runId: job.runId, at: sample.at, cpuMs: sample.cpuMs, rssBytes: sample.rssBytes, diskWriteBytes: sample.diskWriteBytes };
-    this.#samples.push(s);
-    if (this.#bus.has('run:sample')) {
-      this.#bus.emit('run:sample', { runId: job.runId, namespace: job.namespace, sample: { at: s.at, cpuMs: s.cpuMs, rssBytes: s.rssBytes, diskWriteBytes: s.diskWriteBytes } });
-    }
+  readonly sample = (job: RunJob, sample: ResourceSample): void => {
+    this.#samples.push({ runId: job.runId, ...sample });
+    if (this.#bus.has('run:sample')) this.#bus.emit('run:sample', { runId: job.runId, namespace: job.namespace, sample });
     this.#arm();
   };
 

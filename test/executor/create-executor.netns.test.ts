@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -8,29 +8,13 @@ import { before, describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
 import { EventBus } from '../../src/core/events.js';
 import { createExecutor } from '../../src/executor/create-executor.js';
+import { listChildren } from '../../src/executor/proc-usage.js';
 import type { Executor } from '../../src/executor/executor.js';
 import { FIXTURE_TASKS, alive, httpJob, moduleJob, waitFor } from './helpers.js';
 import { assertNoRouteOut } from '../helpers/netns.js';
 
 // Run by npm test in a network namespace with no route out: a broken guard cannot leak a packet.
 before(assertNoRouteOut);
-
-/** Pids of this process's direct children, from /proc (Linux). */
-function childPids(): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Field 4 is the parent pid; field 2 (the command) may contain spaces, so split after ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) out.push(Number(name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return out;
-}
 
 function newExecutor(outboundAllow: string[] = [], shellDataDir?: string): Executor {
   return createExecutor({
@@ -105,17 +89,17 @@ describe('createExecutor', () => {
   });
 
   it('close leaves no child process and refuses later runs with shutting_down', async () => {
-    const before = new Set(childPids());
+    const before = new Set(listChildren(process.pid));
     const ex = newExecutor();
     await ex.execute(moduleJob('ok.js'));
-    const mine = childPids().filter((p) => !before.has(p));
+    const mine = listChildren(process.pid).filter((p) => !before.has(p));
     assert.equal(mine.length, 2, 'two workers');
     const running = ex.execute(moduleJob('hangs.js', { timeoutMs: 60_000 }));
     await new Promise((r) => setTimeout(r, 50));
     await ex.close(100);
     assert.equal((await running).error?.code, 'worker_lost');
     assert.ok(await waitFor(() => mine.every((p) => !alive(p)), 2000));
-    assert.deepEqual(childPids().filter((p) => !before.has(p)), []);
+    assert.deepEqual(listChildren(process.pid).filter((p) => !before.has(p)), []);
     assert.equal((await ex.execute(moduleJob('ok.js'))).error?.code, 'shutting_down');
   });
 });

@@ -21,13 +21,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Clock } from '../../core/clock.js';
 import type { EventBus } from '../../core/events.js';
-import type { LogLine } from '../../core/types.js';
 import type { LogSink, RunJob, RunOutcome, SampleSink } from '../executor.js';
 import { DeadlineSweeper } from '../deadline-sweeper.js';
+import { fromWireLines } from '../log-capture.js';
 import { failedOutcome, makeOutcome } from '../outcome.js';
 import { backoff, childExecArgv, refChild, unrefChild, watchChildEnd, workerEntryBeside } from '../worker-process.js';
 import { DEFAULT_FETCH_MAX_BYTES, DEFAULT_MEMORY_BYTES, HEARTBEAT_MS, runMemoryBytes, STALL_MS } from './script-limits.js';
-import { isFromChild, type AbortReason, type FromChildBatch, type ToChildBatch, type WireLogLine, type WireScriptDone, type WireScriptRun, type WireUsage } from './script-protocol.js';
+import { isFromChild, type AbortReason, type FromChildBatch, type ToChildBatch, type WireScriptDone, type WireScriptRun, type WireUsage } from './script-protocol.js';
 import type { ScriptChildConfig } from './script-worker-main.js';
 
 export interface ScriptPoolOptions {
@@ -133,15 +133,6 @@ function childEnv(): NodeJS.ProcessEnv {
 
 function defaultChildOutput(pid: number, text: string): void {
   process.stderr.write(text.replace(/^(?=.)/gm, `[sundial script worker ${pid}] `));
-}
-
-function toLogLines(wire: WireLogLine[]): LogLine[] {
-  const out: LogLine[] = new Array(wire.length);
-  for (let i = 0; i < wire.length; i++) {
-    const [at, level, message] = wire[i]!;
-    out[i] = { at, level, message };
-  }
-  return out;
 }
 
 function withUsage(outcome: RunOutcome, u: WireUsage | undefined): RunOutcome {
@@ -466,7 +457,7 @@ export class ScriptPool {
         const f = w.inflight.get(id);
         if (f === undefined || lines.length === 0) continue;
         try {
-          this.#o.onLogs(f.job, toLogLines(lines));
+          this.#o.onLogs(f.job, fromWireLines(lines));
         } catch (err) {
           process.stderr.write(`script pool: the log sink threw: ${(err as Error).message}\n`);
         }
