@@ -5,12 +5,13 @@
 import type { Static } from 'typebox';
 import { policiesToView } from '../core/policies.js';
 import { describeSchedule } from '../core/schedule.js';
-import { RUN_STATUSES, type ApiKey, type AuditEntry, type LogLine, type Millis, type NodeInfo, type Run, type Task } from '../core/types.js';
-import type { Page } from '../store/store.js';
-import type { Stats } from '../services/admin-service.js';
-import type { ApiKeyView, AuditView, NodeView, StatsView } from './schemas/admin.js';
+import { RUN_STATUSES, type ApiKey, type AuditEntry, type LogLine, type Millis, type NodeInfo, type Run } from '../core/types.js';
+import type { Page, RecentRun } from '../store/store.js';
+import type { RunStats, Stats } from '../services/admin-service.js';
+import type { ListedTask } from '../services/task-service.js';
+import type { ApiKeyView, AuditView, NodeView, RunStatsView, StatsView } from './schemas/admin.js';
 import type { LogLineView, RunView } from './schemas/run.js';
-import type { TaskView } from './schemas/task.js';
+import type { RecentRunView, TaskView } from './schemas/task.js';
 
 /** Epoch milliseconds as ISO-8601. */
 export function iso(ms: Millis): string {
@@ -22,8 +23,8 @@ export function isoOrNull(ms: Millis | null): string | null {
   return ms === null ? null : iso(ms);
 }
 
-/** A task for the API. */
-export function taskView(t: Task): Static<typeof TaskView> {
+/** A task for the API; `recentRuns` only when the task carries them (listings that asked). */
+export function taskView(t: ListedTask): Static<typeof TaskView> {
   return {
     id: t.id,
     namespace: t.namespace,
@@ -45,6 +46,18 @@ export function taskView(t: Task): Static<typeof TaskView> {
     updatedAt: iso(t.updatedAt),
     createdBy: t.createdBy,
     updatedBy: t.updatedBy,
+    ...(t.recentRuns !== undefined && { recentRuns: t.recentRuns.map(recentRunView) }),
+  };
+}
+
+/** A finished run of a task listing's `recentRuns`. */
+export function recentRunView(r: RecentRun): Static<typeof RecentRunView> {
+  return {
+    id: r.id,
+    status: r.status,
+    scheduledFor: iso(r.scheduledFor),
+    finishedAt: isoOrNull(r.finishedAt),
+    durationMs: r.startedAt === null || r.finishedAt === null ? null : r.finishedAt - r.startedAt,
   };
 }
 
@@ -117,6 +130,11 @@ export function nodeView(n: NodeInfo): Static<typeof NodeView> {
 export function statsView(s: Stats): Static<typeof StatsView> {
   const byStatus = Object.fromEntries(RUN_STATUSES.map((st) => [st, s.runs.byStatus[st] ?? 0]));
   return { at: iso(s.at), runs: { byStatus, backlog: s.runs.backlog }, tasks: s.tasks };
+}
+
+/** Per-minute run stats for the API. */
+export function runStatsView(s: RunStats): Static<typeof RunStatsView> {
+  return { from: iso(s.from), to: iso(s.to), bucketMs: s.bucketMs, buckets: s.buckets.map((b) => ({ ...b, at: iso(b.at) })) };
 }
 
 /** A page with each item turned into its view. */

@@ -28,6 +28,8 @@ export interface RunListOptions {
   status?: RunStatus[] | undefined;
   from?: Millis | undefined;
   to?: Millis | undefined;
+  /** By due time: `desc` (default) newest first, `asc` oldest first. */
+  order?: 'asc' | 'desc' | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -108,6 +110,7 @@ export class RunService {
       ...(query.status !== undefined && { status: query.status }),
       ...(query.from !== undefined && { from: query.from }),
       ...(query.to !== undefined && { to: query.to }),
+      ...(query.order !== undefined && { order: query.order }),
       ...(query.cursor !== undefined && { cursor: query.cursor }),
     });
   }

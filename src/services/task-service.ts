@@ -7,7 +7,7 @@ import { planFirstRun } from '../core/planner.js';
 import { DEFAULT_POLICIES, normalizePolicies } from '../core/policies.js';
 import { anchorSchedule, validateSchedule } from '../core/schedule.js';
 import type { Actor, Millis, Run, Schedule, Task, TaskKind, TaskStatus } from '../core/types.js';
-import type { NewRun, NewTask, Page } from '../store/store.js';
+import type { NewRun, NewTask, Page, RecentRun, ScheduleFilter, TaskSort } from '../store/store.js';
 import { coversNamespace, homeNamespace, readScope, requireNamespace } from '../auth/roles.js';
 import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
@@ -51,8 +51,17 @@ export interface TaskListOptions {
   status?: TaskStatus | undefined;
   kind?: TaskKind | undefined;
   q?: string | undefined;
+  schedule?: ScheduleFilter | undefined;
+  sort?: TaskSort | undefined;
+  /** Attach each task's last N finished runs (0: none). */
+  recentRuns?: number | undefined;
   limit: number;
   cursor?: string | undefined;
+}
+
+/** A task of a listing, with its recent runs when they were asked for. */
+export interface ListedTask extends Task {
+  recentRuns?: RecentRun[];
 }
 
 /** One change to a task, computed from its current state. */
@@ -136,18 +145,25 @@ export class TaskService {
     return task;
   }
 
-  /** A page of the tasks the key may see. */
-  async list(actor: Actor, query: TaskListOptions): Promise<Page<Task>> {
+  /** A page of the tasks the key may see; with `recentRuns`, each with its last finished runs. */
+  async list(actor: Actor, query: TaskListOptions): Promise<Page<ListedTask>> {
     const namespaces = readScope(actor, query.namespace);
     if (namespaces !== '*' && namespaces.length === 0) return { items: [], nextCursor: null };
-    return this.#d.store.listTasks({
+    const page = await this.#d.store.listTasks({
       namespaces,
       limit: query.limit,
       ...(query.status !== undefined && { status: query.status }),
       ...(query.kind !== undefined && { kind: query.kind }),
       ...(query.q !== undefined && query.q !== '' && { q: query.q }),
+      ...(query.schedule !== undefined && { schedule: query.schedule }),
+      ...(query.sort !== undefined && { sort: query.sort }),
       ...(query.cursor !== undefined && { cursor: query.cursor }),
     });
+    const perTask = query.recentRuns ?? 0;
+    if (perTask <= 0 || page.items.length === 0) return page;
+    // Only the page's tasks: one short index read each, whatever the size of their history.
+    const recent = await this.#d.store.listRecentRuns(page.items.map((t) => t.id), perTask);
+    return { ...page, items: page.items.map((t) => ({ ...t, recentRuns: recent.get(t.id) ?? [] })) };
   }
 
   /** Applies a PATCH; `expectedVersion` comes from If-Match. */

@@ -24,6 +24,7 @@ import type {
   TaskKind,
   TaskStatus,
 } from '../core/types.js';
+import type { LatenessBucket } from '../core/lateness.js';
 
 /** A page of results; `nextCursor` is null on the last page. */
 export interface Page<T> {
@@ -133,14 +134,37 @@ export interface RunStart {
   startedAt: Millis;
 }
 
+/**
+ * Orders of a task listing, `-` for descending. `createdAt` is id order (ids are UUIDv7); the
+ * others break ties by id (descending with the sort); tasks without the time sort last.
+ */
+export const TASK_SORTS = ['createdAt', '-createdAt', 'name', '-name', 'nextRunAt', '-nextRunAt', 'lastRunAt', '-lastRunAt'] as const;
+export type TaskSort = (typeof TASK_SORTS)[number];
+
+/** Schedule types a task listing can filter by; `none` is a task without a schedule. */
+export const SCHEDULE_FILTERS = ['once', 'interval', 'cron', 'none'] as const;
+export type ScheduleFilter = (typeof SCHEDULE_FILTERS)[number];
+
 export interface TaskFilter {
   namespaces: NamespaceScope;
   status?: TaskStatus;
   kind?: TaskKind;
   /** Case-insensitive substring of the name or description. */
   q?: string;
+  schedule?: ScheduleFilter;
+  /** Default `createdAt`; a cursor pages only the sort it was made for (else `invalid_cursor`). */
+  sort?: TaskSort;
   limit: number;
   cursor?: string;
+}
+
+/** A finished run in a task's recent history (for a sparkline of outcomes). */
+export interface RecentRun {
+  id: string;
+  status: RunStatus;
+  scheduledFor: Millis;
+  startedAt: Millis | null;
+  finishedAt: Millis | null;
 }
 
 export interface RunFilter {
@@ -151,6 +175,8 @@ export interface RunFilter {
   from?: Millis;
   /** scheduledFor < to */
   to?: Millis;
+  /** By due time: `desc` (default) newest first, `asc` oldest first. Cursors page only their own order. */
+  order?: 'asc' | 'desc';
   limit: number;
   cursor?: string;
 }
@@ -198,6 +224,16 @@ export interface DeleteTaskOutcome {
   running: Run[];
 }
 
+/** Runs due in one minute, from `countRunsPerMinute`. */
+export interface RunMinute {
+  /** Start of the minute. */
+  at: Millis;
+  /** Runs by status; pending (`scheduled`, `queued`) runs are not counted. */
+  byStatus: Partial<Record<RunStatus, number>>;
+  /** Runs that started, by lateness bucket (LATENESS_BOUNDS_MS); buckets without runs are left out. */
+  lateness: LatenessBucket[];
+}
+
 export interface RunCounts {
   byStatus: Partial<Record<RunStatus, number>>;
   /** Runs due at or before `now` that have not started. */
@@ -219,6 +255,11 @@ export interface Store {
   getTask(id: string): Promise<Task | null>;
   getTaskByName(namespace: string, name: string): Promise<Task | null>;
   listTasks(filter: TaskFilter): Promise<Page<Task>>;
+  /**
+   * The last `perTask` finished runs (succeeded, failed, timed_out, cancelled, skipped) of each
+   * task, newest due first, by task id; tasks without any map to an empty list.
+   */
+  listRecentRuns(taskIds: readonly string[], perTask: number): Promise<Map<string, RecentRun[]>>;
   /**
    * Stores the task's new definition (bumping `version`). Throws `task_not_found`,
    * `version_mismatch`, `task_name_taken`.
@@ -276,6 +317,12 @@ export interface Store {
   /** Ids of runs asked to be cancelled while running (for holders that poll). */
   listCancelRequests(node: string): Promise<string[]>;
   countRuns(namespaces: NamespaceScope, now: Millis): Promise<RunCounts>;
+  /**
+   * Runs due in [from, to) in the scope, per minute from `from` (by status, and the started ones
+   * by lateness bucket); minutes without counted runs are left out. Reads every run of the
+   * window, so its cost grows with the runs in it.
+   */
+  countRunsPerMinute(namespaces: NamespaceScope, from: Millis, to: Millis): Promise<RunMinute[]>;
   /** Tasks per status in the scope (for /v1/stats and the UI; one indexed count, not a scan of pages). */
   countTasks(namespaces: NamespaceScope): Promise<Partial<Record<TaskStatus, number>>>;
 

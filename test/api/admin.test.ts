@@ -93,6 +93,21 @@ describe('audit', () => {
   });
 });
 
+describe('GET /v1/me', () => {
+  test('says who the calling key is, its role and namespaces, for every role', async () => {
+    const admin = await h.call({ method: 'GET', url: '/v1/me' });
+    assert.equal(admin.statusCode, 200, admin.body);
+    assert.deepEqual(admin.json(), { actor: adminActor, role: 'admin', namespaces: ['*'] });
+    const viewer = await h.call({ method: 'GET', url: '/v1/me', token: await h.key('viewer', ['reports', 'billing']) });
+    assert.equal(viewer.statusCode, 200, viewer.body);
+    const me = viewer.json() as { actor: string; role: string; namespaces: string[] };
+    assert.equal(me.role, 'viewer');
+    assert.deepEqual(me.namespaces, ['reports', 'billing']);
+    assert.match(me.actor, /^key:[0-9a-f-]{36}$/);
+    assert.equal((await h.call({ method: 'GET', url: '/v1/me', token: null })).statusCode, 401);
+  });
+});
+
 describe('cluster and stats', () => {
   test('/v1/cluster/nodes shows this node on a single node', async () => {
     const res = await h.call({ method: 'GET', url: '/v1/cluster/nodes' });
@@ -122,6 +137,106 @@ describe('cluster and stats', () => {
     } finally {
       await fresh.close();
     }
+  });
+});
+
+describe('GET /v1/stats/runs', () => {
+  interface Minute {
+    at: string;
+    succeeded: number;
+    failed: number;
+    timed_out: number;
+    cancelled: number;
+    skipped: number;
+    started: number;
+    lateP50Ms: number | null;
+    lateP99Ms: number | null;
+  }
+  interface RunStats {
+    from: string;
+    to: string;
+    bucketMs: number;
+    buckets: Minute[];
+  }
+  const empty = { succeeded: 0, failed: 0, timed_out: 0, cancelled: 0, skipped: 0, started: 0, lateP50Ms: null, lateP99Ms: null };
+
+  let s: ApiHarness;
+  before(async () => {
+    s = await startApi();
+    for (const namespace of ['ops', 'web']) {
+      const res = await s.call({ method: 'POST', url: '/v1/tasks', payload: httpTask(`${namespace}-job`, { namespace }) });
+      assert.equal(res.statusCode, 201, res.body);
+    }
+    const trigger = async (namespace: string) =>
+      ((await s.call({ method: 'POST', url: `/v1/tasks/${namespace}-job/runs?namespace=${namespace}`, payload: {} })).json() as { id: string }).id;
+    const complete = async (run: { id: string; leaseEpoch: number }, status: 'succeeded' | 'failed') =>
+      s.store.completeRuns([{ runId: run.id, leaseEpoch: run.leaseEpoch, status, finishedAt: s.clock.now() + 10 }]);
+    // 10:00: one run, started 40 ms late, succeeded.
+    const r1 = await trigger('ops');
+    s.clock.advance(40);
+    await complete((await startRuns(s, [r1]))[0]!, 'succeeded');
+    // 10:01: one started 1.5 s late and failed (ops), one started on time and still running (web).
+    s.clock.set('2026-03-02T10:01:30Z');
+    const r2 = await trigger('ops');
+    s.clock.advance(1500);
+    const r3 = await trigger('web');
+    const [c2] = await startRuns(s, [r2, r3]);
+    await complete(c2!, 'failed');
+    // 10:02: one cancelled before it started, and one pending (counted nowhere).
+    s.clock.set('2026-03-02T10:02:10Z');
+    await s.call({ method: 'POST', url: `/v1/runs/${await trigger('ops')}/cancel` });
+    s.clock.set('2026-03-02T10:02:30Z');
+    await s.call({ method: 'POST', url: '/v1/tasks/ops-job/schedule?namespace=ops', payload: { at: '2026-03-02T10:02:40Z' } });
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  async function stats(query: string, token?: string): Promise<RunStats> {
+    const res = await s.call({ method: 'GET', url: `/v1/stats/runs${query}`, ...(token !== undefined && { token }) });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json() as RunStats;
+  }
+
+  test('every minute up to the current one, oldest first: counts by status, started runs and lateness percentiles', async () => {
+    const body = await stats('?minutes=5');
+    assert.equal(body.from, '2026-03-02T09:58:00.000Z');
+    assert.equal(body.to, '2026-03-02T10:03:00.000Z');
+    assert.equal(body.bucketMs, 60_000);
+    assert.deepEqual(body.buckets, [
+      { at: '2026-03-02T09:58:00.000Z', ...empty },
+      { at: '2026-03-02T09:59:00.000Z', ...empty },
+      { at: '2026-03-02T10:00:00.000Z', ...empty, succeeded: 1, started: 1, lateP50Ms: 40, lateP99Ms: 40 },
+      { at: '2026-03-02T10:01:00.000Z', ...empty, failed: 1, started: 2, lateP50Ms: 0, lateP99Ms: 1500 },
+      { at: '2026-03-02T10:02:00.000Z', ...empty, cancelled: 1 },
+    ]);
+  });
+
+  test('minutes defaults to 60 and is 1..1440', async () => {
+    const body = await stats('');
+    assert.equal(body.buckets.length, 60);
+    assert.equal(body.from, '2026-03-02T09:03:00.000Z');
+    assert.equal(body.buckets[59]!.at, '2026-03-02T10:02:00.000Z');
+    assert.equal((await stats('?minutes=1440')).buckets.length, 1440);
+    for (const [minutes, message] of [
+      ['0', 'must be >= 1'],
+      ['1441', 'must be <= 1440'],
+      ['an-hour', 'must be integer'],
+    ]) {
+      const res = await s.call({ method: 'GET', url: `/v1/stats/runs?minutes=${minutes}` });
+      assert.equal(res.statusCode, 400);
+      assert.deepEqual(res.json().errors, [{ path: '/query/minutes', message }]);
+    }
+  });
+
+  test("counts only the key's namespaces, like /v1/stats", async () => {
+    const web = await s.key('viewer', ['web']);
+    const minute = async (query: string, token?: string) => (await stats(`?minutes=5${query}`, token)).buckets.find((b) => b.at.startsWith('2026-03-02T10:01'))!;
+    assert.deepEqual(await minute('', web), { at: '2026-03-02T10:01:00.000Z', ...empty, started: 1, lateP50Ms: 0, lateP99Ms: 0 });
+    // A namespace the key does not cover looks empty, exactly like one without runs.
+    assert.deepEqual(await minute('&namespace=ops', web), { at: '2026-03-02T10:01:00.000Z', ...empty });
+    assert.deepEqual(await minute('&namespace=ops'), { at: '2026-03-02T10:01:00.000Z', ...empty, failed: 1, started: 1, lateP50Ms: 1500, lateP99Ms: 1500 });
+    assert.equal((await s.call({ method: 'GET', url: '/v1/stats/runs', token: null })).statusCode, 401);
   });
 });
 
@@ -171,12 +286,14 @@ describe('OpenAPI', () => {
       ['post', '/v1/runs/{id}/cancel'],
       ['post', '/v1/schedules/preview'],
       ['get', '/v1/events'],
+      ['get', '/v1/me'],
       ['post', '/v1/api-keys'],
       ['get', '/v1/api-keys'],
       ['delete', '/v1/api-keys/{id}'],
       ['get', '/v1/audit'],
       ['get', '/v1/cluster/nodes'],
       ['get', '/v1/stats'],
+      ['get', '/v1/stats/runs'],
       ['get', '/healthz'],
       ['get', '/readyz'],
       ['get', '/metrics'],

@@ -166,6 +166,66 @@ describe('GET /v1/runs and /v1/runs/{id}', () => {
     assert.equal(new Set(seen).size, ids.length);
   });
 
+  test('order=asc lists oldest due first, paging exactly; with status=scheduled&from=now, the next runs due', async () => {
+    await task('run-order');
+    const now = h.clock.now();
+    const ids: string[] = [];
+    // Due in 3, 1, 2 and 1 minutes (two at the same time: the id breaks the tie), and one now.
+    for (const minutes of [3, 1, 2, 1]) {
+      const at = new Date(now + minutes * 60_000).toISOString();
+      const res = await h.call({ method: 'POST', url: '/v1/tasks/run-order/schedule', payload: { at } });
+      assert.equal(res.statusCode, 201, res.body);
+      ids.push((res.json() as RunBody).id);
+    }
+    const dueNow = ((await trigger('run-order')).json() as RunBody).id;
+    const walk = async (query: string, limit: number) => {
+      const seen: RunBody[] = [];
+      let cursor: string | null = null;
+      do {
+        const url: string = `/v1/runs?task=run-order&${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const res = await h.call({ method: 'GET', url });
+        assert.equal(res.statusCode, 200, res.body);
+        const page = res.json() as { items: RunBody[]; nextCursor: string | null };
+        seen.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      return seen.map((r) => r.id);
+    };
+    const tied = [ids[1]!, ids[3]!].sort();
+    const asc = [dueNow, ...tied, ids[2]!, ids[0]!];
+    assert.deepEqual(await walk('order=asc', 2), asc);
+    assert.deepEqual(await walk('order=desc', 2), [...asc].reverse());
+    assert.deepEqual(await walk('', 3), [...asc].reverse(), 'desc is the default');
+
+    await startRuns(h, [dueNow]);
+    const from = encodeURIComponent(new Date(now).toISOString());
+    assert.deepEqual(await walk(`status=scheduled&from=${from}&order=asc`, 1), asc.slice(1));
+    const everywhere = (await h.call({ method: 'GET', url: `/v1/runs?status=scheduled&from=${from}&order=asc&limit=500` })).json() as {
+      items: RunBody[];
+    };
+    const dueTimes = everywhere.items.map((r) => Date.parse(r.scheduledFor));
+    assert.deepEqual(dueTimes, [...dueTimes].sort((x, y) => x - y));
+  });
+
+  test('a cursor keeps its order: passed with the other one it is 400 invalid_cursor; a bad order is 400', async () => {
+    await task('order-cursor');
+    for (let i = 0; i < 3; i++) {
+      await trigger('order-cursor');
+      h.clock.advance(1000);
+    }
+    const ascCursor = ((await h.call({ method: 'GET', url: '/v1/runs?task=order-cursor&order=asc&limit=1' })).json() as { nextCursor: string }).nextCursor;
+    const descCursor = ((await h.call({ method: 'GET', url: '/v1/runs?task=order-cursor&limit=1' })).json() as { nextCursor: string }).nextCursor;
+    for (const url of [`/v1/runs?task=order-cursor&cursor=${ascCursor}`, `/v1/runs?task=order-cursor&order=asc&cursor=${descCursor}`]) {
+      const res = await h.call({ method: 'GET', url });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json().code, 'invalid_cursor');
+      assert.match(res.json().detail, /other order/);
+    }
+    const bad = await h.call({ method: 'GET', url: '/v1/runs?order=newest' });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(bad.json().errors, [{ path: '/query/order', message: 'must be one of "desc", "asc"' }]);
+  });
+
   test('a running run shows lateMs = startedAt - scheduledFor', async () => {
     await task('late-1');
     const run = (await trigger('late-1')).json() as RunBody;

@@ -347,3 +347,131 @@ describe('GET /v1/tasks', () => {
     assert.equal(res.json().code, 'invalid_cursor');
   });
 });
+
+describe('GET /v1/tasks: sort, schedule, recentRuns', () => {
+  interface Listed extends TaskBody {
+    lastRunAt: string | null;
+    recentRuns?: { id: string; status: string; scheduledFor: string; finishedAt: string | null; durationMs: number | null }[];
+  }
+
+  /** Every page of a listing (`query` without limit and cursor), following nextCursor. */
+  async function walk(query: string, limit: number): Promise<Listed[]> {
+    const seen: Listed[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/v1/tasks?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const res = await h.call({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, res.body);
+      const page = res.json() as { items: Listed[]; nextCursor: string | null };
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return seen;
+  }
+
+  /** Runs a manual run of `taskId` to `status`, started `lateMs` after it was due and ending `durationMs` later. */
+  async function finish(taskId: string, status: 'succeeded' | 'failed', lateMs = 0, durationMs = 100): Promise<string> {
+    const run = (await h.call({ method: 'POST', url: `/v1/tasks/${taskId}/runs`, payload: {} })).json() as RunBody;
+    h.clock.advance(lateMs);
+    const [started] = await startRuns(h, [run.id]);
+    const finishedAt = h.clock.now() + durationMs;
+    assert.deepEqual((await h.store.completeRuns([{ runId: run.id, leaseEpoch: started!.leaseEpoch, status, finishedAt }])).stale, []);
+    h.clock.advance(1000);
+    return run.id;
+  }
+
+  test('sort orders every page; nulls last both ways; each task exactly once', async () => {
+    const ns = 'sorting';
+    const made = [
+      await create(httpTask('m-every-10m', { namespace: ns, schedule: { type: 'interval', every: '10m' } })),
+      await create(httpTask('a-manual', { namespace: ns })),
+      await create(httpTask('z-every-5m', { namespace: ns, schedule: { type: 'interval', every: '5m' } })),
+      await create(httpTask('b-every-1h', { namespace: ns, schedule: { type: 'interval', every: '1h' } })),
+    ];
+    const [m, a, z, b] = made.map((t) => t.name);
+    const names = async (sort: string) => (await walk(`namespace=${ns}&sort=${sort}`, 1)).map((t) => t.name);
+    assert.deepEqual(await names('createdAt'), [m, a, z, b]);
+    assert.deepEqual(await names('-createdAt'), [b, z, a, m]);
+    assert.deepEqual(await names('name'), [a, b, m, z]);
+    assert.deepEqual(await names('-name'), [z, m, b, a]);
+    assert.deepEqual(await names('nextRunAt'), [z, m, b, a]);
+    assert.deepEqual(await names('-nextRunAt'), [b, m, z, a]);
+    await finish(made[3]!.id, 'succeeded');
+    await finish(made[0]!.id, 'succeeded');
+    // The two that never ran come last both ways; between them the id decides, in the sort's direction.
+    assert.deepEqual(await names('lastRunAt'), [b, m, a, z]);
+    assert.deepEqual(await names('-lastRunAt'), [m, b, z, a]);
+  });
+
+  test('a cursor made for one sort is 400 invalid_cursor with another', async () => {
+    const ns = 'sort-cursors';
+    for (const name of ['c1', 'c2', 'c3']) await create(httpTask(name, { namespace: ns }));
+    const first = (await h.call({ method: 'GET', url: `/v1/tasks?namespace=${ns}&sort=name&limit=1` })).json() as { nextCursor: string };
+    const res = await h.call({ method: 'GET', url: `/v1/tasks?namespace=${ns}&sort=-name&limit=1&cursor=${first.nextCursor}` });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().code, 'invalid_cursor');
+    assert.match(res.json().detail, /sort=name, not sort=-name/);
+    const byDefault = (await h.call({ method: 'GET', url: `/v1/tasks?namespace=${ns}&limit=1` })).json() as { nextCursor: string };
+    assert.equal((await h.call({ method: 'GET', url: `/v1/tasks?namespace=${ns}&sort=lastRunAt&cursor=${byDefault.nextCursor}` })).statusCode, 400);
+    assert.equal((await h.call({ method: 'GET', url: `/v1/tasks?namespace=${ns}&sort=createdAt&cursor=${byDefault.nextCursor}` })).statusCode, 200);
+  });
+
+  test('schedule filters by schedule type; none is no schedule', async () => {
+    const ns = 'by-schedule';
+    await create(httpTask('s-once', { namespace: ns, schedule: { type: 'once', at: '2026-04-01T00:00:00Z' } }));
+    await create(httpTask('s-every', { namespace: ns, schedule: { type: 'interval', every: '1h' } }));
+    await create(httpTask('s-cron', { namespace: ns, schedule: { type: 'cron', expression: '0 9 * * *' } }));
+    await create(httpTask('s-none', { namespace: ns }));
+    const names = async (schedule: string) => (await walk(`namespace=${ns}&schedule=${schedule}`, 10)).map((t) => t.name);
+    assert.deepEqual(await names('once'), ['s-once']);
+    assert.deepEqual(await names('interval'), ['s-every']);
+    assert.deepEqual(await names('cron'), ['s-cron']);
+    assert.deepEqual(await names('none'), ['s-none']);
+  });
+
+  test('recentRuns=N adds the last N finished runs, newest first; absent otherwise and on GET by id', async () => {
+    const ns = 'sparkline';
+    const busy = await create(httpTask('busy', { namespace: ns }));
+    await create(httpTask('idle', { namespace: ns }));
+    const first = await finish(busy.id, 'succeeded', 5, 100);
+    const second = await finish(busy.id, 'failed', 20, 250);
+    const third = await finish(busy.id, 'succeeded', 0, 50);
+    await h.call({ method: 'POST', url: `/v1/tasks/${busy.id}/runs`, payload: {} }); // pending: not in the list
+
+    const items = await walk(`namespace=${ns}&recentRuns=2`, 10);
+    const recent = items.find((t) => t.name === 'busy')!.recentRuns!;
+    assert.deepEqual(recent.map((r) => [r.id, r.status, r.durationMs]), [
+      [third, 'succeeded', 50],
+      [second, 'failed', 250],
+    ]);
+    const run = (await h.call({ method: 'GET', url: `/v1/runs/${second}` })).json() as { scheduledFor: string; finishedAt: string };
+    assert.deepEqual(recent[1], { id: second, status: 'failed', scheduledFor: run.scheduledFor, finishedAt: run.finishedAt, durationMs: 250 });
+    assert.deepEqual(items.find((t) => t.name === 'idle')!.recentRuns, []);
+    const all = (await walk(`namespace=${ns}&recentRuns=50`, 10)).find((t) => t.name === 'busy')!.recentRuns!;
+    assert.deepEqual(all.map((r) => r.id), [third, second, first]);
+
+    for (const query of ['', '&recentRuns=0']) {
+      for (const t of await walk(`namespace=${ns}${query}`, 10)) assert.ok(!('recentRuns' in t), `recentRuns with "${query}"`);
+    }
+    assert.equal((await h.call({ method: 'GET', url: `/v1/tasks/${busy.id}?recentRuns=2` })).statusCode, 400, 'GET by id takes no recentRuns');
+    assert.ok(!('recentRuns' in ((await h.call({ method: 'GET', url: `/v1/tasks/${busy.id}` })).json() as Listed)));
+  });
+
+  test('bad sort, schedule and recentRuns values are 400 validation_failed naming the field', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['sort=newest', '/query/sort', /must be one of "createdAt", "-createdAt", "name", "-name", "nextRunAt", "-nextRunAt", "lastRunAt", "-lastRunAt"/],
+      ['schedule=daily', '/query/schedule', /must be one of "once", "interval", "cron", "none"/],
+      ['recentRuns=51', '/query/recentRuns', /must be <= 50/],
+      ['recentRuns=-1', '/query/recentRuns', /must be >= 0/],
+      ['recentRuns=two', '/query/recentRuns', /must be integer/],
+    ];
+    for (const [query, path, message] of cases) {
+      const res = await h.call({ method: 'GET', url: `/v1/tasks?${query}` });
+      assert.equal(res.statusCode, 400, query);
+      const body = res.json() as { code: string; detail: string; errors: { path: string; message: string }[] };
+      assert.equal(body.code, 'validation_failed');
+      assert.equal(body.errors[0]!.path, path, query);
+      assert.match(body.errors[0]!.message, message, query);
+    }
+  });
+});

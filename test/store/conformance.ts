@@ -4,7 +4,17 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { newId } from '../../src/core/ids.js';
 import type { Run, RunStatus, Task } from '../../src/core/types.js';
-import type { ClaimedRun, NewRun, PlanOccurrence, Store } from '../../src/store/store.js';
+import { LATENESS_BOUNDS_MS } from '../../src/core/lateness.js';
+import {
+  TASK_SORTS,
+  type ClaimedRun,
+  type NewRun,
+  type PlanOccurrence,
+  type RunCompletion,
+  type Store,
+  type TaskFilter,
+  type TaskSort,
+} from '../../src/store/store.js';
 import { T0, audit, intervalPlanner, newRun, newTask, noPlan } from './store-fixtures.js';
 
 /** What a conformance run needs: a fresh, migrated, empty store and a way to dispose of it. */
@@ -19,6 +29,11 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
     assert.equal((err as { code?: unknown }).code, code, `expected ${code}, got ${String(err)}`);
     return true;
   });
+}
+
+/** A lateness histogram in bucket order (stores may list buckets in any order). */
+function sortLateness<T extends { bucket: number }>(buckets: T[]): T[] {
+  return [...buckets].sort((x, y) => x.bucket - y.bucket);
 }
 
 /** Defines the Store conformance suite for one implementation. */
@@ -79,6 +94,38 @@ export function runStoreConformance(label: string, open: OpenStore): void {
 
     async function status(id: string): Promise<RunStatus | undefined> {
       return (await store.getRun(id))?.status;
+    }
+
+    /** Runs one run of each task to an end: started at `startedAt` (default T0), ended as given. */
+    async function finishRuns(
+      ends: { task: Task; status?: RunCompletion['status']; startedAt?: number; finishedAt: number; scheduledFor?: number }[],
+    ): Promise<Run[]> {
+      const runs = await Promise.all(ends.map((e) => addRun(e.task, { scheduledFor: e.scheduledFor ?? T0 })));
+      const claimed = await claim({ now: Math.max(T0, ...runs.map((r) => r.scheduledFor)), limit: 1000 });
+      const byId = new Map(claimed.map((c) => [c.run.id, c.run]));
+      const epoch = (id: string) => byId.get(id)!.leaseEpoch;
+      await store.markRunning(runs.map((r, i) => ({ runId: r.id, leaseEpoch: epoch(r.id), startedAt: ends[i]!.startedAt ?? T0 })));
+      const completions = runs.map((r, i) => ({
+        runId: r.id,
+        leaseEpoch: epoch(r.id),
+        status: ends[i]!.status ?? 'succeeded',
+        finishedAt: ends[i]!.finishedAt,
+      }));
+      assert.deepEqual((await store.completeRuns(completions)).stale, []);
+      return runs;
+    }
+
+    /** Every page of a task listing, following the cursors; the ids in the order they came. */
+    async function walkTasks(f: Omit<TaskFilter, 'limit' | 'cursor'>, limit: number): Promise<string[]> {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listTasks({ ...f, limit, ...(cursor !== undefined && { cursor }) });
+        assert.ok(page.items.length <= limit);
+        seen.push(...page.items.map((t) => t.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return seen;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -285,6 +332,129 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         assert.deepEqual(await store.countTasks(['b', 'zzz']), { paused: 1 });
         assert.deepEqual(await store.countTasks([]), {});
       });
+
+      it('sorts tasks by creation, name, next and last run, paging each order exactly (NULLs last both ways)', async () => {
+        // Ties on every key (a name in two namespaces, equal times), NULLs, and upper case (byte order: 'B' < 'a').
+        const specs: [string, string, number | null][] = [
+          ['x', 'b', T0 + 3000],
+          ['y', 'b', null],
+          ['x', 'a', T0 + 1000],
+          ['x', 'B', T0 + 3000],
+          ['y', 'c', T0 + 1000],
+          ['x', 'd', null],
+          ['y', 'a', T0 + 2000],
+        ];
+        const tasks: Task[] = [];
+        for (const [namespace, name, nextRunAt] of specs) tasks.push(await createTask({ namespace, name, nextRunAt }));
+        // Last runs: two tied, one apart, the rest never ran.
+        await finishRuns([
+          { task: tasks[0]!, finishedAt: T0 + 500 },
+          { task: tasks[2]!, finishedAt: T0 + 900 },
+          { task: tasks[3]!, finishedAt: T0 + 500 },
+          { task: tasks[6]!, finishedAt: T0 + 100 },
+        ]);
+        const current = await Promise.all(tasks.map(async (t) => (await store.getTask(t.id))!));
+        const key: Record<string, (t: Task) => string | number | null> = {
+          createdAt: () => null,
+          name: (t) => t.name,
+          nextRunAt: (t) => t.nextRunAt,
+          lastRunAt: (t) => t.lastRunAt,
+        };
+        const expected = (sort: TaskSort): string[] => {
+          const desc = sort.startsWith('-');
+          const of = key[sort.replace('-', '')]!;
+          const byId = (a: Task, b: Task) => (a.id < b.id ? -1 : 1) * (desc ? -1 : 1);
+          return [...current]
+            .sort((a, b) => {
+              const [va, vb] = [of(a), of(b)];
+              if (va === vb) return byId(a, b);
+              if (va === null) return 1;
+              if (vb === null) return -1;
+              return (va < vb ? -1 : 1) * (desc ? -1 : 1);
+            })
+            .map((t) => t.id);
+        };
+        for (const sort of TASK_SORTS) {
+          for (const limit of [1, 2, 3, 50]) {
+            assert.deepEqual(await walkTasks({ namespaces: '*', sort }, limit), expected(sort), `sort=${sort} limit=${limit}`);
+          }
+        }
+        // The name index serves an unfiltered listing; filters and namespace lists sort otherwise: same order.
+        const inX = (ids: string[]) => ids.filter((id) => current.find((t) => t.id === id)!.namespace === 'x');
+        for (const sort of ['name', '-name'] as const) {
+          assert.deepEqual(await walkTasks({ namespaces: ['x'], sort }, 2), inX(expected(sort)));
+          assert.deepEqual(await walkTasks({ namespaces: ['x', 'y'], sort }, 2), expected(sort));
+          assert.deepEqual(await walkTasks({ namespaces: '*', status: 'active', sort }, 2), expected(sort));
+        }
+        assert.deepEqual(await walkTasks({ namespaces: ['x'], sort: '-nextRunAt' }, 1), inX(expected('-nextRunAt')));
+      });
+
+      it('refuses a cursor made for another sort', async () => {
+        for (let i = 0; i < 3; i++) await createTask({ nextRunAt: T0 + i });
+        const cursorOf = async (sort?: TaskSort) => (await store.listTasks({ namespaces: '*', limit: 1, ...(sort && { sort }) })).nextCursor!;
+        const byName = await cursorOf('name');
+        const byDefault = await cursorOf();
+        await rejectsWith(store.listTasks({ namespaces: '*', limit: 1, sort: 'nextRunAt', cursor: byName }), 'invalid_cursor');
+        await rejectsWith(store.listTasks({ namespaces: '*', limit: 1, sort: '-name', cursor: byName }), 'invalid_cursor');
+        await rejectsWith(store.listTasks({ namespaces: '*', limit: 1, sort: '-createdAt', cursor: byDefault }), 'invalid_cursor');
+        await rejectsWith(store.listTasks({ namespaces: '*', limit: 1, cursor: await cursorOf('-createdAt') }), 'invalid_cursor');
+        // The default sort named or not is one order; a run cursor is no task cursor.
+        assert.equal((await store.listTasks({ namespaces: '*', limit: 1, sort: 'createdAt', cursor: byDefault })).items.length, 1);
+        const forged = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
+        await rejectsWith(store.listTasks({ namespaces: '*', limit: 1, sort: 'name', cursor: forged(['r', T0, newId()]) }), 'invalid_cursor');
+        // A key of the wrong type for its sort (a time for a name, a name for a time).
+        await rejectsWith(store.listTasks({ namespaces: '*', limit: 1, sort: 'name', cursor: forged(['ts', 'name', 5, newId()]) }), 'invalid_cursor');
+        await rejectsWith(
+          store.listTasks({ namespaces: '*', limit: 1, sort: 'lastRunAt', cursor: forged(['ts', 'lastRunAt', 'x', newId()]) }),
+          'invalid_cursor',
+        );
+      });
+
+      it('filters tasks by schedule type', async () => {
+        await createTask({ name: 'once', schedule: { type: 'once', at: '2026-02-01T00:00:00Z' } });
+        await createTask({ name: 'every', schedule: { type: 'interval', every: '5m' } });
+        await createTask({ name: 'cron', schedule: { type: 'cron', expression: '0 * * * *', timezone: 'UTC' } });
+        await createTask({ name: 'manual', schedule: null });
+        const names = async (schedule: TaskFilter['schedule']) =>
+          (await store.listTasks({ namespaces: '*', limit: 50, ...(schedule && { schedule }) })).items.map((t) => t.name);
+        assert.deepEqual(await names('once'), ['once']);
+        assert.deepEqual(await names('interval'), ['every']);
+        assert.deepEqual(await names('cron'), ['cron']);
+        assert.deepEqual(await names('none'), ['manual']);
+        assert.equal((await names(undefined)).length, 4);
+      });
+
+      it('lists the recent finished runs of given tasks, newest due first', async () => {
+        const a = await createTask();
+        const b = await createTask();
+        const quiet = await createTask();
+        // `a`: five finished runs due at T0-5000…T0-1000 (two at the same time), a pending and a running one.
+        const ended = await finishRuns([
+          { task: a, scheduledFor: T0 - 5000, finishedAt: T0 + 10 },
+          { task: a, scheduledFor: T0 - 4000, status: 'failed', startedAt: T0 + 1, finishedAt: T0 + 51 },
+          { task: a, scheduledFor: T0 - 2000, status: 'timed_out', finishedAt: T0 + 30 },
+          { task: a, scheduledFor: T0 - 2000, finishedAt: T0 + 20 },
+          { task: b, scheduledFor: T0 - 3000, finishedAt: T0 + 5 },
+        ]);
+        const skipped = (await store.createRun(newRun(a, { status: 'skipped', reason: 'misfire', scheduledFor: T0 - 1000 }), null)).run;
+        const running = await addRun(a, { scheduledFor: T0 });
+        await startOne(running, T0 + 100);
+        await addRun(a, { scheduledFor: T0 + 60_000 });
+        const tied = [ended[2]!, ended[3]!].sort((x, y) => (x.id < y.id ? 1 : -1)).map((r) => r.id);
+
+        const recent = await store.listRecentRuns([a.id, b.id, quiet.id, newId()], 4);
+        assert.deepEqual(
+          recent.get(a.id)!.map((r) => r.id),
+          [skipped.id, ...tied, ended[1]!.id],
+        );
+        const failed = (await store.listRecentRuns([a.id], 10)).get(a.id)!.find((r) => r.id === ended[1]!.id)!;
+        assert.deepEqual(failed, { id: ended[1]!.id, status: 'failed', scheduledFor: T0 - 4000, startedAt: T0 + 1, finishedAt: T0 + 51 });
+        assert.equal((await store.listRecentRuns([a.id], 10)).get(a.id)!.length, 5);
+        assert.deepEqual(recent.get(b.id)!.map((r) => r.id), [ended[4]!.id]);
+        assert.deepEqual(recent.get(quiet.id), []);
+        assert.equal(recent.size, 4);
+        assert.deepEqual([...(await store.listRecentRuns([], 5)).keys()], []);
+      });
     });
 
     // ------------------------------------------------------------------------------------------
@@ -354,6 +524,46 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         await rejectsWith(store.listRuns({ namespaces: '*', limit: 2, cursor: '%%%' }), 'invalid_cursor');
         const taskCursor = (await store.listTasks({ namespaces: '*', limit: 1 })).nextCursor!;
         await rejectsWith(store.listRuns({ namespaces: '*', limit: 2, cursor: taskCursor }), 'invalid_cursor');
+      });
+
+      it('lists runs oldest due first with order asc, paging exactly; cursors keep their order', async () => {
+        const a = await createTask({ namespace: 'a' });
+        const b = await createTask({ namespace: 'b' });
+        const runs: Run[] = [];
+        for (const at of [T0 + 3000, T0 + 1000, T0 + 2000, T0 + 1000, T0 + 1000]) runs.push(await addRun(a, { scheduledFor: at }));
+        const other = await addRun(b, { scheduledFor: T0 + 1500 });
+        const all = [...runs, other];
+        const asc = [...all].sort((x, y) => x.scheduledFor - y.scheduledFor || (x.id < y.id ? -1 : 1)).map((r) => r.id);
+        const walk = async (f: Partial<Parameters<Store['listRuns']>[0]>, limit: number) => {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.listRuns({ namespaces: '*', limit, ...f, ...(cursor !== undefined && { cursor }) });
+            seen.push(...page.items.map((r) => r.id));
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor !== undefined);
+          return seen;
+        };
+        for (const limit of [1, 2, 4, 100]) {
+          assert.deepEqual(await walk({ order: 'asc' }, limit), asc, `limit ${limit}`);
+          assert.deepEqual(await walk({ order: 'desc' }, limit), [...asc].reverse(), `limit ${limit}`);
+        }
+        // Only pending runs (the runs_due index) from a time on: the next runs due.
+        await claimOne(runs[1]!, T0 + 1000);
+        const pendingFrom = asc.filter((id) => id !== runs[1]!.id && all.find((r) => r.id === id)!.scheduledFor >= T0 + 1000);
+        assert.deepEqual(await walk({ order: 'asc', status: ['scheduled'], from: T0 + 1000 }, 2), pendingFrom);
+        assert.deepEqual(
+          await walk({ order: 'asc', status: ['scheduled'], namespaces: ['a'] }, 1),
+          pendingFrom.filter((id) => id !== other.id),
+        );
+        assert.deepEqual(await walk({ order: 'asc', status: ['scheduled'], taskId: b.id }, 1), [other.id]);
+        assert.deepEqual(await walk({ order: 'desc', status: ['scheduled'] }, 2), [...pendingFrom].reverse());
+
+        const ascCursor = (await store.listRuns({ namespaces: '*', limit: 1, order: 'asc' })).nextCursor!;
+        const descCursor = (await store.listRuns({ namespaces: '*', limit: 1 })).nextCursor!;
+        await rejectsWith(store.listRuns({ namespaces: '*', limit: 1, cursor: ascCursor }), 'invalid_cursor');
+        await rejectsWith(store.listRuns({ namespaces: '*', limit: 1, order: 'desc', cursor: ascCursor }), 'invalid_cursor');
+        await rejectsWith(store.listRuns({ namespaces: '*', limit: 1, order: 'asc', cursor: descCursor }), 'invalid_cursor');
       });
 
       it('keeps run logs in order: live appends, then the completion', async () => {
@@ -882,6 +1092,68 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         assert.equal((onlyA.byStatus.scheduled ?? 0) + (onlyA.byStatus.queued ?? 0), 3);
         assert.equal(onlyA.backlog, 2);
         assert.deepEqual(await store.countRuns([], T0), { byStatus: {}, backlog: 0 });
+      });
+
+      it('counts runs per minute of their due time: by status, and started ones by lateness bucket', async () => {
+        const M = 60_000;
+        const a = await createTask({ namespace: 'a' });
+        const b = await createTask({ namespace: 'b' });
+        const bucketOf = (late: number) => {
+          const i = LATENESS_BOUNDS_MS.findIndex((bound) => late <= bound);
+          return i === -1 ? LATENESS_BOUNDS_MS.length : i;
+        };
+        // Minute 0: three started (late 0, 40 and 45 ms), one skipped unstarted. Minute 2: one
+        // very late (20 min), one still running. Outside the window: one before, one at its end.
+        await finishRuns([
+          { task: a, scheduledFor: T0, startedAt: T0, finishedAt: T0 + 5 },
+          { task: a, scheduledFor: T0 + 10, status: 'failed', startedAt: T0 + 50, finishedAt: T0 + 60 },
+          { task: b, scheduledFor: T0 + 59_999, status: 'timed_out', startedAt: T0 + 60_044, finishedAt: T0 + 70_000 },
+          { task: a, scheduledFor: T0 + 2 * M, status: 'cancelled', startedAt: T0 + 2 * M + 20 * M, finishedAt: T0 + 23 * M },
+          { task: a, scheduledFor: T0 - 1, finishedAt: T0 },
+          { task: a, scheduledFor: T0 + 3 * M, finishedAt: T0 + 3 * M },
+        ]);
+        await store.createRun(newRun(a, { status: 'skipped', reason: 'overlap', scheduledFor: T0 + 30_000 }), null);
+        const running = await addRun(b, { scheduledFor: T0 + 2 * M + 1 });
+        await startOne(running, T0 + 2 * M + 3);
+        await addRun(a, { scheduledFor: T0 + M }); // pending: counted nowhere
+
+        const minutes = await store.countRunsPerMinute('*', T0, T0 + 3 * M);
+        assert.deepEqual(
+          minutes.map((m) => ({ ...m, lateness: sortLateness(m.lateness) })),
+          [
+            {
+              at: T0,
+              byStatus: { succeeded: 1, failed: 1, timed_out: 1, skipped: 1 },
+              lateness: [
+                { bucket: bucketOf(0), n: 1, maxMs: 0 },
+                { bucket: bucketOf(40), n: 2, maxMs: 45 },
+              ],
+            },
+            {
+              at: T0 + 2 * M,
+              byStatus: { cancelled: 1, running: 1 },
+              lateness: [
+                { bucket: bucketOf(2), n: 1, maxMs: 2 },
+                { bucket: LATENESS_BOUNDS_MS.length, n: 1, maxMs: 20 * M },
+              ],
+            },
+          ],
+        );
+        const onlyB = await store.countRunsPerMinute(['b'], T0, T0 + 3 * M);
+        assert.deepEqual(
+          onlyB.map((m) => [m.at, m.byStatus]),
+          [
+            [T0, { timed_out: 1 }],
+            [T0 + 2 * M, { running: 1 }],
+          ],
+        );
+        // Minutes count from `from`; a window ends before `to`.
+        assert.deepEqual(
+          (await store.countRunsPerMinute(['a', 'b'], T0 + 30_000, T0 + 90_000)).map((m) => [m.at, m.byStatus]),
+          [[T0 + 30_000, { timed_out: 1, skipped: 1 }]],
+        );
+        assert.deepEqual(await store.countRunsPerMinute([], T0, T0 + 3 * M), []);
+        assert.deepEqual(await store.countRunsPerMinute(['zzz'], T0, T0 + 3 * M), []);
       });
 
       it('keeps the counts right through every way a run ends (and one that un-ends)', async () => {

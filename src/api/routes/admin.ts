@@ -1,11 +1,11 @@
-// /v1/audit, /v1/cluster/nodes, /v1/stats: what operators look at.
+// /v1/audit, /v1/cluster/nodes, /v1/stats, /v1/stats/runs: what operators look at.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../auth-hook.js';
-import { AuditQuery, AuditView, NodeView, StatsQuery, StatsView } from '../schemas/admin.js';
+import { AuditQuery, AuditView, DEFAULT_STATS_MINUTES, NodeView, RunStatsQuery, RunStatsView, StatsQuery, StatsView } from '../schemas/admin.js';
 import { AUTH_PROBLEMS, Page, problems } from '../schemas/common.js';
-import { auditView, nodeView, pageView, statsView } from '../views.js';
+import { auditView, nodeView, pageView, runStatsView, statsView } from '../views.js';
 import { limitOf, parseRange, type RouteDeps } from './route-helpers.js';
 
 /** Admin and operator read routes. */
@@ -58,5 +58,26 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
       },
     },
     async (request) => statsView(await admin.stats(actorOf(request), request.query.namespace)),
+  );
+
+  app.get(
+    '/stats/runs',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['cluster'],
+        summary: 'Runs per minute',
+        description:
+          'Runs by the minute of their `scheduledFor`, over the last `minutes` minutes (this one included, oldest first, every minute ' +
+          'present): finished runs by status, runs started, and p50/p99 lateness (startedAt − scheduledFor) of the started ones, ' +
+          'read off a histogram: the upper bound of the bucket holding the percentile, capped at the largest lateness in it.',
+        querystring: RunStatsQuery,
+        response: { 200: RunStatsView, ...problems(...AUTH_PROBLEMS) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return runStatsView(await admin.runStats(actorOf(request), q.namespace, q.minutes ?? DEFAULT_STATS_MINUTES));
+    },
   );
 };

@@ -1,9 +1,9 @@
-// /v1/api-keys: mint, list and revoke API keys (admin only).
+// /v1/api-keys: mint, list and revoke API keys (admin only); /v1/me: what the calling key may do.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../auth-hook.js';
-import { ApiKeyCreateBody, ApiKeyCreatedView, ApiKeyView } from '../schemas/admin.js';
+import { ApiKeyCreateBody, ApiKeyCreatedView, ApiKeyView, MeView } from '../schemas/admin.js';
 import { AUTH_PROBLEMS, IdParams, Page, PageQuery, problems } from '../schemas/common.js';
 import { apiKeyView, pageView } from '../views.js';
 import { limitOf, type RouteDeps } from './route-helpers.js';
@@ -13,6 +13,23 @@ const tags = ['admin'];
 /** API key routes. */
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { services }) => {
   const { apiKeys } = services;
+
+  app.get(
+    '/me',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags,
+        summary: 'The calling key: its actor id, role and namespaces',
+        description: 'Lets a client (the web dashboard) offer only what the key may do.',
+        response: { 200: MeView, ...problems(...AUTH_PROBLEMS) },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      return { actor: actor.id, role: actor.role, namespaces: [...actor.namespaces] };
+    },
+  );
 
   app.post(
     '/api-keys',

@@ -35,7 +35,9 @@ export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = a
       schema: {
         tags,
         summary: 'List runs (monitor)',
-        description: '`task` is a task id or name; `status` a comma-separated list; `from`/`to` bound `scheduledFor` (from inclusive, to exclusive).',
+        description:
+          '`task` is a task id or name; `status` a comma-separated list; `from`/`to` bound `scheduledFor` (from inclusive, to exclusive); ' +
+          '`order=asc` lists oldest due first (with `status=scheduled&from=<now>`: the next runs due).',
         querystring: RunListQuery,
         response: { 200: Page(RunView), ...problems(...AUTH_PROBLEMS, 404) },
       },
@@ -45,7 +47,15 @@ export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = a
       const check = new ErrorCollector();
       const status = check.run(() => parseStatuses(q.status));
       const range = parseRange(q, check);
-      const page = await runs.list(actorOf(request), { task: q.task, namespace: q.namespace, status, ...range, limit: limitOf(q), cursor: q.cursor });
+      const page = await runs.list(actorOf(request), {
+        task: q.task,
+        namespace: q.namespace,
+        status,
+        ...range,
+        order: q.order,
+        limit: limitOf(q),
+        cursor: q.cursor,
+      });
       return pageView(page, runView);
     },
   );

@@ -25,7 +25,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
       schema: {
         tags,
         summary: 'Create a task (createTask)',
-        description: 'Creates the task and its first pending run in one transaction. `script` and `shell` kinds answer 400 `unsupported_task_kind` for now.',
+        description: 'Creates the task and its first pending run in one transaction. `shell` tasks need `SUNDIAL_SHELL_TASKS=on` and an admin key.',
         body: TaskCreateBody,
         response: { 201: TaskView, ...problems(...AUTH_PROBLEMS, 409, 413) },
       },
@@ -40,11 +40,29 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
     '/tasks',
     {
       config: { role: 'viewer' },
-      schema: { tags, summary: 'List tasks (listTasks)', querystring: TaskListQuery, response: { 200: Page(TaskView), ...problems(...AUTH_PROBLEMS) } },
+      schema: {
+        tags,
+        summary: 'List tasks (listTasks)',
+        description:
+          'Filters: `namespace`, `status`, `kind`, `schedule` (type, or `none`), `q`. `sort` orders the page (default `createdAt`); ' +
+          '`recentRuns=N` adds each task\'s last N finished runs, for a sparkline of outcomes.',
+        querystring: TaskListQuery,
+        response: { 200: Page(TaskView), ...problems(...AUTH_PROBLEMS) },
+      },
     },
     async (request) => {
       const q = request.query;
-      const page = await tasks.list(actorOf(request), { namespace: q.namespace, status: q.status, kind: q.kind, q: q.q, limit: limitOf(q), cursor: q.cursor });
+      const page = await tasks.list(actorOf(request), {
+        namespace: q.namespace,
+        status: q.status,
+        kind: q.kind,
+        q: q.q,
+        schedule: q.schedule,
+        sort: q.sort,
+        recentRuns: q.recentRuns,
+        limit: limitOf(q),
+        cursor: q.cursor,
+      });
       return pageView(page, taskView);
     },
   );

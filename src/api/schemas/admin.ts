@@ -35,6 +35,13 @@ export const ApiKeyView = Type.Object({
   revokedAt: Nullable(IsoTime),
 });
 
+/** GET /v1/me */
+export const MeView = Type.Object({
+  actor: Type.String({ description: '`key:<id>` of the calling key, as audit entries name it.' }),
+  role: Type.Enum(['viewer', 'operator', 'admin']),
+  namespaces: Type.Array(Type.String(), { description: 'Namespaces the key covers; `["*"]` for all.' }),
+});
+
 /** A newly minted key: the only response that carries the secret. */
 export const ApiKeyCreatedView = Type.Object({
   ...ApiKeyView.properties,
@@ -90,6 +97,43 @@ export const StatsView = Type.Object({
 
 /** GET /v1/stats filter. */
 export const StatsQuery = Type.Object({ namespace: Type.Optional(Namespace) }, { additionalProperties: false });
+
+/** Minutes GET /v1/stats/runs covers when the request names none. */
+export const DEFAULT_STATS_MINUTES = 60;
+
+/** GET /v1/stats/runs */
+export const RunStatsQuery = Type.Object(
+  {
+    namespace: Type.Optional(Namespace),
+    minutes: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1440, default: DEFAULT_STATS_MINUTES, description: 'How many minutes, this one included (1..1440, default 60).' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Late = Nullable(Type.Integer({ description: 'Null when no run of the minute started.' }));
+
+/** Runs of one minute of GET /v1/stats/runs. */
+export const RunMinuteView = Type.Object({
+  at: IsoTime,
+  succeeded: Type.Integer(),
+  failed: Type.Integer(),
+  timed_out: Type.Integer(),
+  cancelled: Type.Integer(),
+  skipped: Type.Integer(),
+  started: Type.Integer({ description: 'Runs that started (whatever their status now).' }),
+  lateP50Ms: Late,
+  lateP99Ms: Late,
+});
+
+/** GET /v1/stats/runs */
+export const RunStatsView = Type.Object({
+  from: IsoTime,
+  to: IsoTime,
+  bucketMs: Type.Integer({ examples: [60_000] }),
+  buckets: Type.Array(RunMinuteView, { description: 'One per minute, oldest first, empty minutes included.' }),
+});
 
 /** POST /v1/schedules/preview */
 export const PreviewBody = Type.Object(

@@ -26,6 +26,11 @@ export const RunListQuery = Type.Object(
     status: Type.Optional(Type.String({ maxLength: 200, description: `Comma-separated: ${RUN_STATUSES.join(', ')}.`, examples: ['failed,timed_out'] })),
     from: Type.Optional(IsoTimeInput),
     to: Type.Optional(IsoTimeInput),
+    order: Type.Optional(
+      Type.Enum(['desc', 'asc'], {
+        description: 'By `scheduledFor`: `desc` newest first (default) or `asc` oldest first. A cursor pages only the order it was made for.',
+      }),
+    ),
     ...PageQuery,
   },
   { additionalProperties: false },

@@ -3,8 +3,9 @@
 // their shape and document them.
 
 import { Type } from 'typebox';
-import { RUN_STATUSES, TASK_KINDS } from '../../core/types.js';
+import { RUN_STATUSES, TASK_KINDS, TERMINAL_STATUSES } from '../../core/types.js';
 import { NAME_PATTERN } from '../../services/names.js';
+import { SCHEDULE_FILTERS, TASK_SORTS } from '../../store/store.js';
 import { IsoTime, IsoTimeInput, Namespace, Nullable, PageQuery } from './common.js';
 
 const Duration = Type.String({ maxLength: 64, description: 'ISO-8601 (`PT5M`) or shorthand (`250ms`, `30s`, `5m`, `1h30m`, `2d`).' });
@@ -104,10 +105,35 @@ export const TaskListQuery = Type.Object(
     status: Type.Optional(Type.Enum(['active', 'paused'])),
     kind: Type.Optional(Type.Enum([...TASK_KINDS])),
     q: Type.Optional(Type.String({ maxLength: 200, description: 'Substring of the name or description.' })),
+    schedule: Type.Optional(Type.Enum([...SCHEDULE_FILTERS], { description: 'Schedule type; `none`: tasks without a schedule.' })),
+    sort: Type.Optional(
+      Type.Enum([...TASK_SORTS], {
+        description:
+          'Order of the items, `-` for descending (default `createdAt`). Ties are broken by id; tasks without a next or last run ' +
+          'sort last either way. A cursor pages only the sort it was made for.',
+      }),
+    ),
+    recentRuns: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 50,
+        default: 0,
+        description: 'With N > 0 each task carries `recentRuns`: its last N finished runs, newest due first (0..50, default 0).',
+      }),
+    ),
     ...PageQuery,
   },
   { additionalProperties: false },
 );
+
+/** A finished run in a task listing's `recentRuns`. */
+export const RecentRunView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: Type.Enum(RUN_STATUSES.filter((s) => TERMINAL_STATUSES.has(s))),
+  scheduledFor: IsoTime,
+  finishedAt: Nullable(IsoTime),
+  durationMs: Nullable(Type.Integer({ description: 'finishedAt minus startedAt; null for runs that never started.' })),
+});
 
 /** POST /v1/tasks/{idOrName}/schedule: `at` for one run, or `schedule` for the recurrence. */
 export const TaskScheduleBody = Type.Object(
@@ -140,4 +166,7 @@ export const TaskView = Type.Object({
   updatedAt: IsoTime,
   createdBy: Type.String(),
   updatedBy: Type.String(),
+  recentRuns: Type.Optional(
+    Type.Array(RecentRunView, { description: 'Only in `GET /v1/tasks?recentRuns=N`: the last N finished runs, newest due first.' }),
+  ),
 });

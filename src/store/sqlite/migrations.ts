@@ -159,10 +159,20 @@ CREATE TABLE run_samples (
 CREATE INDEX run_samples_run ON run_samples (run_id, at);
 `;
 
+// Task listings sorted by name (`?sort=name`): without an index every page sorts the whole
+// scope (~17 ms per 100,000 tasks and growing); with it a page is one index range (~0.3 ms).
+// Only the API writes names, so the scheduler's updates of a task row never touch it. The time
+// sorts (next_run_at, last_run_at) stay unindexed on purpose: the scheduler writes those columns
+// on every run.
+const V3 = `
+CREATE INDEX tasks_name ON tasks (name, id);
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
   { version: 2, description: 'resource samples of long runs', sql: V2 },
+  { version: 3, description: 'task listings sorted by name', sql: V3 },
 ];
 
 /** The schema version this code writes. */
