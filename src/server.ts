@@ -3,6 +3,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
@@ -23,7 +24,7 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import { RunOutputRecorder } from './scheduler/run-output.js';
 import type { Store } from './store/store.js';
-import { VERSION } from './version.js';
+import { PROJECT_ROOT, VERSION } from './version.js';
 
 export interface StartOptions {
   /** Called once with a generated bootstrap admin key (first start without SUNDIAL_ADMIN_TOKEN). */
@@ -130,6 +131,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     checkScriptSyntax,
     loadScriptSyntaxChecker,
     runOutput: output,
+    uiDir: join(PROJECT_ROOT, 'dist', 'ui'),
   });
 
   const recovered = await scheduler.start();

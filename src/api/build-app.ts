@@ -21,7 +21,7 @@ import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { createServices } from '../services/index.js';
 import { installAuth } from './auth-hook.js';
 import { EventStreamHub } from './event-stream.js';
-import { installProblemHandlers } from './problem.js';
+import { installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { eventRoutes } from './routes/events.js';
@@ -29,6 +29,7 @@ import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
+import { installUi } from './ui-static.js';
 import type { LiveLogSource } from './log-follow.js';
 import type { ScriptSyntaxError } from '../services/task-spec.js';
 
@@ -58,6 +59,8 @@ export interface AppDeps {
   runOutput?: LiveLogSource;
   /** Overrides of the auth cache's timings (tests). */
   authCache?: { ttlMs?: number; missTtlMs?: number };
+  /** Folder of the built web dashboard (dist/ui); absent: no dashboard. */
+  uiDir?: string;
   /** Heartbeat period of /v1/events (tests shorten it). */
   sseHeartbeatMs?: number;
 }
@@ -76,7 +79,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
-  installProblemHandlers(fastify);
+  const notFound: { current: NotFoundFallback } = { current: () => false };
+  installProblemHandlers(fastify, notFound);
 
   const version = deps.nodeInfo().version;
   await app.register(swagger, {
@@ -109,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) throw new SundialError('shutting_down', 'this node is shutting down; retry on another node or after the restart');
   });
 
+  notFound.current = await installUi(fastify, deps.uiDir);
   await app.register(healthRoutes, { isReady: deps.isReady, metricsRegistry: deps.metricsRegistry });
   await app.register(
     async (v1) => {

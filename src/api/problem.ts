@@ -79,15 +79,22 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: S
     .send(JSON.stringify(problemOf(err, request.url)));
 }
 
-/** Installs the error and not-found handlers that answer every failure with a problem. */
-export function installProblemHandlers(app: FastifyInstance): void {
+/** Answers a request no route matched, or returns false to let it be a 404 problem. */
+export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) => boolean;
+
+/**
+ * Installs the error and not-found handlers that answer every failure with a problem.
+ * `fallback` (read when a request misses) may answer instead: the dashboard's page loads.
+ */
+export function installProblemHandlers(app: FastifyInstance, fallback: { current: NotFoundFallback } = { current: () => false }): void {
   app.setErrorHandler((error, request, reply) => {
     const known = toSundialError(error);
     if (known) return sendProblem(request, reply, known);
     request.log.error({ err: error, url: request.url, method: request.method }, 'unexpected error');
     return sendProblem(request, reply, new SundialError('internal', 'something went wrong on our side; it has been logged'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new SundialError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    if (fallback.current(request, reply)) return reply;
+    return sendProblem(request, reply, new SundialError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
 }

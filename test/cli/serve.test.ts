@@ -58,7 +58,7 @@ describe('serve', () => {
     assert.equal(config.shellTasks, true);
     assert.deepEqual(config.outboundAllow, ['10.0.0.0/8', 'localhost']);
     assert.deepEqual(rec.out, ['Bootstrap admin API key (shown only this once; only its hash is kept):', '  sk_boot']);
-    assert.deepEqual(rec.err, ['sundial listening on http://127.0.0.1:9000']);
+    assert.deepEqual(rec.err, ['sundial listening on http://127.0.0.1:9000 (dashboard: http://127.0.0.1:9000/, API docs: http://127.0.0.1:9000/docs)']);
   });
 
   it('serveFlagsToSource keeps only config options', () => {

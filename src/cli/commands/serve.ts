@@ -76,7 +76,7 @@ export async function runServe(opts: Record<string, unknown> & { config?: string
       deps.out(`  ${key}`);
     },
   });
-  deps.err(`sundial listening on ${server.url}`);
+  deps.err(`sundial listening on ${server.url} (dashboard: ${server.url}/, API docs: ${server.url}/docs)`);
 
   let stopping = false;
   const stop = (signal: string): void => {
