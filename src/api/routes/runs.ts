@@ -1,7 +1,6 @@
 // /v1/runs: monitor runs, read their logs, move or cancel pending ones.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { validateInstant } from '../../core/schedule.js';
 import { ErrorCollector } from '../../services/validation.js';
 import { actorOf } from '../auth-hook.js';
@@ -9,7 +8,7 @@ import { AUTH_PROBLEMS, IdParams, Page, problems } from '../schemas/common.js';
 import type { EventBus } from '../../core/events.js';
 import type { Store } from '../../store/store.js';
 import { followRunLog, type LiveLogSource } from '../log-follow.js';
-import { LogsQuery, RescheduleBody, RunListQuery, RunMetricsView, RunView } from '../schemas/run.js';
+import { LogLineView, LogsQuery, RescheduleBody, RunListQuery, RunMetricsView, RunView } from '../schemas/run.js';
 import { SSE_HEADERS } from '../event-stream.js';
 import { iso, logLineView, pageView, runView } from '../views.js';
 import { limitOf, parseRange, parseStatuses, type RouteDeps } from './route-helpers.js';
@@ -79,7 +78,8 @@ export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = a
         params: IdParams,
         querystring: LogsQuery,
         response: {
-          200: { description: 'One JSON object per line.', content: { 'application/x-ndjson': { schema: Type.String() } } },
+          // The schema is one line's: the body is many of them, one per line (JSON lines).
+          200: { description: 'One JSON object per line, each shaped like this schema.', content: { 'application/x-ndjson': { schema: LogLineView } } },
           ...problems(...AUTH_PROBLEMS, 404),
         },
       },
@@ -97,7 +97,9 @@ export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = a
       }
       const lines = await runs.logs(actorOf(request), request.params.id);
       const body = lines.map((l) => JSON.stringify(logLineView(l))).join('\n');
-      return reply.type('application/x-ndjson; charset=utf-8').send(body === '' ? '' : `${body}\n`);
+      // The typed reply expects one line (the schema documents a line); the body is all of them,
+      // already serialized, which Fastify sends as it is.
+      return reply.type('application/x-ndjson; charset=utf-8').send((body === '' ? '' : `${body}\n`) as never);
     },
   );
 

@@ -3073,13 +3073,22 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description One JSON object per line. */
+                /** @description One JSON object per line, each shaped like this schema. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/x-ndjson": string;
+                        "application/x-ndjson": {
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            at: string;
+                            /** @enum {unknown} */
+                            level: "debug" | "info" | "warn" | "error";
+                            message: string;
+                        };
                     };
                 };
                 /** @description application/problem+json (RFC 9457) */

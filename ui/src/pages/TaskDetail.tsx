@@ -13,7 +13,7 @@ import { PoliciesPanel } from './tasks/PoliciesPanel';
 import { RunHistory } from './tasks/RunHistory';
 import { SchedulePanel } from './tasks/SchedulePanel';
 import { RunNoticeBox, ScheduleOnce, TaskHeaderActions, taskKey, type RunNotice } from './tasks/TaskActions';
-import { useThrottled } from './tasks/useThrottled';
+import { useThrottled } from '../live/useThrottled';
 import './Tasks.css';
 
 function useTask(id: string) {

@@ -12,7 +12,7 @@ import { TaskFilters } from './tasks/TaskFilters';
 import { TaskTable } from './tasks/TaskTable';
 import { DEFAULT_SORT, listQuery, nextSort, useTaskListView, type TaskListView } from './tasks/taskListView';
 import { useHistoryPager } from './tasks/useHistoryPager';
-import { useThrottled } from './tasks/useThrottled';
+import { useThrottled } from '../live/useThrottled';
 import './Tasks.css';
 
 /** Live changes refresh the page on screen at most this often. */

@@ -1,6 +1,7 @@
 // The runs API calls the run pages make, with the types they answer.
 
 import { client, unwrap, type Run } from '../../api/client';
+import type { paths } from '../../api/schema';
 
 /** Filters of GET /v1/runs, as the URL holds them ('' for none). */
 export interface RunFilters {
@@ -38,12 +39,8 @@ export async function getRunMetrics(id: string) {
 export type RunMetrics = Awaited<ReturnType<typeof getRunMetrics>>;
 export type RunSample = RunMetrics['samples'][number];
 
-/** One line of a run's log. */
-export interface LogLine {
-  at: string;
-  level: string;
-  message: string;
-}
+/** One line of a run's log (the API documents one line of its JSON-lines answer). */
+export type LogLine = paths['/v1/runs/{id}/logs']['get']['responses'][200]['content']['application/x-ndjson'];
 
 /** A run's whole stored log (the API answers JSON lines). */
 export async function getRunLog(id: string): Promise<LogLine[]> {

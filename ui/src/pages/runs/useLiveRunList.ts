@@ -7,7 +7,7 @@ import { useCallback } from 'react';
 import type { Run } from '../../api/client';
 import { useLiveEvents, type RunTransitionEvent } from '../../live/live-events';
 import type { RunFilters, RunPage } from './api';
-import { useThrottle } from './useThrottle';
+import { useThrottled } from '../../live/useThrottled';
 
 /** Whether a transition may change what a list with these filters shows. */
 function concerns(f: RunFilters, e: RunTransitionEvent): boolean {
@@ -41,7 +41,7 @@ function patched(r: Run, e: RunTransitionEvent): Run {
 /** Live updates for the page of runs cached under `queryKey` (`firstPage`: also refetch it). */
 export function useLiveRunList(queryKey: QueryKey, filters: RunFilters, firstPage: boolean): void {
   const queryClient = useQueryClient();
-  const refetch = useThrottle(
+  const refetch = useThrottled(
     useCallback(() => void queryClient.invalidateQueries({ queryKey, exact: true }), [queryClient, queryKey]),
     1000,
   );

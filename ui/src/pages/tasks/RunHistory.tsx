@@ -7,7 +7,7 @@ import { client, unwrap, type Run } from '../../api/client';
 import { ErrorMessage, Loading, Pager, StatusBadge, Time, useCursorPager } from '../../components/ui';
 import { duration } from '../../format';
 import { useLiveEvents, type RunTransitionEvent } from '../../live/live-events';
-import { useThrottled } from './useThrottled';
+import { useThrottled } from '../../live/useThrottled';
 
 const PAGE_SIZE = 20;
 const REFRESH_MS = 1000;

@@ -1,4 +1,5 @@
-// Live events can arrive by the hundred a second; a page refetches at most once per window.
+// Live pages refetch on events; at hundreds of events a second that must still cost only a
+// few requests a second, so calls fold into at most one run per window (the last always runs).
 
 import { useCallback, useEffect, useRef } from 'react';
 
