@@ -5,8 +5,8 @@
 // assertions check correctness only (speed is not asserted in tests: a loaded CI machine would
 // make them flaky).
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { makeDirs, startServerProcess, type ServerProcess } from '../e2e/server-process.js';
@@ -18,15 +18,18 @@ const RESULTS = new URL('../../test-results/', import.meta.url).pathname;
 
 let server: ServerProcess;
 let browser: Browser;
+let dirs: { dataDir: string; tasksDir: string };
 
 before(async () => {
-  const dirs = makeDirs({ 'job.mjs': 'export default async () => 1' });
+  dirs = makeDirs({ 'job.mjs': 'export default async () => 1' });
   await seedTasks(dirs.dataDir, TASKS);
   [server, browser] = await Promise.all([startServerProcess(dirs), launchBrowser()]);
 });
 after(async () => {
   await browser?.close();
   await server?.kill('SIGTERM');
+  // 100,000 tasks and 300,000 runs are ~150 MB on disk; not worth keeping.
+  if (dirs) rmSync(dirname(dirs.dataDir), { recursive: true, force: true });
 });
 
 // Runs in the page before its scripts: notes when the first task row is in the DOM.
