@@ -44,6 +44,19 @@ async function describedText(page: Page, input: Locator): Promise<string> {
   return texts.join(' | ');
 }
 
+/**
+ * Waits until the text `input` is described by includes `message`. The live preview may first
+ * answer for a half-typed value (on a slow machine keystrokes can be further apart than its
+ * debounce), with another message; the full value's answer follows.
+ */
+async function waitDescribedBy(page: Page, input: Locator, message: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await describedText(page, input)).includes(message)) {
+    if (Date.now() > deadline) throw new Error(`"${message}" never appeared next to the field (it says: ${await describedText(page, input)})`);
+    await page.waitForTimeout(50);
+  }
+}
+
 /** Waits until `input` is marked invalid (the API's or the browser's message is attached). */
 async function waitInvalid(input: Locator): Promise<void> {
   await input.and(input.page().locator('[aria-invalid="true"]')).waitFor();
@@ -118,7 +131,8 @@ test('a bad cron expression: the API message sits next to the field, live and af
   const cron = page.getByLabel('Cron expression');
   await cron.pressSequentially('61 * * * *', { delay: 20 });
   await waitInvalid(cron);
-  assert.ok((await describedText(page, cron)).includes(message), 'the live preview puts the API message next to the field');
+  // The live preview puts the API's message next to the field.
+  await waitDescribedBy(page, cron, message);
   await page.locator('.preview-status').filter({ hasText: 'not valid' }).waitFor();
   assert.equal(await page.getByRole('list', { name: 'Next runs' }).count(), 0, 'no times for an invalid schedule');
 

@@ -2,10 +2,17 @@
 // updates. Events reach subscribers in batches every 100 ms, so a busy installation (hundreds of
 // transitions a second) costs ten renders a second, not one per event. (A timer, not
 // requestAnimationFrame, which stops in background tabs and would let batches pile up.)
+// Whenever the stream (re)connects, every query on screen is read again: events sent while it
+// was down, or before it first connected, are lost, and this is the one place that knows.
+// (Except queries that must not change under the user, such as the task a form was filled from.)
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import { readEventStream } from '../api/sse';
 import { useSession } from '../auth/session';
+
+/** Query `meta` key: a query with it set to true is not read again when the stream reconnects. */
+export const KEEP_ON_RECONNECT = 'keepOnReconnect';
 
 /** A run transition as /v1/events sends it. */
 export interface RunTransitionEvent {
@@ -46,6 +53,7 @@ const LiveContext = createContext<LiveEvents | null>(null);
 /** Keeps the event stream open while someone is signed in. */
 export function LiveEventsProvider({ children }: { children: ReactNode }) {
   const { me } = useSession();
+  const queryClient = useQueryClient();
   const listeners = useRef(new Set<Listener>());
   const [connected, setConnected] = useState(false);
 
@@ -62,7 +70,10 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
     };
     void readEventStream('/v1/events', {
       signal: abort.signal,
-      onOpen: setConnected,
+      onOpen(open) {
+        setConnected(open);
+        if (open) void queryClient.invalidateQueries({ predicate: (q) => q.meta?.[KEEP_ON_RECONNECT] !== true });
+      },
       onEvent(e) {
         if (e.event !== 'run:transition' && e.event !== 'task:changed') return;
         pending.push({ type: e.event, ...(JSON.parse(e.data) as object) } as LiveEvent);
@@ -74,7 +85,7 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
       if (frame !== null) clearTimeout(frame);
       setConnected(false);
     };
-  }, [me]);
+  }, [me, queryClient]);
 
   const subscribe = useCallback((listener: Listener) => {
     listeners.current.add(listener);

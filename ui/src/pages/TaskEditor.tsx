@@ -2,6 +2,7 @@
 // only page that pulls in CodeMirror (through editor/CodeEditor.tsx).
 
 import { useQuery } from '@tanstack/react-query';
+import { KEEP_ON_RECONNECT } from '../live/live-events';
 import { useMemo } from 'react';
 import { Link, useParams } from 'react-router';
 import { client, unwrap, type Task } from '../api/client';
@@ -33,6 +34,9 @@ function EditTask({ id }: { id: string }) {
     staleTime: Infinity,
     gcTime: 0,
     refetchOnReconnect: false,
+    // A newer version would remount the form and drop the user's edits; the PATCH's If-Match
+    // finds a conflict instead.
+    meta: { [KEEP_ON_RECONNECT]: true },
   });
   if (query.isPending) return <Loading what="Loading the task" />;
   if (query.isError) {

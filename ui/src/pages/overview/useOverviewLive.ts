@@ -1,6 +1,5 @@
-import { useQueryClient, type QueryKey } from '@tanstack/react-query';
-import { useEffect, useRef } from 'react';
-import { useLiveConnected, useLiveEvents, type RunTransitionEvent } from '../../live/live-events';
+import type { QueryKey } from '@tanstack/react-query';
+import { useLiveEvents, type RunTransitionEvent } from '../../live/live-events';
 import { overviewKeys } from './queries';
 import { useThrottledRefetch } from './useThrottledRefetch';
 
@@ -9,11 +8,10 @@ const REFETCH_EVERY_MS = 2000;
 
 /**
  * Keeps the Overview current from the event stream: run transitions go to `applySeries` (the
- * charts change at once), and each batch refetches only the parts it changes, throttled. After
- * the stream reconnects, everything is fetched again: events sent meanwhile were lost.
+ * charts change at once), and each batch refetches only the parts it changes, throttled. (When
+ * the stream (re)connects, LiveEventsProvider has every query read again.)
  */
 export function useOverviewLive(namespace: string | undefined, applySeries: (events: RunTransitionEvent[]) => void): void {
-  const queryClient = useQueryClient();
   const refetch = useThrottledRefetch(REFETCH_EVERY_MS);
 
   useLiveEvents((batch) => {
@@ -37,11 +35,4 @@ export function useOverviewLive(namespace: string | undefined, applySeries: (eve
     applySeries(transitions);
     if (keys.size > 0) refetch([...keys.values()]);
   });
-
-  const connected = useLiveConnected();
-  const wasConnected = useRef(connected);
-  useEffect(() => {
-    if (connected && !wasConnected.current) void queryClient.invalidateQueries({ queryKey: overviewKeys.all });
-    wasConnected.current = connected;
-  }, [connected, queryClient]);
 }
