@@ -88,14 +88,19 @@ export function Field({
           {hint}
         </small>
       )}
-      {hasErrors && (
-        <ul id={errId} className="field-errors">
-          {errors.map((m) => (
-            <li key={m}>{m}</li>
-          ))}
-        </ul>
-      )}
+      {hasErrors && <FieldErrors id={errId} errors={errors} />}
     </div>
+  );
+}
+
+/** A field's messages, as a list its control points at with aria-describedby. */
+export function FieldErrors({ id, errors }: { id: string; errors: string[] }) {
+  return (
+    <ul id={id} className="field-errors">
+      {errors.map((m) => (
+        <li key={m}>{m}</li>
+      ))}
+    </ul>
   );
 }
 

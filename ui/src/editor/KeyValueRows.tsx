@@ -3,6 +3,7 @@
 
 import { useId, useRef, useState } from 'react';
 import { newRow, type Row } from './model';
+import { FieldErrors } from '../components/ui';
 
 export function KeyValueRows({
   legend,
@@ -95,13 +96,7 @@ export function KeyValueRows({
           {hint}
         </small>
       )}
-      {errors && (
-        <ul id={errId} className="field-errors">
-          {errors.map((m) => (
-            <li key={m}>{m}</li>
-          ))}
-        </ul>
-      )}
+      {errors && <FieldErrors id={errId} errors={errors} />}
     </fieldset>
   );
 }

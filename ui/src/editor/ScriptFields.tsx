@@ -1,7 +1,7 @@
 // The `script` kind: inline JavaScript in a CodeMirror editor, and its memory limit.
 
 import { lazy, Suspense, useId } from 'react';
-import { Field } from '../components/ui';
+import { Field, FieldErrors } from '../components/ui';
 import { SCRIPT_POINTERS as P } from './field-map';
 import type { ScriptForm } from './model';
 import type { SectionProps } from './section';
@@ -50,13 +50,7 @@ function CodeField({ value, onChange, errors }: { value: string; onChange: (code
         <code>fetch()</code>, <code>sleep()</code>. <kbd>Tab</kbd> indents: press <kbd>Esc</kbd> then <kbd>Tab</kbd> to leave the editor (
         <kbd>Ctrl</kbd>+<kbd>M</kbd> makes <kbd>Tab</kbd> always leave).
       </small>
-      {errors && (
-        <ul id={errId} className="field-errors">
-          {errors.map((m) => (
-            <li key={m}>{m}</li>
-          ))}
-        </ul>
-      )}
+      {errors && <FieldErrors id={errId} errors={errors} />}
     </div>
   );
 }

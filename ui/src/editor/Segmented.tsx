@@ -2,6 +2,7 @@
 // between options, as with any radio group, and the API's messages for it sit underneath.
 
 import { useId } from 'react';
+import { FieldErrors } from '../components/ui';
 
 export function Segmented<T extends string>({
   legend,
@@ -37,13 +38,7 @@ export function Segmented<T extends string>({
           </label>
         ))}
       </div>
-      {errors && (
-        <ul id={errId} className="field-errors">
-          {errors.map((m) => (
-            <li key={m}>{m}</li>
-          ))}
-        </ul>
-      )}
+      {errors && <FieldErrors id={errId} errors={errors} />}
     </fieldset>
   );
 }
