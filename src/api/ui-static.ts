@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-/** Paths owned by the server; a miss under them is an API 404, not a dashboard page. */
-const SERVER_PATHS = ['/v1/', '/v1', '/docs', '/openapi.json', '/metrics', '/healthz', '/readyz'];
+/** Paths owned by the server or the build; a miss under them is a 404, not a dashboard page. */
+const SERVER_PATHS = ['/v1', '/docs', '/openapi.json', '/metrics', '/healthz', '/readyz', '/assets'];
 
 /**
  * The dashboard talks only to its own origin; scripts and styles come only from its build
@@ -25,8 +25,7 @@ const PAGE_HEADERS = {
 function wantsPage(request: FastifyRequest): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
   const path = request.url.split('?')[0] ?? '/';
-  if (SERVER_PATHS.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))) return false;
-  if (path.startsWith('/assets/')) return false;
+  if (SERVER_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) return false;
   return (request.headers.accept ?? '').includes('text/html');
 }
 
@@ -36,8 +35,8 @@ function wantsPage(request: FastifyRequest): boolean {
  * client-side routes with index.html and returns false for everything else.
  */
 export async function installUi(app: FastifyInstance, dir: string | undefined): Promise<(request: FastifyRequest, reply: FastifyReply) => boolean> {
-  const index = dir === undefined ? null : join(dir, 'index.html');
-  if (dir === undefined || index === null || !existsSync(index)) {
+  const index = dir === undefined ? undefined : join(dir, 'index.html');
+  if (dir === undefined || index === undefined || !existsSync(index)) {
     app.get('/', { schema: { hide: true } }, async (_request, reply) =>
       reply
         .type('text/plain; charset=utf-8')

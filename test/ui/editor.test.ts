@@ -45,16 +45,14 @@ async function describedText(page: Page, input: Locator): Promise<string> {
 }
 
 /**
- * Waits until the text `input` is described by includes `message`. The live preview may first
- * answer for a half-typed value (on a slow machine keystrokes can be further apart than its
- * debounce), with another message; the full value's answer follows.
+ * Waits until what `input` is described by (its hint and error list, once it is invalid) shows
+ * `message`. The live preview may first answer for a half-typed value (on a slow machine
+ * keystrokes can be further apart than its debounce), with another message; the full value's
+ * answer follows into the same error list.
  */
 async function waitDescribedBy(page: Page, input: Locator, message: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await describedText(page, input)).includes(message)) {
-    if (Date.now() > deadline) throw new Error(`"${message}" never appeared next to the field (it says: ${await describedText(page, input)})`);
-    await page.waitForTimeout(50);
-  }
+  const ids = ((await input.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter(Boolean);
+  await page.locator(ids.map((id) => `[id="${id}"]`).join(', ')).filter({ hasText: message }).first().waitFor();
 }
 
 /** Waits until `input` is marked invalid (the API's or the browser's message is attached). */
