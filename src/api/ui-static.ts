@@ -58,6 +58,8 @@ export async function installUi(app: FastifyInstance, dir: string | undefined): 
       // Vite names assets by content hash: they never change under their name.
       res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
       res.setHeader('x-content-type-options', 'nosniff');
+      // /index.html itself is the page too: the same policy as on any client route.
+      if (path.endsWith('/index.html')) for (const [name, value] of Object.entries(PAGE_HEADERS)) res.setHeader(name, value);
     },
     schemaHide: true,
   });

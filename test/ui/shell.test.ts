@@ -19,7 +19,7 @@ after(async () => {
 });
 
 test('the server answers page loads of client routes with the app, and API misses with problems', async () => {
-  for (const path of ['/', '/tasks', '/runs/0194f6a8-0000-7000-8000-000000000000', '/no/such/page']) {
+  for (const path of ['/', '/index.html', '/tasks', '/runs/0194f6a8-0000-7000-8000-000000000000', '/no/such/page']) {
     const res = await fetch(server.url + path, { headers: { accept: 'text/html' } });
     assert.equal(res.status, 200, path);
     assert.match(res.headers.get('content-type') ?? '', /text\/html/);
