@@ -7,7 +7,8 @@ import { useSearchParams } from 'react-router';
 import { ErrorMessage, Loading, PageHeader, Pager, useCursorPager } from '../components/ui';
 import { AUDIT_ACTIONS, listApiKeys, listAudit } from './admin/api';
 import { AuditTable } from './admin/AuditTable';
-import { DateTimeFilter, SelectFilter, TextFilter } from './runs/FilterInputs';
+import { TextFilter } from '../components/TextFilter';
+import { DateTimeFilter, SelectFilter } from './runs/FilterInputs';
 import { useUrlFilters } from './runs/useUrlFilters';
 import './Runs.css';
 

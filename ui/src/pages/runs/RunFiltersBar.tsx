@@ -3,7 +3,8 @@
 
 import { StatusBadge } from '../../components/ui';
 import type { RunFilters } from './api';
-import { DateTimeFilter, SelectFilter, TextFilter } from './FilterInputs';
+import { TextFilter } from '../../components/TextFilter';
+import { DateTimeFilter, SelectFilter } from './FilterInputs';
 import { RUN_STATUSES } from './statuses';
 import { useDraft } from './useDraft';
 

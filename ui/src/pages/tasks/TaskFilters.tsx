@@ -1,49 +1,16 @@
 // The task list's search box and filters. The search waits for a pause in typing (250 ms)
 // before it changes the URL, so each keystroke is not a request.
 
-import { useEffect, useRef, useState } from 'react';
+import { TextFilter } from '../../components/TextFilter';
 import { Field } from '../../components/ui';
 import { KINDS, SCHEDULE_TYPES, STATUSES, type TaskListView } from './taskListView';
 
-const DEBOUNCE_MS = 250;
-
-/** The search text, typed locally and handed on after a pause. */
-function useDebouncedSearch(q: string, onSearch: (q: string) => void): [string, (text: string) => void] {
-  const [text, setText] = useState(q);
-  const sent = useRef(q);
-  // The URL changed under us (Back, a cleared filter): show what it says.
-  useEffect(() => {
-    if (q !== sent.current) {
-      sent.current = q;
-      setText(q);
-    }
-  }, [q]);
-  const latest = useRef(onSearch);
-  useEffect(() => {
-    latest.current = onSearch;
-  });
-  useEffect(() => {
-    if (text === sent.current) return;
-    const t = setTimeout(() => {
-      sent.current = text;
-      latest.current(text);
-    }, DEBOUNCE_MS);
-    return () => clearTimeout(t);
-  }, [text]);
-  return [text, setText];
-}
-
 /** Search, status, kind and schedule type; `onChange` gets only what changed. */
 export function TaskFilters({ view, onChange }: { view: TaskListView; onChange: (patch: Partial<TaskListView>) => void }) {
-  const [text, setText] = useDebouncedSearch(view.q, (q) => onChange({ q }));
   const filtered = view.q !== '' || view.status !== undefined || view.kind !== undefined || view.schedule !== undefined;
   return (
     <div className="filters task-filters" role="search">
-      <Field label="Search">
-        {(ids) => (
-          <input {...ids} type="search" placeholder="Name or description" value={text} onChange={(e) => setText(e.target.value)} autoComplete="off" />
-        )}
-      </Field>
+      <TextFilter label="Search" value={view.q} placeholder="Name or description" delayMs={250} onCommit={(q) => onChange({ q })} />
       <Field label="Status">
         {(ids) => (
           <select {...ids} value={view.status ?? ''} onChange={(e) => onChange({ status: STATUSES.find((s) => s === e.target.value) })}>
