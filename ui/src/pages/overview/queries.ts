@@ -9,7 +9,6 @@ export const LIST_SIZE = 10;
 
 /** Query keys, so live events can refetch exactly what they change. */
 export const overviewKeys = {
-  all: ['overview'] as const,
   stats: (namespace?: string) => ['overview', 'stats', namespace ?? '*'] as const,
   series: (namespace?: string) => ['overview', 'series', namespace ?? '*'] as const,
   failures: (namespace?: string) => ['overview', 'failures', namespace ?? '*'] as const,

@@ -22,7 +22,6 @@ export interface Minute {
   /** Start of the minute (epoch ms). */
   at: number;
   counts: Record<Outcome, number>;
-  started: number;
   lateP50Ms: number | null;
   lateP99Ms: number | null;
   /** The server's summary of the starts it counted (null: none). */
@@ -41,7 +40,7 @@ export interface LiveSeries {
 const FINAL = new Set<string>(OUTCOMES);
 
 function emptyMinute(at: number): Minute {
-  return { at, counts: { succeeded: 0, failed: 0, timed_out: 0, cancelled: 0, skipped: 0 }, started: 0, lateP50Ms: null, lateP99Ms: null, serverLate: null, liveLate: new Map() };
+  return { at, counts: { succeeded: 0, failed: 0, timed_out: 0, cancelled: 0, skipped: 0 }, lateP50Ms: null, lateP99Ms: null, serverLate: null, liveLate: new Map() };
 }
 
 /** The series as fetched, counted by the server at about `countedAt`. */
@@ -52,7 +51,6 @@ export function fromResponse(res: RunStats, countedAt: number): LiveSeries {
     minutes: res.buckets.map((b) => ({
       at: Date.parse(b.at),
       counts: { succeeded: b.succeeded, failed: b.failed, timed_out: b.timed_out, cancelled: b.cancelled, skipped: b.skipped },
-      started: b.started,
       lateP50Ms: b.lateP50Ms,
       lateP99Ms: b.lateP99Ms,
       serverLate: b.started > 0 && b.lateP50Ms !== null && b.lateP99Ms !== null ? { n: b.started, p50: b.lateP50Ms, p99: b.lateP99Ms } : null,
@@ -130,7 +128,6 @@ export function applyTransitions(s: LiveSeries, events: RunTransitionEvent[]): L
     }
     if (isFinal) m.counts[e.to as Outcome] += 1;
     else {
-      m.started += 1;
       const late = Math.max(0, Date.parse(e.startedAt!) - due);
       m.liveLate.set(late, (m.liveLate.get(late) ?? 0) + 1);
     }

@@ -3,10 +3,9 @@
 // once a second, so new runs and runs that now match the filters appear.
 
 import { useQueryClient, type QueryKey } from '@tanstack/react-query';
-import { useCallback } from 'react';
-import type { Run } from '../../api/client';
 import { useLiveEvents, type RunTransitionEvent } from '../../live/live-events';
 import type { RunFilters, RunPage } from './api';
+import { applyTransition } from '../../live/applyTransition';
 import { useThrottled } from '../../live/useThrottled';
 
 /** Whether a transition may change what a list with these filters shows. */
@@ -22,29 +21,10 @@ function concerns(f: RunFilters, e: RunTransitionEvent): boolean {
   return true;
 }
 
-/** The run with a transition applied (derived figures included, as the API computes them). */
-function patched(r: Run, e: RunTransitionEvent): Run {
-  const startedAt = e.startedAt ?? r.startedAt;
-  const finishedAt = e.finishedAt ?? r.finishedAt;
-  return {
-    ...r,
-    status: e.to as Run['status'],
-    scheduledFor: e.scheduledFor,
-    startedAt,
-    finishedAt,
-    lateMs: startedAt !== null ? Date.parse(startedAt) - Date.parse(e.scheduledFor) : r.lateMs,
-    durationMs: startedAt !== null && finishedAt !== null ? Date.parse(finishedAt) - Date.parse(startedAt) : r.durationMs,
-    reason: e.reason ?? r.reason,
-  };
-}
-
 /** Live updates for the page of runs cached under `queryKey` (`firstPage`: also refetch it). */
 export function useLiveRunList(queryKey: QueryKey, filters: RunFilters, firstPage: boolean): void {
   const queryClient = useQueryClient();
-  const refetch = useThrottled(
-    useCallback(() => void queryClient.invalidateQueries({ queryKey, exact: true }), [queryClient, queryKey]),
-    1000,
-  );
+  const refetch = useThrottled(() => void queryClient.invalidateQueries({ queryKey, exact: true }), 1000);
   useLiveEvents((batch) => {
     const transitions = batch.filter((e): e is RunTransitionEvent => e.type === 'run:transition' && concerns(filters, e));
     if (transitions.length === 0) return;
@@ -52,7 +32,7 @@ export function useLiveRunList(queryKey: QueryKey, filters: RunFilters, firstPag
     for (const e of transitions) latest.set(e.runId, e);
     queryClient.setQueryData<RunPage>(queryKey, (page) => {
       if (page === undefined || !page.items.some((r) => latest.has(r.id))) return page;
-      return { ...page, items: page.items.map((r) => (latest.has(r.id) ? patched(r, latest.get(r.id)!) : r)) };
+      return { ...page, items: page.items.map((r) => (latest.has(r.id) ? applyTransition(r, latest.get(r.id)!) : r)) };
     });
     if (firstPage) refetch();
   });

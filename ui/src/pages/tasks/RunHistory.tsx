@@ -7,6 +7,7 @@ import { client, unwrap, type Run } from '../../api/client';
 import { ErrorMessage, Loading, Pager, StatusBadge, Time, useCursorPager } from '../../components/ui';
 import { duration } from '../../format';
 import { useLiveEvents, type RunTransitionEvent } from '../../live/live-events';
+import { applyTransition } from '../../live/applyTransition';
 import { useThrottled } from '../../live/useThrottled';
 
 const PAGE_SIZE = 20;
@@ -29,7 +30,7 @@ function patch(page: RunPage, events: RunTransitionEvent[]): RunPage {
     const e = latest.get(r.id);
     if (e === undefined || e.to === r.status) return r;
     changed = true;
-    return { ...r, status: e.to as Run['status'], startedAt: e.startedAt ?? r.startedAt, finishedAt: e.finishedAt ?? r.finishedAt };
+    return applyTransition(r, e);
   });
   return changed ? { ...page, items } : page;
 }

@@ -3,7 +3,7 @@
 
 import type { Task } from '../../api/client';
 import { bytes } from '../../format';
-import { Props, fields, text, type PropRow } from './Props';
+import { fields, text, type PropRow } from './Props';
 
 function names(v: unknown): string | null {
   const keys = Object.keys(fields(v));
@@ -80,9 +80,4 @@ export function specRows(task: Pick<Task, 'kind' | 'spec'>): PropRow[] {
     case 'shell':
       return shellRows(spec);
   }
-}
-
-/** A task's spec as a definition list. */
-export function SpecView({ task }: { task: Pick<Task, 'kind' | 'spec'> }) {
-  return <Props rows={specRows(task)} />;
 }
