@@ -89,7 +89,8 @@ test('a running run shows its log line by line, then its outcome, without a relo
   await page.getByLabel('Result (JSON)').filter({ hasText: '"done": true' }).waitFor();
   const outcome = page.getByRole('list', { name: 'Status timeline' }).getByRole('listitem').last();
   await outcome.getByText('succeeded (done)').waitFor();
-  await page.getByRole('status').filter({ hasText: '5 lines' }).waitFor();
+  // The count sits beside the live status (not in it: screen readers would read it ten times a second).
+  await page.getByRole('region', { name: 'Log' }).getByText('5 lines').waitFor();
   assert.equal(await log.locator('.log-line').count(), 5, 'each line once, none repeated across the live hand-over');
   await page.getByRole('img', { name: /CPU/ }).waitFor();
   await page.getByRole('img', { name: /Memory/ }).waitFor();

@@ -35,7 +35,7 @@ export function App() {
         <Route path="tasks" element={<TaskList />} />
         <Route path="tasks/new" element={canOperate ? editor : <Navigate to="/tasks" replace />} />
         <Route path="tasks/:id" element={<TaskDetail />} />
-        <Route path="tasks/:id/edit" element={canOperate ? editor : <Navigate to=".." replace />} />
+        <Route path="tasks/:id/edit" element={canOperate ? editor : <Navigate to=".." relative="path" replace />} />
         <Route path="runs" element={<RunList />} />
         <Route path="runs/:id" element={<RunDetail />} />
         {isAdmin && <Route path="audit" element={<AuditLog />} />}

@@ -45,12 +45,16 @@ export async function readEventStream(path: string, opts: StreamOptions): Promis
         },
       });
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done || ended) break;
-        parser.feed(value);
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || ended) break;
+          parser.feed(value);
+        }
+      } finally {
+        // Ended, or a handler threw: this connection is done either way; a new one follows.
+        await reader.cancel().catch(() => {});
       }
-      if (ended) await reader.cancel().catch(() => {});
     } catch {
       if (opts.signal.aborted) return;
     }
@@ -61,10 +65,14 @@ export async function readEventStream(path: string, opts: StreamOptions): Promis
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const onAbort = (): void => {
       clearTimeout(t);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -126,11 +126,13 @@ export function useCursorPager(resetKey: string) {
 export function Pager({ page, nextCursor, onPrev, onNext, busy }: { page: number; nextCursor: string | null | undefined; onPrev: () => void; onNext: (c: string) => void; busy?: boolean }) {
   return (
     <nav className="pager" aria-label="Pages">
-      <button type="button" onClick={onPrev} disabled={page <= 1 || busy}>
+      {/* While a page loads the buttons only say they are busy (aria-disabled): a disabled
+          button would drop the keyboard focus that just pressed it. */}
+      <button type="button" onClick={() => !busy && onPrev()} disabled={page <= 1} aria-disabled={busy || undefined}>
         ← Previous
       </button>
       <span aria-live="polite">Page {page}</span>
-      <button type="button" onClick={() => nextCursor && onNext(nextCursor)} disabled={!nextCursor || busy}>
+      <button type="button" onClick={() => !busy && nextCursor && onNext(nextCursor)} disabled={!nextCursor} aria-disabled={busy || undefined}>
         Next →
       </button>
     </nav>

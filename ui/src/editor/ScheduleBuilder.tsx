@@ -58,10 +58,11 @@ export function ScheduleBuilder({
   const live = useMemo(() => {
     let problems: FieldProblem[] = [];
     if (!built.incomplete) problems = built.errors;
-    const answered = preview.answer?.error;
+    // An earlier input's messages do not belong on the inputs as they are now.
+    const answered = preview.answerIsCurrent ? preview.answer?.error : undefined;
     if (problems.length === 0 && !built.incomplete && answered instanceof ApiError) problems = answered.problem.errors ?? [];
     return groupProblems(problems, 'http');
-  }, [built, preview.answer]);
+  }, [built, preview.answer, preview.answerIsCurrent]);
 
   const err = (pointer: string): string[] | undefined => {
     const all = [...(errors(pointer) ?? []), ...(live.fields[pointer] ?? [])];

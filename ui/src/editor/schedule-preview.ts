@@ -20,6 +20,8 @@ export function useDebounced<T>(value: T, ms: number): T {
 export const PREVIEW_COUNT = 5;
 
 export interface PreviewAnswer {
+  /** The schedule (as JSON) this answers. */
+  key: string;
   data: { times: string[]; description: string } | null;
   error: unknown;
 }
@@ -47,12 +49,15 @@ export function useSchedulePreview(schedule: Schedule | null) {
   const [answer, setAnswer] = useState<PreviewAnswer | null>(null);
   const { isSuccess, isError, data, error } = query;
   useEffect(() => {
-    if (isSuccess) setAnswer({ data, error: null });
-    else if (isError) setAnswer({ data: null, error });
-  }, [isSuccess, isError, data, error]);
+    if (settledKey === null) return;
+    if (isSuccess) setAnswer({ key: settledKey, data, error: null });
+    else if (isError) setAnswer({ key: settledKey, data: null, error });
+  }, [isSuccess, isError, data, error, settledKey]);
 
   return {
     answer,
+    /** The answer is for the schedule as it is now (its messages apply to the inputs). */
+    answerIsCurrent: answer !== null && answer.key === key,
     /** The input changed and the answer shown is for an earlier one. */
     settling: key !== settledKey || query.isFetching,
   };

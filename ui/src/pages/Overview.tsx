@@ -19,18 +19,16 @@ import { useOverviewLive } from './overview/useOverviewLive';
 import { useRunSeries } from './overview/useRunSeries';
 import './Overview.css';
 
-/** Whether the numbers on screen are live, in words (the sidebar has the dot). */
+/**
+ * Whether the numbers on screen are live, in words (the sidebar has the dot). One status region
+ * that stays in the page while its text changes, so screen readers announce both switches.
+ */
 function LiveState() {
   const live = useLiveConnected();
-  return live ? (
-    <span className="ov-live">
-      <span className="live-dot on" aria-hidden="true" />
-      Live: updates as runs change
-    </span>
-  ) : (
-    <span className="ov-live ov-live-off" role="status">
-      <span className="live-dot" aria-hidden="true" />
-      Reconnecting: figures may be out of date
+  return (
+    <span className={`ov-live${live ? '' : ' ov-live-off'}`} role="status">
+      <span className={`live-dot${live ? ' on' : ''}`} aria-hidden="true" />
+      {live ? 'Live: updates as runs change' : 'Reconnecting: figures may be out of date'}
     </span>
   );
 }

@@ -2,8 +2,8 @@
 // policies, run history (live), and, for operators, what can be done to it.
 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { useEffect, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
 import { client, unwrap } from '../api/client';
 import { useSession } from '../auth/session';
 import { ErrorMessage, Loading, PageHeader, StatusBadge, Time } from '../components/ui';
@@ -71,7 +71,14 @@ export function TaskDetail() {
   const [notice, setNotice] = useState<RunNotice | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
 
-  if (isPending) return <Loading what="Loading the task" />;
+  // /tasks/<name> works too; the page then moves to the id, which its cache and live events use.
+  const navigate = useNavigate();
+  const byName = task !== undefined && task.id !== id;
+  useEffect(() => {
+    if (byName) navigate(`/tasks/${task.id}`, { replace: true });
+  }, [byName, task?.id, navigate]);
+
+  if (isPending || byName) return <Loading what="Loading the task" />;
   if (task === undefined) {
     return (
       <>

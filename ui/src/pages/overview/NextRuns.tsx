@@ -31,7 +31,7 @@ export function NextRuns({ namespace, showNamespace }: { namespace?: string | un
               {data.items.map((run) => (
                 <tr key={run.id}>
                   <td className="ov-task">
-                    <Link to={`/runs/${run.id}`} title="Open this run">
+                    <Link to={`/runs/${run.id}`} aria-label={`Run of ${run.taskName}`}>
                       {run.taskName}
                     </Link>
                     {run.trigger !== 'schedule' && <span className="muted"> · {run.trigger}</span>}

@@ -32,7 +32,7 @@ export function RecentFailures({ namespace }: { namespace?: string | undefined }
               {data.items.map((run) => (
                 <tr key={run.id}>
                   <td className="ov-task">
-                    <Link to={`/runs/${run.id}`} title="Open this run">
+                    <Link to={`/runs/${run.id}`} aria-label={`Run of ${run.taskName}`}>
                       {run.taskName}
                     </Link>
                     {run.attempt > 1 && <span className="muted"> · attempt {run.attempt}</span>}

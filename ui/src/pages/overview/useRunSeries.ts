@@ -39,6 +39,9 @@ export function useRunSeries(namespace: string | undefined) {
     // back to the page fetches again: nothing listened meanwhile.
     staleTime: Infinity,
     refetchOnMount: 'always',
+    // A namespace not on screen gets no events: drop its series at once, so coming back to it
+    // fetches again instead of showing a cached hour with a hole in it.
+    gcTime: 0,
   });
 
   const apply = useCallback(

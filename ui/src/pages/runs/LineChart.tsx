@@ -15,11 +15,11 @@ const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-d
 export function LineChart({ points, title, format, className }: { points: Point[]; title: string; format: (v: number) => string; className?: string }) {
   const t0 = points[0]!.t;
   const t1 = points[points.length - 1]!.t;
-  const peak = Math.max(...points.map((p) => p.v));
+  const peak = points.reduce((max, p) => Math.max(max, p.v), 0);
   const yMax = peak > 0 ? peak * 1.1 : 1;
   const x = (t: number): number => PAD.left + ((t - t0) / Math.max(1, t1 - t0)) * (W - PAD.left - PAD.right);
   const y = (v: number): number => PAD.top + (1 - v / yMax) * (H - PAD.top - PAD.bottom);
-  const line = points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
+  const line = thin(points, W - PAD.left - PAD.right).map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
   const area = `${x(t0).toFixed(1)},${y(0)} ${line} ${x(t1).toFixed(1)},${y(0)}`;
   const mean = points.reduce((s, p) => s + p.v, 0) / points.length;
   const label = `${title}: ${points.length} samples over ${Math.round((t1 - t0) / 1000)} s, peak ${format(peak)}, average ${format(mean)}`;
@@ -46,4 +46,24 @@ export function LineChart({ points, title, format, className }: { points: Point[
       </svg>
     </figure>
   );
+}
+
+/**
+ * At most `columns` points, one per time slice, each the slice's highest (a run samples once a
+ * second, so a day-long run has 86,400 points for a 300-pixel line; peaks must stay visible).
+ */
+function thin(points: Point[], columns: number): Point[] {
+  if (points.length <= columns) return points;
+  const t0 = points[0]!.t;
+  const span = Math.max(1, points[points.length - 1]!.t - t0);
+  const out: Point[] = [];
+  let slice = -1;
+  for (const p of points) {
+    const s = Math.min(columns - 1, Math.floor(((p.t - t0) / span) * columns));
+    if (s !== slice) {
+      out.push({ ...p });
+      slice = s;
+    } else if (p.v > out[out.length - 1]!.v) out[out.length - 1]!.v = p.v;
+  }
+  return out;
 }

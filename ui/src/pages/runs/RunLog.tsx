@@ -1,7 +1,7 @@
 // A run's log in a monospace panel, coloured by level. While the run goes on, new lines are
 // appended as they arrive, and the panel keeps to the bottom unless the reader scrolled up.
 
-import { useLayoutEffect, useRef } from 'react';
+import { memo, useLayoutEffect, useRef } from 'react';
 import type { Run } from '../../api/client';
 import { ErrorMessage, Loading } from '../../components/ui';
 import type { LogLine } from './api';
@@ -17,15 +17,17 @@ export function RunLog({ run, onEnd }: { run: Run; onEnd: () => void }) {
     <section className="panel" aria-labelledby="run-log-title">
       <div className="panel-head">
         <h2 id="run-log-title">Log</h2>
-        <span className="muted" role="status">
-          {log.following ? (
-            <>
-              <span className="live-dot on" aria-hidden="true" />
-              Following live · {countLines(log.lines.length)}
-            </>
-          ) : (
-            !log.loading && countLines(log.lines.length)
-          )}
+        <span className="muted">
+          {/* Only the state is announced; the count changes ten times a second while following. */}
+          <span role="status">
+            {log.following && (
+              <>
+                <span className="live-dot on" aria-hidden="true" />
+                Following live
+              </>
+            )}
+          </span>
+          {!log.loading && `${log.following ? ' · ' : ''}${countLines(log.lines.length)}`}
         </span>
       </div>
       {run.logsTruncated && (
@@ -64,14 +66,21 @@ function LogLines({ lines, waiting }: { lines: LogLine[]; waiting: boolean }) {
       }}
     >
       {lines.map((l, i) => (
-        <div key={i} className={`log-line level-${l.level}`}>
-          <time dateTime={l.at} className="log-time">
-            {clock.format(new Date(l.at))}
-          </time>
-          <span className="log-level">{l.level}</span>
-          <span className="log-msg">{l.message}</span>
-        </div>
+        <LogRow key={i} line={l} />
       ))}
     </div>
   );
 }
+
+/** One line; memoised, so a batch of new lines renders only the new rows (lines keep their identity). */
+const LogRow = memo(function LogRow({ line }: { line: LogLine }) {
+  return (
+    <div className={`log-line level-${line.level}`}>
+      <time dateTime={line.at} className="log-time">
+        {clock.format(new Date(line.at))}
+      </time>
+      <span className="log-level">{line.level}</span>
+      <span className="log-msg">{line.message}</span>
+    </div>
+  );
+});

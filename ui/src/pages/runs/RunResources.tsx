@@ -39,7 +39,7 @@ export function RunResources({ run }: { run: Run }) {
   // While a run goes on, the totals come at its end; its samples say how far it has got.
   const last = samples[samples.length - 1];
   const cpuMs = m?.cpuMs ?? last?.cpuMs ?? run.cpuMs;
-  const peakRss = m?.peakRssBytes ?? (rss.length > 0 ? Math.max(...rss.map((p) => p.v)) : run.peakRssBytes);
+  const peakRss = m?.peakRssBytes ?? (rss.length > 0 ? rss.reduce((max, p) => Math.max(max, p.v), 0) : run.peakRssBytes);
   const diskWrites = m?.diskWriteBytes ?? last?.diskWriteBytes ?? run.diskWriteBytes;
   return (
     <section className="panel" aria-labelledby="run-resources-title">

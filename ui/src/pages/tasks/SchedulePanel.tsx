@@ -5,7 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Fragment, type ReactNode } from 'react';
 import { client, unwrap, type Schedule } from '../../api/client';
 import { ErrorMessage, Loading } from '../../components/ui';
-import { browserZone, offsetMinutes, withOffsets, zonedParts, type FireTime } from './zones';
+import { browserZone, knownZone, offsetMinutes, withOffsets, zonedParts, type FireTime } from './zones';
 
 const PREVIEW_COUNT = 10;
 
@@ -111,7 +111,7 @@ function Preview({ schedule }: { schedule: Schedule }) {
   if (isPending) return <Loading what="Working out the next fire times" />;
   if (error) return <ErrorMessage error={error} />;
   if (data.times.length === 0) return <p className="muted">It will not fire again.</p>;
-  const zone = schedule.type === 'cron' ? (schedule.timezone ?? 'UTC') : 'UTC';
+  const zone = schedule.type === 'cron' ? knownZone(schedule.timezone ?? 'UTC') : 'UTC';
   return <FireTimes times={data.times} zone={zone} />;
 }
 

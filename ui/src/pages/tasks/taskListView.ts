@@ -10,7 +10,6 @@ type TaskListBody = paths['/v1/tasks']['get']['responses'][200]['content']['appl
 
 /** One row of GET /v1/tasks. */
 export type TaskListItem = TaskListBody['items'][number];
-export type TaskListPage = TaskListBody;
 export type StatusFilter = NonNullable<ListQuery['status']>;
 export type KindFilter = NonNullable<ListQuery['kind']>;
 export type ScheduleFilter = NonNullable<ListQuery['schedule']>;
@@ -97,9 +96,11 @@ export function sortState(current: Sort, field: SortField): 'ascending' | 'desce
 export function useTaskListView(): [TaskListView, (patch: Partial<TaskListView>) => void] {
   const [params, setParams] = useSearchParams();
   const view = useMemo(() => readView(params), [params]);
+  // From the URL as it is when the change applies, not as it was rendered: a search committed
+  // in the same tick as a filter change must not undo it.
   const update = useCallback(
-    (patch: Partial<TaskListView>) => setParams(writeView({ ...readView(params), ...patch }), { replace: true }),
-    [params, setParams],
+    (patch: Partial<TaskListView>) => setParams((prev) => writeView({ ...readView(prev), ...patch }), { replace: true }),
+    [setParams],
   );
   return [view, update];
 }

@@ -33,6 +33,19 @@ export function zonedParts(iso: string, zone: string, withSeconds: boolean, with
   return { day, time, key };
 }
 
+/**
+ * `zone` if this browser knows it, else UTC: the server may accept a zone (a newer or alias
+ * name) that the browser's own time zone data lacks, and Intl would throw on every format.
+ */
+export function knownZone(zone: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone;
+  } catch {
+    return 'UTC';
+  }
+}
+
 /** The browser's own zone ("Europe/Paris"). */
 export function browserZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;
