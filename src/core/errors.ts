@@ -29,6 +29,8 @@ export const ERROR_CATALOG = {
   rate_limited: { status: 429, title: 'Too many requests' },
   shutting_down: { status: 503, title: 'The server is shutting down' },
   not_ready: { status: 503, title: 'The server is not ready' },
+  database_unavailable: { status: 503, title: 'The database cannot be reached' },
+  node_id_taken: { status: 409, title: 'Another live node uses this node id' },
   stale_lease: { status: 409, title: 'The run is held by another claim' },
   internal: { status: 500, title: 'Internal error' },
   not_implemented: { status: 501, title: 'Not implemented yet' },

@@ -37,7 +37,7 @@ export class Scheduler {
   async start(): Promise<{ released: number; lost: number }> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    await store.upsertNode({ ...this.opts.nodeInfo, heartbeatAt: now });
+    await store.upsertNode({ ...this.opts.nodeInfo, heartbeatAt: now, instanceId: "TODO", runsInFlight: 0 }, 0);
     const recovered = await this.#recoverOrphans(store.backend === 'sqlite' ? Number.MAX_SAFE_INTEGER : now);
     this.dispatcher.start();
     this.#started = true;
@@ -69,7 +69,7 @@ export class Scheduler {
     const { store, clock, bus } = this.deps;
     try {
       await this.dispatcher.heartbeat();
-      await store.upsertNode({ ...this.opts.nodeInfo, heartbeatAt: clock.now() });
+      await store.upsertNode({ ...this.opts.nodeInfo, heartbeatAt: clock.now(), instanceId: "TODO", runsInFlight: 0 }, 0);
       if (store.backend !== 'sqlite') await this.#recoverOrphans(clock.now());
     } catch (err) {
       bus.emit('scheduler:error', { where: 'heartbeat', error: coerceError(err) });

@@ -132,6 +132,67 @@ export interface RunStart {
   runId: string;
   leaseEpoch: number;
   startedAt: Millis;
+  /**
+   * Checked by stores whose database other nodes share (`capabilities.shared`), under a lock per
+   * task and per key so two nodes cannot both pass: the start is refused (`busy`) while another
+   * run of `overlapTaskId` is running, or while `concurrency.cap` runs of `concurrency.key` are.
+   * A single-process store leaves this to the dispatcher, which sees every run.
+   */
+  guard?: StartGuard;
+}
+
+/** What a start must not collide with across the cluster (see RunStart.guard). */
+export interface StartGuard {
+  /** A schedule occurrence whose overlap policy is not `allow_all`: no other run of this task may be running. */
+  overlapTaskId?: string;
+  /** At most `cap` runs of tasks with this concurrency key running at once (key: `concurrencyKey` or `task:<id>`). */
+  concurrency?: { key: string; cap: number };
+}
+
+/** The result of `markRunning`. */
+export interface StartResult {
+  /** Refused for a stale epoch (cancelled, rescheduled, taken over): the run must not start. */
+  stale: string[];
+  /** Refused by the guard; the run is still `queued` and held by this node. */
+  busy: { runId: string; reason: 'overlap' | 'concurrency' }[];
+}
+
+/** What a backend can do; the scheduler reads these flags, never `backend`. */
+export interface StoreCapabilities {
+  /**
+   * Other processes share the database: runs `queued`/`running` at start may belong to a live
+   * node (only expired leases are taken over), starts carry guards, nodes must heartbeat.
+   */
+  shared: boolean;
+}
+
+/** Messages between the nodes of one database: wake-up hints, never the truth (see StoreSignals). */
+export interface StoreSignals {
+  /**
+   * Sends `payload` on `topic` to every other node listening (not to this process). Best effort:
+   * a message may be lost (a node reconnecting), so receivers also poll for what matters.
+   * Payloads must stay below 7,000 bytes.
+   */
+  publish(topic: string, payload: string): Promise<void>;
+  /** Receives other nodes' messages; returns the function that stops it. */
+  subscribe(handler: (topic: string, payload: string) => void): () => void;
+}
+
+/** Retention of finished runs (with their logs and samples), see `pruneHistory`. */
+export interface PruneOptions {
+  /** Finished runs that finished before this are deleted (null: no age limit). */
+  finishedBefore: Millis | null;
+  /** Keep at most this many finished runs per task, newest first (null: no count limit). */
+  keepPerTask: number | null;
+  /** Most runs deleted by this call (one small transaction; call again while it returns `limit`). */
+  limit: number;
+}
+
+/** A node's registration row. */
+export interface NodeRegistration extends NodeInfo {
+  /** Random per process: tells a restarted or duplicate node with the same id apart. */
+  instanceId: string;
+  runsInFlight: number;
 }
 
 /**
@@ -243,6 +304,12 @@ export interface RunCounts {
 export interface Store {
   /** Which backend this is; capabilities are read from flags, not from this name. */
   readonly backend: 'sqlite' | 'postgres';
+  readonly capabilities: StoreCapabilities;
+  /** Cross-node messages; null where no other node can share the database. */
+  readonly signals: StoreSignals | null;
+
+  /** The database's clock (epoch ms), to measure this node's skew; the local clock where the database is in-process. */
+  databaseTime(): Promise<Millis>;
 
   /** Creates or upgrades the schema; refuses a database written by newer code. */
   migrate(): Promise<void>;
@@ -301,12 +368,23 @@ export interface Store {
    * back with status `skipped` (already final) so the caller can publish it; all others are `queued`.
    */
   claimDueRuns(opts: ClaimOptions): Promise<ClaimedRun[]>;
-  /** Marks claimed runs as `running`; returns the ids refused for a stale epoch. */
-  markRunning(starts: RunStart[]): Promise<{ stale: string[] }>;
+  /** Marks claimed runs as `running`; returns the ids refused for a stale epoch or by their guard. */
+  markRunning(starts: RunStart[]): Promise<StartResult>;
   /** Writes run outcomes (and retries) in one transaction; returns ids refused for a stale epoch. */
   completeRuns(completions: RunCompletion[]): Promise<{ stale: string[] }>;
   /** Extends the leases of all runs `node` holds. */
   extendLeases(node: string, leaseUntil: Millis): Promise<number>;
+  /**
+   * Requests cancellation of the runs of `taskId` running on any node except `runId`, for the
+   * `cancel_other` overlap policy across nodes; returns their ids (their holders poll for it).
+   */
+  requestCancelOthers(taskId: string, runId: string, now: Millis, actor: string): Promise<string[]>;
+  /**
+   * Deletes finished runs (and their logs and samples) past the retention limits, oldest first,
+   * at most `limit` per call; returns how many runs were deleted. Never touches pending or
+   * running runs (the task's `lastRun*` summary lives on the task row and stays).
+   */
+  pruneHistory(opts: PruneOptions, now: Millis): Promise<number>;
   /** Gives unstarted or abandoned runs back (status `scheduled`, no lease), e.g. on shutdown. */
   releaseRuns(node: string, runs: { runId: string; leaseEpoch: number }[], now: Millis): Promise<void>;
   /**
@@ -337,6 +415,13 @@ export interface Store {
   listAudit(filter: AuditFilter): Promise<Page<AuditEntry>>;
   /** Writes an audit row on its own (for changes that have no other row, e.g. a login failure). */
   appendAudit(entry: NewAudit): Promise<void>;
-  upsertNode(node: NodeInfo): Promise<void>;
-  listNodes(aliveSince: Millis): Promise<NodeInfo[]>;
+  /**
+   * Registers or refreshes this node. Refuses (`node_id_taken`) when another instance with the
+   * same id sent a heartbeat at or after `aliveSince`: two live nodes must not share an id.
+   */
+  upsertNode(node: NodeRegistration, aliveSince: Millis): Promise<void>;
+  /** Nodes whose last heartbeat is at or after `seenSince` (dead ones stay listed a while as `down`). */
+  listNodes(seenSince: Millis): Promise<NodeRegistration[]>;
+  /** Forgets a node on a clean shutdown. */
+  removeNode(id: string, instanceId: string): Promise<void>;
 }

@@ -865,7 +865,7 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         assert.deepEqual((await store.markRunning([{ runId: run.id, leaseEpoch: c.run.leaseEpoch, startedAt: T0 + 2 }])).stale, [
           run.id,
         ]);
-        assert.deepEqual(await store.markRunning([]), { stale: [] });
+        assert.deepEqual(await store.markRunning([]), { stale: [], busy: [] });
         assert.deepEqual(await store.completeRuns([]), { stale: [] });
       });
 
@@ -1308,12 +1308,22 @@ export function runStoreConformance(label: string, open: OpenStore): void {
       });
 
       it('registers nodes, refreshes their heartbeat and lists the live ones', async () => {
-        const a = { id: 'node-a', host: 'h1', pid: 10, version: '0.1.0', roles: ['api', 'scheduler'], startedAt: T0, heartbeatAt: T0 };
-        const b = { ...a, id: 'node-b', host: 'h2', heartbeatAt: T0 - 60_000 };
-        await store.upsertNode(a);
-        await store.upsertNode(b);
+        const a = {
+          id: 'node-a',
+          host: 'h1',
+          pid: 10,
+          version: '0.1.0',
+          roles: ['api', 'scheduler'],
+          startedAt: T0,
+          heartbeatAt: T0,
+          instanceId: 'i-a',
+          runsInFlight: 3,
+        };
+        const b = { ...a, id: 'node-b', host: 'h2', heartbeatAt: T0 - 60_000, instanceId: 'i-b', runsInFlight: 0 };
+        await store.upsertNode(a, T0 - 30_000);
+        await store.upsertNode(b, T0 - 30_000);
         assert.deepEqual(await store.listNodes(T0 - 10_000), [a]);
-        await store.upsertNode({ ...b, heartbeatAt: T0 + 1, pid: 11 });
+        await store.upsertNode({ ...b, heartbeatAt: T0 + 1, pid: 11 }, T0 - 30_000);
         assert.deepEqual(
           (await store.listNodes(T0 - 10_000)).map((n) => [n.id, n.pid]),
           [
@@ -1321,6 +1331,21 @@ export function runStoreConformance(label: string, open: OpenStore): void {
             ['node-b', 11],
           ],
         );
+      });
+
+      it('refuses a second live instance with the same node id, and frees the id of a dead one', async () => {
+        const a = { id: 'dup', host: 'h1', pid: 10, version: '0.1.0', roles: ['api'], startedAt: T0, heartbeatAt: T0, instanceId: 'first', runsInFlight: 0 };
+        await store.upsertNode(a, T0 - 30_000);
+        await rejectsWith(store.upsertNode({ ...a, instanceId: 'second', heartbeatAt: T0 + 1000 }, T0 + 1000 - 30_000), 'node_id_taken');
+        assert.equal((await store.listNodes(0))[0]?.instanceId, 'first');
+        // Two leases after its last heartbeat the id is free again (a killed node restarting).
+        await store.upsertNode({ ...a, instanceId: 'second', heartbeatAt: T0 + 31_000 }, T0 + 1);
+        assert.equal((await store.listNodes(0))[0]?.instanceId, 'second');
+        // Only the holder's own instance removes the row.
+        await store.removeNode('dup', 'first');
+        assert.equal((await store.listNodes(0)).length, 1);
+        await store.removeNode('dup', 'second');
+        assert.deepEqual(await store.listNodes(0), []);
       });
     });
   });

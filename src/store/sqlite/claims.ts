@@ -2,7 +2,7 @@
 // orphaned runs of dead holders. Both run inside the writer's transaction (see write-batcher.ts).
 import type { Millis, Run, Task } from '../../core/types.js';
 import type { ClaimOptions, ClaimedRun, OccurrencePlan } from '../store.js';
-import { RUN_COLUMNS, arrayToRun, rowToRun, rowToTask, type RunRow, type TaskPartsCache } from './row-mappers.js';
+import { RUN_COLUMNS, arrayToRun, rowToRun, rowToTask, type RunRow, type TaskPartsCache } from '../rows.js';
 import { RunCountDelta, insertRun } from './run-counts.js';
 import type { Statements } from './statements.js';
 

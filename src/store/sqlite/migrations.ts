@@ -168,11 +168,19 @@ const V3 = `
 CREATE INDEX tasks_name ON tasks (name, id);
 `;
 
+// Cluster-ready node rows: which process holds the id (two live nodes may not share one) and how
+// many runs it has in flight, for GET /v1/cluster/nodes.
+const V4 = `
+ALTER TABLE nodes ADD COLUMN instance_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE nodes ADD COLUMN runs_in_flight INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
   { version: 2, description: 'resource samples of long runs', sql: V2 },
   { version: 3, description: 'task listings sorted by name', sql: V3 },
+  { version: 4, description: 'node instances and runs in flight', sql: V4 },
 ];
 
 /** The schema version this code writes. */

@@ -5,8 +5,8 @@ import { SundialError } from '../../core/errors.js';
 import { LATENESS_BOUNDS_MS, type LatenessBucket } from '../../core/lateness.js';
 import type { AuditEntry, Millis, RunStatus, Run, Task, TaskStatus } from '../../core/types.js';
 import type { AuditFilter, NamespaceScope, Page, RecentRun, RunCounts, RunFilter, RunMinute, TaskFilter, TaskSort } from '../store.js';
-import { decodeCursor, decodeTaskCursor, encodeCursor, type TaskSortValue } from './cursor.js';
-import { RUN_COLUMNS, rowToAudit, rowToRun, rowToTask, type AuditRow, type RunRow, type TaskRow } from './row-mappers.js';
+import { decodeCursor, decodeTaskCursor, encodeCursor, type TaskSortValue } from '../cursor.js';
+import { RUN_COLUMNS, rowToAudit, rowToRun, rowToTask, type AuditRow, type RunRow, type TaskRow } from '../rows.js';
 
 /** The name of the SQL function used for case-insensitive substring search. */
 const CONTAINS_CI = 'sundial_contains_ci';

@@ -2,7 +2,7 @@
 // database file; writes go through the group-commit writer, reads run directly.
 import type Database from 'better-sqlite3';
 import { SundialError } from '../../core/errors.js';
-import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, NodeInfo, ResourceSample, Run, Task, TaskStatus } from '../../core/types.js';
+import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, ResourceSample, Run, Task, TaskStatus } from '../../core/types.js';
 import type {
   AuditFilter,
   CancelOutcome,
@@ -13,7 +13,9 @@ import type {
   NewAudit,
   NewRun,
   NewTask,
+  NodeRegistration,
   Page,
+  PruneOptions,
   RecentRun,
   RunCompletion,
   RunCounts,
@@ -21,6 +23,7 @@ import type {
   RunMinute,
   RunSample,
   RunStart,
+  StartResult,
   Store,
   StoredApiKey,
   TaskFilter,
@@ -30,7 +33,7 @@ import { HeldRuns, claimDue, claimOrphans, type ClaimContext, type RunOwner } fr
 import { applyMigrations } from './migrations.js';
 import { openDatabase } from './open-db.js';
 import { Queries } from './queries.js';
-import { TaskPartsCache, newRunToRun, rowToApiKey, rowToRun, rowToStoredApiKey, rowToNode, rowToTask, toJson } from './row-mappers.js';
+import { TaskPartsCache, newRunToRun, rowToApiKey, rowToRun, rowToStoredApiKey, rowToNode, rowToTask, toJson } from '../rows.js';
 import { RunCountDelta, insertRun } from './run-counts.js';
 import { auditParams, prepareStatements, type Statements } from './statements.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -58,6 +61,9 @@ const RUN_STATS_SLICE_MS = 60_000;
 /** The Store on one SQLite file, owned by this process (locked at open, released at exit). */
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
+  // One process owns the file (locked at open): nothing else can hold its runs.
+  readonly capabilities = { shared: false } as const;
+  readonly signals = null;
   readonly #db: Database.Database;
   readonly #writer: WriteBatcher;
   readonly #taskParts = new TaskPartsCache();
@@ -82,6 +88,11 @@ export class SqliteStore implements Store {
     applyMigrations(this.#db);
     this.#st = prepareStatements(this.#db);
     this.#queries = new Queries(this.#db);
+  }
+
+  /** The database is in this process, so its clock is this process's. */
+  async databaseTime(): Promise<Millis> {
+    return Date.now();
   }
 
   async close(): Promise<void> {
@@ -304,14 +315,15 @@ export class SqliteStore implements Store {
     return this.#write((st) => claimDue(this.#claimContext(st), opts));
   }
 
-  markRunning(starts: RunStart[]): Promise<{ stale: string[] }> {
-    if (starts.length === 0) return Promise.resolve({ stale: [] });
+  /** Guards are not checked: this process's dispatcher sees every run (capabilities.shared is false). */
+  markRunning(starts: RunStart[]): Promise<StartResult> {
+    if (starts.length === 0) return Promise.resolve({ stale: [], busy: [] });
     return this.#write((st) => {
       const stale: string[] = [];
       for (const s of starts) {
         if (st.markRunning.run(s.startedAt, s.startedAt, s.runId, s.leaseEpoch).changes === 0) stale.push(s.runId);
       }
-      return { stale };
+      return { stale, busy: [] };
     });
   }
 
@@ -362,6 +374,14 @@ export class SqliteStore implements Store {
 
   extendLeases(node: string, leaseUntil: Millis): Promise<number> {
     return this.#write((st) => st.extendLeases.run(leaseUntil, node).changes);
+  }
+
+  requestCancelOthers(taskId: string, runId: string, now: Millis, actor: string): Promise<string[]> {
+    return this.#write((st) => st.requestCancelOthers.all(now, now, actor, taskId, runId).map((r) => r.id));
+  }
+
+  pruneHistory(_opts: PruneOptions, _now: Millis): Promise<number> {
+    return Promise.reject(new Error('pruneHistory: not built yet'));
   }
 
   releaseRuns(node: string, runs: { runId: string; leaseEpoch: number }[], now: Millis): Promise<void> {
@@ -482,24 +502,21 @@ export class SqliteStore implements Store {
     });
   }
 
-  upsertNode(node: NodeInfo): Promise<void> {
+  upsertNode(node: NodeRegistration, aliveSince: Millis): Promise<void> {
     return this.#write((st) => {
-      st.upsertNode.run(
-        node.id,
-        node.host,
-        node.pid,
-        node.version,
-        JSON.stringify(node.roles),
-        node.startedAt,
-        node.heartbeatAt,
-        node.id,
-        node.id,
-      );
+      const { roles, ...rest } = node;
+      if (st.upsertNode.run({ ...rest, roles: JSON.stringify(roles), aliveSince }).changes === 0) throw nodeIdTaken(node.id);
     });
   }
 
-  async listNodes(aliveSince: Millis): Promise<NodeInfo[]> {
-    return this.#s.listNodes.all(aliveSince).map(rowToNode);
+  async listNodes(seenSince: Millis): Promise<NodeRegistration[]> {
+    return this.#s.listNodes.all(seenSince).map(rowToNode);
+  }
+
+  removeNode(id: string, instanceId: string): Promise<void> {
+    return this.#write((st) => {
+      st.removeNode.run(id, instanceId);
+    });
   }
 
   // ---- plumbing ----
@@ -580,6 +597,14 @@ function nameTaken(err: unknown, namespace: string, name: string): unknown {
     });
   }
   return err;
+}
+
+/** The refusal of a node id another live instance holds. */
+export function nodeIdTaken(id: string): SundialError {
+  return new SundialError(
+    'node_id_taken',
+    `another live node uses the id "${id}"; give each node its own SUNDIAL_NODE_ID (a dead node's id is free two leases after its last heartbeat)`,
+  );
 }
 
 function ownerOf(st: Statements, runId: string): RunOwner {

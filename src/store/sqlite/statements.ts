@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { NewAudit, NewRun } from '../store.js';
 import { newId } from '../../core/ids.js';
-import { RUN_COLUMNS, toJson, type ApiKeyRow, type NodeRow, type RunRow, type TaskRow } from './row-mappers.js';
+import { RUN_COLUMNS, toJson, type ApiKeyRow, type NodeRow, type RunRow, type TaskRow } from '../rows.js';
 
 type Db = Database.Database;
 
@@ -194,11 +194,20 @@ export function prepareStatements(db: Db) {
     ),
     touchApiKey: p('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
     countApiKeys: p<{ n: number }>('SELECT count(*) AS n FROM api_keys'),
-    upsertNode: p(
-      'INSERT INTO nodes (id, host, pid, version, roles, started_at, heartbeat_at, created_by, updated_by) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, ' +
+    // Refreshes this instance's row, or takes over an id whose holder stopped heartbeating; a row
+    // of another live instance is left alone (0 changes), which the store reports as taken.
+    upsertNode: n(
+      'INSERT INTO nodes (id, host, pid, version, roles, started_at, heartbeat_at, instance_id, runs_in_flight, created_by, updated_by) ' +
+        'VALUES (@id, @host, @pid, @version, @roles, @startedAt, @heartbeatAt, @instanceId, @runsInFlight, @id, @id) ' +
+        'ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, ' +
         'version = excluded.version, roles = excluded.roles, started_at = excluded.started_at, ' +
-        'heartbeat_at = excluded.heartbeat_at, updated_by = excluded.updated_by',
+        'heartbeat_at = excluded.heartbeat_at, instance_id = excluded.instance_id, runs_in_flight = excluded.runs_in_flight, ' +
+        'updated_by = excluded.updated_by WHERE nodes.instance_id = excluded.instance_id OR nodes.heartbeat_at < @aliveSince',
+    ),
+    removeNode: p('DELETE FROM nodes WHERE id = ? AND instance_id = ?'),
+    requestCancelOthers: p<{ id: string }>(
+      'UPDATE runs SET cancel_requested_at = coalesce(cancel_requested_at, ?), updated_at = ?, updated_by = ? ' +
+        "WHERE task_id = ? AND status = 'running' AND id <> ? RETURNING id",
     ),
     listNodes: p<NodeRow>('SELECT * FROM nodes WHERE heartbeat_at >= ? ORDER BY id'),
   };

@@ -1,7 +1,7 @@
 // Opaque pagination cursors: base64url of a small JSON array tagged with the list it belongs to,
 // so a cursor from one list (or one order of a list) is refused by another instead of silently
 // paging wrong.
-import { SundialError } from '../../core/errors.js';
+import { SundialError } from '../core/errors.js';
 
 /** A sort key value of a task listing: a name, a time, or null (a task without that time). */
 export type TaskSortValue = string | number | null;

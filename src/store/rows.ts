@@ -1,9 +1,9 @@
-// Rows as SQLite returns them, and their mapping to the domain types. JSON columns are NULL when
-// the value is absent, so the common case (no payload, no result) costs no JSON work at all.
+// Rows as the SQL stores return them (SQLite and PostgreSQL share column names and types: epoch ms
+// integers, JSON as text), and their mapping to the domain types. JSON columns are NULL when the
+// value is absent, so the common case (no payload, no result) costs no JSON work at all.
 import type {
   ApiKey,
   AuditEntry,
-  NodeInfo,
   Policies,
   Role,
   Run,
@@ -15,8 +15,8 @@ import type {
   TaskKind,
   TaskSpec,
   TaskStatus,
-} from '../../core/types.js';
-import type { NewRun, StoredApiKey } from '../store.js';
+} from '../core/types.js';
+import type { NewRun, NodeRegistration, StoredApiKey } from './store.js';
 
 /** A `tasks` row. */
 export interface TaskRow {
@@ -347,10 +347,12 @@ export interface NodeRow {
   roles: string;
   started_at: number;
   heartbeat_at: number;
+  instance_id: string;
+  runs_in_flight: number;
 }
 
-/** Builds a NodeInfo from its row. */
-export function rowToNode(r: NodeRow): NodeInfo {
+/** Builds a node registration from its row. */
+export function rowToNode(r: NodeRow): NodeRegistration {
   return {
     id: r.id,
     host: r.host,
@@ -359,5 +361,7 @@ export function rowToNode(r: NodeRow): NodeInfo {
     roles: JSON.parse(r.roles) as string[],
     startedAt: r.started_at,
     heartbeatAt: r.heartbeat_at,
+    instanceId: r.instance_id,
+    runsInFlight: r.runs_in_flight,
   };
 }

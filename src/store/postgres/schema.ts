@@ -1,0 +1,171 @@
+// The PostgreSQL schema, as forward-only migrations (applied by migrations.ts under an advisory
+// lock). Tables and columns are those of the SQLite store (src/store/sqlite/migrations.ts), so
+// rows map to domain types through the same code (../rows.ts) and `sundial store copy` moves rows
+// column for column:
+// - times are BIGINT epoch ms (the `pg` pool parses int8 to number: safe below 2^53);
+// - JSON is TEXT, NULL when absent, as in SQLite: the hot path writes JSON it already has as text,
+//   and nothing queries inside it except the task list's schedule-type filter;
+// - no foreign keys, for the same reasons as SQLite (history outlives its task; no parent lookups
+//   on the hot path).
+// Differences, each for the cluster: `run_counts` is sharded (every node bumping one row per
+// namespace and status would serialize their commits), and `runs.concurrency_key` is set when a
+// guarded run starts, so the cross-node concurrency check reads a small partial index.
+
+/** One schema step: its version (1, 2, …, in order) and the SQL that takes the schema there. */
+export interface PgMigration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+const V1 = `
+CREATE TABLE tasks (
+  id              TEXT PRIMARY KEY,
+  namespace       TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  description     TEXT,
+  kind            TEXT NOT NULL,
+  spec            TEXT NOT NULL,
+  schedule        TEXT,
+  policies        TEXT NOT NULL,
+  payload         TEXT,
+  status          TEXT NOT NULL CHECK (status IN ('active', 'paused')),
+  fired_count     BIGINT NOT NULL DEFAULT 0,
+  next_run_at     BIGINT,
+  last_run_at     BIGINT,
+  last_run_status TEXT,
+  version         INTEGER NOT NULL,
+  created_at      BIGINT NOT NULL,
+  updated_at      BIGINT NOT NULL,
+  created_by      TEXT NOT NULL,
+  updated_by      TEXT NOT NULL
+);
+CREATE UNIQUE INDEX tasks_namespace_name ON tasks (namespace, name);
+CREATE INDEX tasks_name ON tasks (name, id);
+
+CREATE TABLE runs (
+  id                  TEXT PRIMARY KEY,
+  namespace           TEXT NOT NULL,
+  task_id             TEXT NOT NULL,
+  task_name           TEXT NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('scheduled', 'queued', 'running', 'succeeded', 'failed',
+                        'timed_out', 'cancelled', 'skipped')),
+  attempt             INTEGER NOT NULL,
+  retry_of            TEXT,
+  trigger             TEXT NOT NULL,
+  occurrence_at       BIGINT,
+  scheduled_for       BIGINT NOT NULL,
+  priority            INTEGER NOT NULL DEFAULT 0,
+  payload             TEXT,
+  idempotency_key     TEXT NOT NULL,
+  queued_at           BIGINT,
+  started_at          BIGINT,
+  finished_at         BIGINT,
+  node                TEXT,
+  lease_until         BIGINT,
+  lease_epoch         INTEGER NOT NULL DEFAULT 0,
+  cancel_requested_at BIGINT,
+  result              TEXT,
+  error               TEXT,
+  reason              TEXT,
+  logs_truncated      INTEGER NOT NULL DEFAULT 0,
+  cpu_ms              DOUBLE PRECISION,
+  peak_rss_bytes      BIGINT,
+  disk_write_bytes    BIGINT,
+  concurrency_key     TEXT,
+  created_at          BIGINT NOT NULL,
+  updated_at          BIGINT NOT NULL,
+  created_by          TEXT NOT NULL,
+  updated_by          TEXT NOT NULL
+);
+-- Each occurrence fires once: schedule runs use the key "<taskId>:<occurrenceAt>".
+CREATE UNIQUE INDEX runs_occurrence ON runs (task_id, idempotency_key, attempt);
+-- The claim: pending runs in due order.
+CREATE INDEX runs_due ON runs (scheduled_for, priority DESC, id) WHERE status = 'scheduled';
+-- Leases: runs a node holds, and expired ones (orphans).
+CREATE INDEX runs_active ON runs (node, status, lease_until) WHERE status IN ('queued', 'running');
+CREATE INDEX runs_lease ON runs (lease_until) WHERE status IN ('queued', 'running');
+-- Cross-node admission: runs of a task, or of a concurrency key, that are running now.
+CREATE INDEX runs_running_task ON runs (task_id) WHERE status = 'running';
+CREATE INDEX runs_running_key ON runs (concurrency_key) WHERE status = 'running' AND concurrency_key IS NOT NULL;
+-- Listing: by task and by time.
+CREATE INDEX runs_task_time ON runs (task_id, scheduled_for, id);
+CREATE INDEX runs_time ON runs (scheduled_for, id);
+-- Retention: finished runs, oldest finish first.
+CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
+
+-- Finished runs per namespace and status, in shards: a writer adds to its own shard (chosen per
+-- store instance), readers sum the shards.
+CREATE TABLE run_counts (
+  namespace TEXT NOT NULL,
+  status    TEXT NOT NULL,
+  shard     SMALLINT NOT NULL,
+  n         BIGINT NOT NULL,
+  PRIMARY KEY (namespace, status, shard)
+);
+
+CREATE TABLE run_logs (
+  id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id     TEXT NOT NULL,
+  at         BIGINT NOT NULL,
+  level      TEXT NOT NULL,
+  message    TEXT NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE INDEX run_logs_run ON run_logs (run_id, id);
+
+CREATE TABLE run_samples (
+  id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id           TEXT NOT NULL,
+  at               BIGINT NOT NULL,
+  cpu_ms           DOUBLE PRECISION NOT NULL,
+  rss_bytes        BIGINT NOT NULL,
+  disk_write_bytes BIGINT NOT NULL
+);
+CREATE INDEX run_samples_run ON run_samples (run_id, at);
+
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  role         TEXT NOT NULL,
+  namespaces   TEXT NOT NULL,
+  prefix       TEXT NOT NULL,
+  hash         TEXT NOT NULL UNIQUE,
+  last_used_at BIGINT,
+  revoked_at   BIGINT,
+  created_at   BIGINT NOT NULL,
+  updated_at   BIGINT NOT NULL,
+  created_by   TEXT NOT NULL,
+  updated_by   TEXT NOT NULL
+);
+
+CREATE TABLE audit (
+  id          TEXT PRIMARY KEY,
+  namespace   TEXT NOT NULL,
+  at          BIGINT NOT NULL,
+  actor       TEXT NOT NULL,
+  ip          TEXT,
+  action      TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  target_id   TEXT NOT NULL,
+  detail      TEXT
+);
+CREATE INDEX audit_at ON audit (at, id);
+
+CREATE TABLE nodes (
+  id             TEXT PRIMARY KEY,
+  host           TEXT NOT NULL,
+  pid            INTEGER NOT NULL,
+  version        TEXT NOT NULL,
+  roles          TEXT NOT NULL,
+  started_at     BIGINT NOT NULL,
+  heartbeat_at   BIGINT NOT NULL,
+  instance_id    TEXT NOT NULL,
+  runs_in_flight INTEGER NOT NULL DEFAULT 0,
+  created_by     TEXT NOT NULL,
+  updated_by     TEXT NOT NULL
+);
+`;
+
+/** Every migration, in order. Append only: a shipped migration is never edited. */
+export const PG_MIGRATIONS: readonly PgMigration[] = [{ version: 1, description: 'initial schema', sql: V1 }];
