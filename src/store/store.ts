@@ -141,6 +141,12 @@ export interface RunStart {
   guard?: StartGuard;
 }
 
+/** A run a node holds, at the fencing epoch of its claim. */
+export interface HeldLease {
+  runId: string;
+  leaseEpoch: number;
+}
+
 /** What a start must not collide with across the cluster (see RunStart.guard). */
 export interface StartGuard {
   /** A schedule occurrence whose overlap policy is not `allow_all`: no other run of this task may be running. */
@@ -372,8 +378,14 @@ export interface Store {
   markRunning(starts: RunStart[]): Promise<StartResult>;
   /** Writes run outcomes (and retries) in one transaction; returns ids refused for a stale epoch. */
   completeRuns(completions: RunCompletion[]): Promise<{ stale: string[] }>;
-  /** Extends the leases of all runs `node` holds. */
-  extendLeases(node: string, leaseUntil: Millis): Promise<number>;
+  /**
+   * Extends the leases of these runs, each only while `node` still holds it at that epoch; returns
+   * how many. Only runs the caller holds in memory are named: a run whose holder lost track of it
+   * (a restarted process with the same node id, a start whose commit went unanswered, a fenced run)
+   * must let its lease lapse so the recovery path takes it over. Always reaches the database, so
+   * an empty list doubles as a check that the node can renew at all.
+   */
+  extendLeases(node: string, runs: readonly HeldLease[], leaseUntil: Millis): Promise<number>;
   /**
    * Requests cancellation of the runs of `taskId` running on any node except `runId`, for the
    * `cancel_other` overlap policy across nodes; returns their ids (their holders poll for it).

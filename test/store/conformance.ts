@@ -1011,11 +1011,23 @@ export function runStoreConformance(label: string, open: OpenStore): void {
           t.map((c) => c.run.id),
           [theirs.id],
         );
-        assert.equal(await store.extendLeases(NODE, T0 + 99_000), 2);
+        const held = async (r: Run) => {
+          const now = (await store.getRun(r.id))!;
+          return { runId: now.id, leaseEpoch: now.leaseEpoch };
+        };
+        const leases = [await held(mine), await held(started), await held(theirs)];
+        // Named but another node's: not extended.
+        assert.equal(await store.extendLeases(NODE, leases, T0 + 99_000), 2);
         assert.equal((await store.getRun(mine.id))?.leaseUntil, T0 + 99_000);
         assert.equal((await store.getRun(started.id))?.leaseUntil, T0 + 99_000);
         assert.equal((await store.getRun(theirs.id))?.leaseUntil, T0 + LEASE);
-        assert.equal(await store.extendLeases('node-z', T0 + 99_000), 0);
+        assert.equal(await store.extendLeases('node-z', leases, T0 + 99_000), 0);
+        // A stale epoch (the run was taken over, or the holder lost track of it) is not renewed.
+        assert.equal(await store.extendLeases(NODE, [{ runId: mine.id, leaseEpoch: leases[0]!.leaseEpoch - 1 }], T0 + 120_000), 0);
+        // Runs the node holds but does not name lapse: only named ones are renewed.
+        assert.equal(await store.extendLeases(NODE, [leases[0]!], T0 + 130_000), 1);
+        assert.equal((await store.getRun(started.id))?.leaseUntil, T0 + 99_000);
+        assert.equal(await store.extendLeases(NODE, [], T0 + 140_000), 0);
       });
 
       it('takes over orphaned runs whose lease expired and fences out the dead holder', async () => {

@@ -14,6 +14,7 @@ import { LATEST_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore, openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { DUE_RUNS_SQL } from '../../src/store/sqlite/statements.js';
 import { runStoreConformance } from './conformance.js';
+import { runRetentionConformance } from './retention-conformance.js';
 import { T0, audit, newRun, newTask } from './store-fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,6 +37,17 @@ async function openMigrated(dir: string): Promise<SqliteStore> {
 }
 
 runStoreConformance('sqlite', async () => {
+  const dir = await tempDir();
+  const store = await openMigrated(dir);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+runRetentionConformance('sqlite', async () => {
   const dir = await tempDir();
   const store = await openMigrated(dir);
   return {

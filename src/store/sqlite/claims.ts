@@ -3,6 +3,7 @@
 import type { Millis, Run, Task } from '../../core/types.js';
 import type { ClaimOptions, ClaimedRun, OccurrencePlan } from '../store.js';
 import { RUN_COLUMNS, arrayToRun, rowToRun, rowToTask, type RunRow, type TaskPartsCache } from '../rows.js';
+import { byDueOrder, isDueOrdered } from '../run-order.js';
 import { RunCountDelta, insertRun } from './run-counts.js';
 import type { Statements } from './statements.js';
 
@@ -174,18 +175,6 @@ export function claimOrphans(
 function loadTask(ctx: ClaimContext, id: string): Task | null {
   const row = ctx.st.taskById.get(id);
   return row === undefined ? null : rowToTask(row, ctx.taskParts.get(row));
-}
-
-/** Due time, then priority (higher first), then id: the order runs are claimed in. */
-function byDueOrder(a: Run, b: Run): number {
-  if (a.scheduledFor !== b.scheduledFor) return a.scheduledFor - b.scheduledFor;
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-function isDueOrdered(runs: readonly Run[]): boolean {
-  for (let i = 1; i < runs.length; i++) if (byDueOrder(runs[i - 1]!, runs[i]!) > 0) return false;
-  return true;
 }
 
 function byRowDueOrder(a: RunRow, b: RunRow): number {

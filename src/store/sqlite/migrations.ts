@@ -1,6 +1,9 @@
 // Forward-only schema migrations for the SQLite store. A migration is never edited once shipped:
 // a change is a new entry at the end. The applied version lives in `meta.schema_version`.
 import type Database from 'better-sqlite3';
+import { SchemaTooNewError } from '../store-errors.js';
+
+export { SchemaTooNewError };
 
 /** One schema step: its version (1, 2, …, in order) and the SQL that takes the schema there. */
 export interface Migration {
@@ -175,31 +178,25 @@ ALTER TABLE nodes ADD COLUMN instance_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN runs_in_flight INTEGER NOT NULL DEFAULT 0;
 `;
 
+// History retention (pruneHistory): finished runs by finish time, so deleting the oldest reads
+// just them; without it each batch scanned and sorted the whole table (~85 ms per 300,000 runs).
+// Partial on finished_at, which a run's claim and start never touch: the entry is written once,
+// when the run ends (no measurable cost on completion), and taken out if a run is reopened.
+const V5 = `
+CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
   { version: 2, description: 'resource samples of long runs', sql: V2 },
   { version: 3, description: 'task listings sorted by name', sql: V3 },
   { version: 4, description: 'node instances and runs in flight', sql: V4 },
+  { version: 5, description: 'finished runs by finish time, for retention', sql: V5 },
 ];
 
 /** The schema version this code writes. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
-
-/** Thrown when the database was written by newer Sundial code than this one. */
-export class SchemaTooNewError extends Error {
-  readonly code = 'ERR_SCHEMA_TOO_NEW';
-  constructor(
-    readonly found: number,
-    readonly known: number,
-  ) {
-    super(
-      `the database schema is version ${found}, but this Sundial knows only up to version ${known}; ` +
-        'upgrade Sundial (or restore a backup) instead of letting older code write to it',
-    );
-    this.name = 'SchemaTooNewError';
-  }
-}
 
 /** Reads the stored schema version (0 for an empty database). */
 export function schemaVersion(db: Database.Database): number {

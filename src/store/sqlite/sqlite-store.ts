@@ -13,6 +13,7 @@ import type {
   NewAudit,
   NewRun,
   NewTask,
+  HeldLease,
   NodeRegistration,
   Page,
   PruneOptions,
@@ -34,12 +35,15 @@ import { applyMigrations } from './migrations.js';
 import { openDatabase } from './open-db.js';
 import { Queries } from './queries.js';
 import { TaskPartsCache, newRunToRun, rowToApiKey, rowToRun, rowToStoredApiKey, rowToNode, rowToTask, toJson } from '../rows.js';
+import { nodeIdTaken } from '../store-errors.js';
 import { RunCountDelta, insertRun } from './run-counts.js';
+import { SqliteRetention } from './retention.js';
 import { auditParams, prepareStatements, type Statements } from './statements.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export { DataDirLockedError } from './open-db.js';
 export { SchemaTooNewError } from './migrations.js';
+export { nodeIdTaken } from '../store-errors.js';
 
 /** Where the SQLite store keeps its file. */
 export interface SqliteStoreOptions {
@@ -70,6 +74,8 @@ export class SqliteStore implements Store {
   readonly #held = new HeldRuns();
   #st: Statements | null = null;
   #queries: Queries | null = null;
+  /** Retention statements and per-task bookkeeping, made on the first pruneHistory. */
+  #retention: SqliteRetention | null = null;
   /** Last `lastUsedAt` written per key; touches within the resolution are not written again. */
   readonly #touched = new Map<string, Millis>();
 
@@ -372,16 +378,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  extendLeases(node: string, leaseUntil: Millis): Promise<number> {
-    return this.#write((st) => st.extendLeases.run(leaseUntil, node).changes);
+  extendLeases(node: string, runs: readonly HeldLease[], leaseUntil: Millis): Promise<number> {
+    const list = JSON.stringify(runs.map((r) => [r.runId, r.leaseEpoch]));
+    return this.#write((st) => st.extendLeases.run({ leaseUntil, node, runs: list }).changes);
   }
 
   requestCancelOthers(taskId: string, runId: string, now: Millis, actor: string): Promise<string[]> {
     return this.#write((st) => st.requestCancelOthers.all(now, now, actor, taskId, runId).map((r) => r.id));
   }
 
-  pruneHistory(_opts: PruneOptions, _now: Millis): Promise<number> {
-    return Promise.reject(new Error('pruneHistory: not built yet'));
+  /** One bounded writer operation (see retention.ts); the caller calls again while it returns `limit`. */
+  pruneHistory(opts: PruneOptions, now: Millis): Promise<number> {
+    return this.#write((st) => (this.#retention ??= new SqliteRetention(this.#db)).prune(st, opts, now));
   }
 
   releaseRuns(node: string, runs: { runId: string; leaseEpoch: number }[], now: Millis): Promise<void> {
@@ -597,14 +605,6 @@ function nameTaken(err: unknown, namespace: string, name: string): unknown {
     });
   }
   return err;
-}
-
-/** The refusal of a node id another live instance holds. */
-export function nodeIdTaken(id: string): SundialError {
-  return new SundialError(
-    'node_id_taken',
-    `another live node uses the id "${id}"; give each node its own SUNDIAL_NODE_ID (a dead node's id is free two leases after its last heartbeat)`,
-  );
 }
 
 function ownerOf(st: Statements, runId: string): RunOwner {

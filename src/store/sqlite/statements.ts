@@ -163,7 +163,10 @@ export function prepareStatements(db: Db) {
         'reason = ?, logs_truncated = ?, cpu_ms = ?, peak_rss_bytes = ?, disk_write_bytes = ?, lease_until = NULL, ' +
         "updated_at = ? WHERE id = ? AND lease_epoch = ? AND (status = 'queued' OR status = 'running')",
     ),
-    extendLeases: p("UPDATE runs SET lease_until = ? WHERE node = ? AND status IN ('queued', 'running')"),
+    extendLeases: n(
+      'UPDATE runs SET lease_until = @leaseUntil FROM (SELECT value ->> 0 AS id, value ->> 1 AS epoch FROM json_each(@runs)) AS h ' +
+        "WHERE runs.id = h.id AND runs.lease_epoch = h.epoch AND runs.node = @node AND runs.status IN ('queued', 'running')",
+    ),
     releaseRun: p(
       "UPDATE runs SET status = 'scheduled', queued_at = NULL, started_at = NULL, node = NULL, lease_until = NULL, " +
         'lease_epoch = lease_epoch + 1, updated_at = ?, updated_by = ? ' +

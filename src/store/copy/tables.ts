@@ -1,0 +1,122 @@
+// What `sundial store copy` moves, table by table: the columns read from SQLite and written to
+// PostgreSQL, in one order for both, with the PostgreSQL type each travels as (`unnest($n::type[])`).
+// The lists are explicit rather than read from the two catalogs so a reviewer sees what is copied;
+// both sides are checked against them before anything is written (a column added to one store
+// and not here is refused, never silently dropped).
+
+/** The PostgreSQL array element types the copy binds. */
+export type PgType = 'text' | 'int4' | 'int8' | 'float8';
+
+/** One copied column: its name (the same in both stores) and its PostgreSQL type. */
+export interface CopyColumn {
+  name: string;
+  type: PgType;
+}
+
+/** A table the copy moves. */
+export interface CopyTable {
+  name: string;
+  /** Columns read from SQLite and written to PostgreSQL, in this order. */
+  columns: readonly CopyColumn[];
+  /**
+   * How the source is paged: by `rowid` (stable, cheap: the table's own b-tree order), or read
+   * whole (`run_counts` is WITHOUT ROWID and holds one row per namespace and status).
+   */
+  paging: 'rowid' | 'whole';
+  /** Source columns deliberately not copied (the target assigns them), with why. */
+  skipped?: Readonly<Record<string, string>>;
+  /** Target columns not in `columns`: filled by their defaults or by `constants`. */
+  targetOnly?: readonly string[];
+  /** Values written to target-only columns for every row. */
+  constants?: readonly { name: string; type: PgType; value: string | number }[];
+}
+
+const t = (name: string): CopyColumn => ({ name, type: 'text' });
+const i4 = (name: string): CopyColumn => ({ name, type: 'int4' });
+const i8 = (name: string): CopyColumn => ({ name, type: 'int8' });
+const f8 = (name: string): CopyColumn => ({ name, type: 'float8' });
+
+/** `tasks`, column for column. */
+export const TASKS: CopyTable = {
+  name: 'tasks',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('namespace'), t('name'), t('description'), t('kind'), t('spec'), t('schedule'), t('policies'),
+    t('payload'), t('status'), i8('fired_count'), i8('next_run_at'), i8('last_run_at'), t('last_run_status'),
+    i4('version'), i8('created_at'), i8('updated_at'), t('created_by'), t('updated_by'),
+  ],
+};
+
+/** `runs`: every column; `concurrency_key` (cluster only) stays NULL until a guarded run starts. */
+export const RUNS: CopyTable = {
+  name: 'runs',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('namespace'), t('task_id'), t('task_name'), t('status'), i4('attempt'), t('retry_of'), t('trigger'),
+    i8('occurrence_at'), i8('scheduled_for'), i4('priority'), t('payload'), t('idempotency_key'), i8('queued_at'),
+    i8('started_at'), i8('finished_at'), t('node'), i8('lease_until'), i4('lease_epoch'), i8('cancel_requested_at'),
+    t('result'), t('error'), t('reason'), i4('logs_truncated'), f8('cpu_ms'), i8('peak_rss_bytes'),
+    i8('disk_write_bytes'), i8('created_at'), i8('updated_at'), t('created_by'), t('updated_by'),
+  ],
+  targetOnly: ['concurrency_key'],
+};
+
+/**
+ * `run_logs` without `id`: the target's identity numbers the lines. Rows are read and inserted in
+ * source id order, so a run's lines keep their order (readers order by id).
+ */
+export const RUN_LOGS: CopyTable = {
+  name: 'run_logs',
+  paging: 'rowid',
+  columns: [t('run_id'), i8('at'), t('level'), t('message'), t('created_by')],
+  skipped: { id: 'the target numbers lines with its identity column, in source order' },
+  targetOnly: ['id'],
+};
+
+/** `run_samples`; the target adds an identity id. */
+export const RUN_SAMPLES: CopyTable = {
+  name: 'run_samples',
+  paging: 'rowid',
+  columns: [t('run_id'), i8('at'), f8('cpu_ms'), i8('rss_bytes'), i8('disk_write_bytes')],
+  targetOnly: ['id'],
+};
+
+/** `api_keys`, hashes included: every key keeps working on the cluster. */
+export const API_KEYS: CopyTable = {
+  name: 'api_keys',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('name'), t('role'), t('namespaces'), t('prefix'), t('hash'), i8('last_used_at'), i8('revoked_at'),
+    i8('created_at'), i8('updated_at'), t('created_by'), t('updated_by'),
+  ],
+};
+
+/** `audit`, column for column. */
+export const AUDIT: CopyTable = {
+  name: 'audit',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('namespace'), i8('at'), t('actor'), t('ip'), t('action'), t('target_type'), t('target_id'), t('detail'),
+  ],
+};
+
+/** `run_counts`, all into shard 0 (readers sum the shards; writers add to their own). */
+export const RUN_COUNTS: CopyTable = {
+  name: 'run_counts',
+  paging: 'whole',
+  columns: [t('namespace'), t('status'), i8('n')],
+  targetOnly: ['shard'],
+  constants: [{ name: 'shard', type: 'int4', value: 0 }],
+};
+
+/**
+ * Every copied table, in copy order. `nodes` is left out on purpose: node rows describe processes
+ * (the stopped single node), and cluster nodes register themselves when they start.
+ */
+export const COPY_TABLES: readonly CopyTable[] = [TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, RUN_COUNTS];
+
+/** SQLite tables that exist but are not copied, with why (anything else unknown is refused). */
+export const NOT_COPIED: Readonly<Record<string, string>> = {
+  nodes: 'nodes register themselves when they start',
+  meta: 'holds the SQLite schema version; PostgreSQL keeps its own (schema_migrations)',
+};
