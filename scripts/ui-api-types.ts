@@ -25,6 +25,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
   const store = await openSqliteStore({ dir });
   const config = resolveConfig({ env: {}, cwd: dir });
   // Nothing runs: the document only needs the routes.
+  const openApiNode = { id: 'openapi', host: 'openapi', pid: 0, version: '0.0.0', roles: [], startedAt: 0, heartbeatAt: 0, runsInFlight: 0, status: 'up' as const };
   const idle: SchedulerControl = { wake: () => {}, cancelRunning: () => false, forget: () => {} };
   const app = await buildApp({
     config,
@@ -33,8 +34,8 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
     bus: new EventBus(),
     scheduler: idle,
     metricsRegistry: new Registry(),
-    nodeInfo: () => ({ id: 'openapi', host: 'openapi', pid: 0, version: '0.0.0', roles: [], startedAt: 0, heartbeatAt: 0 }),
-    isReady: () => true,
+    nodes: { self: () => openApiNode, list: async () => [openApiNode] },
+    unreadyReason: () => null,
     planner: { misfireThresholdMs: config.misfireThreshold, newId, random: Math.random },
     logger: false,
   });

@@ -1,6 +1,7 @@
 // The composition root: the one place that wires config, store, executor, scheduler, metrics
 // and the API together. Everything below it receives its dependencies explicitly.
 
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
 import type { Config } from './config/config.js';
-import { systemClock, type Clock } from './core/clock.js';
+import { OffsetClock, systemClock, type Clock } from './core/clock.js';
 import { SundialError } from './core/errors.js';
 import { EventBus } from './core/events.js';
 import { newId } from './core/ids.js';
@@ -20,11 +21,43 @@ import type { SandboxPreference } from './executor/shell/shell-sandbox.js';
 import { createModuleFileChecker, throwIfBadModuleFile } from './executor/module-file.js';
 import { createLogger, logBusEvents } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { HistoryRetention, retentionOptions } from './scheduler/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import { RunOutputRecorder } from './scheduler/run-output.js';
 import type { Store } from './store/store.js';
 import { PROJECT_ROOT, VERSION } from './version.js';
+import { ApiKeyAuthenticator } from './auth/authenticator.js';
+import { ClusterControl } from './cluster/cluster-control.js';
+import { DatabaseHealth } from './cluster/database-health.js';
+import { NodeRegistry } from './cluster/node-registry.js';
+import { SignalBridge } from './cluster/signal-bridge.js';
+import { openPostgresStore } from './store/postgres/pg-store.js';
+
+/**
+ * How long a node trusts a cached API key in a cluster: a revocation reaches the other nodes as a
+ * signal at once, and this bounds it when a signal is lost.
+ */
+const SHARED_AUTH_TTL_MS = 1000;
+
+/** Skews beyond this are worth an operator's attention (NTP broken or missing). */
+const SKEW_WARN_MS = 1000;
+
+/** Logs what the cluster machinery reports, with the advice an operator needs. */
+function logClusterEvents(bus: EventBus, log: ReturnType<typeof createLogger>): void {
+  let warnedSkew = false;
+  bus.on('cluster:skew', (e) => {
+    const large = Math.abs(e.skewMs) > SKEW_WARN_MS;
+    if (large && !warnedSkew) log.warn({ skewMs: Math.round(e.skewMs), rttMs: e.rttMs }, "this node's clock differs from the database's; Sundial follows the database's clock, but fix NTP");
+    warnedSkew = large;
+  });
+  bus.on('database:state', (e) => {
+    if (e.reachable) log.info('the database answers again');
+    else log.error({ error: e.error }, 'the database cannot be reached: /readyz and writes answer 503 until it is back');
+  });
+  bus.on('scheduler:fenced', (e) => log.error(e, 'could not renew leases in time: stopped the runs of this node (others take them over)'));
+  bus.on('scheduler:unfenced', () => log.info('leases renewed again: runs stopped by the fence were handed back'));
+}
 
 export interface StartOptions {
   /** Called once with a generated bootstrap admin key (first start without SUNDIAL_ADMIN_TOKEN). */
@@ -44,19 +77,17 @@ export interface RunningServer {
 
 /** Opens the store for the configured backend. */
 async function openStore(config: Config): Promise<Store> {
-  if (config.databaseUrl !== '') {
-    throw new SundialError('validation_failed', 'PostgreSQL (cluster mode) is not available in this release; unset SUNDIAL_DATABASE_URL to use SQLite');
-  }
+  if (config.databaseUrl !== '') return openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize });
   mkdirSync(config.dataDir, { recursive: true });
   return openSqliteStore({ dir: config.dataDir });
 }
 
-/** Starts a Sundial node: store, executor, scheduler and API on one port. */
+/** Starts a Sundial node: store, executor, scheduler and API on one port, as its roles say. */
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
-  const clock = opts.clock ?? systemClock;
   const log = createLogger(config.logLevel);
   const bus = new EventBus();
   logBusEvents(bus, log);
+  const roles = new Set(config.roles);
 
   const store = await openStore(config);
   try {
@@ -65,6 +96,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await store.close();
     throw err;
   }
+  const shared = store.capabilities.shared;
+  // On a shared database every node runs on the database's clock (skew measured at heartbeat).
+  const offsetClock = shared ? new OffsetClock(opts.clock ?? systemClock) : undefined;
+  const clock = offsetClock ?? opts.clock ?? systemClock;
   const bootstrapKey = await ensureBootstrapAdmin(store, config.adminToken, clock);
   if (bootstrapKey) opts.printBootstrapKey?.(bootstrapKey);
 
@@ -91,17 +126,22 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     },
   });
   const checkModuleFile = createModuleFileChecker(config.tasksDir);
-  const startedAt = clock.now();
-  const nodeInfo = {
-    id: config.nodeId,
-    host: hostname(),
-    pid: process.pid,
-    version: VERSION,
-    roles: ['api', 'scheduler', 'executor'],
-    startedAt,
-    heartbeatAt: startedAt,
-  };
-  const scheduler = new Scheduler(
+
+  const authenticator = new ApiKeyAuthenticator({ store, clock, ...(shared && { ttlMs: SHARED_AUTH_TTL_MS }) });
+  let scheduler: Scheduler | null = null;
+  const bridge =
+    store.signals === null
+      ? null
+      : new SignalBridge({
+          signals: store.signals,
+          bus,
+          clock,
+          onCancel: (runId) => void scheduler?.dispatcher.cancelRunning(runId),
+          onWake: (dueAt) => scheduler?.dispatcher.wake(dueAt),
+          onKeyRevoked: () => authenticator.invalidate(),
+          onError: (err) => log.warn({ err }, 'a cluster signal failed (a hint only; the database stays the truth)'),
+        });
+  scheduler = new Scheduler(
     {
       node: config.nodeId,
       lookaheadMs: config.lookahead,
@@ -109,21 +149,47 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       claimBatch: config.claimBatch,
       leaseMs: config.lease,
       maxConcurrentRuns: config.maxConcurrentRuns,
-      nodeInfo,
+      executor: roles.has('executor'),
+      // A single node has no one else to take over its runs at start.
+      sweeper: roles.has('scheduler') || !shared,
     },
-    { store, executor, clock, bus, planner },
+    { store, executor, clock, bus, planner, ...(bridge !== null && { peers: bridge }) },
   );
-  const metricsRegistry = createMetrics({ bus, store, clock, load: () => scheduler.dispatcher.load });
+  const dispatcher = scheduler.dispatcher;
+  const registry = new NodeRegistry(
+    {
+      info: { id: config.nodeId, host: hostname(), pid: process.pid, version: VERSION, roles: config.roles, startedAt: clock.now(), instanceId: randomUUID() },
+      leaseMs: config.lease,
+    },
+    {
+      store,
+      clock,
+      bus,
+      runsInFlight: () => dispatcher.load.held + dispatcher.load.running,
+      ...(offsetClock !== undefined && { offsetClock }),
+    },
+  );
+  const health = shared ? new DatabaseHealth({ store, clock, bus }) : null;
+  // History is pruned where dead nodes are swept for: on every node by default, and on a single
+  // node always (it has no one else to do it).
+  const retention = roles.has('scheduler') || !shared ? new HistoryRetention(retentionOptions(config), { store, clock, bus }) : null;
+  logClusterEvents(bus, log);
+  const metricsRegistry = createMetrics({ bus, store, clock, load: () => dispatcher.load });
   let ready = false;
   const app = await buildApp({
     config,
     store,
     clock,
     bus,
-    scheduler: scheduler.dispatcher,
+    scheduler: new ClusterControl(roles.has('executor') ? dispatcher : null, bridge),
     metricsRegistry,
-    nodeInfo: () => ({ ...nodeInfo, heartbeatAt: clock.now() }),
-    isReady: () => ready,
+    nodes: registry,
+    unreadyReason: () => {
+      if (!ready) return new SundialError('not_ready', 'the server is starting or shutting down');
+      if (health !== null && !health.reachable) return new SundialError('database_unavailable', 'this node cannot reach its database');
+      return null;
+    },
+    authenticator,
     planner,
     logger: log,
     checkModuleFile: (file: string) => void throwIfBadModuleFile(checkModuleFile(file)),
@@ -131,26 +197,39 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     checkScriptSyntax,
     loadScriptSyntaxChecker,
     runOutput: output,
-    uiDir: join(PROJECT_ROOT, 'dist', 'ui'),
+    uiDir: roles.has('api') ? join(PROJECT_ROOT, 'dist', 'ui') : undefined,
+    apiRoutes: roles.has('api'),
   });
 
-  const recovered = await scheduler.start();
-  if (recovered.released + recovered.lost > 0) log.info(recovered, 'recovered runs left by a previous process');
-  let address: string;
-  try {
-    address = await app.listen({ port: config.port, host: config.host });
-  } catch (err) {
-    // The port is taken (or not ours to bind): undo the start so the process can exit, with
-    // nothing claimed left behind and no worker process running on.
+  /** Undoes a start that failed half-way, so the process can exit with nothing claimed or running. */
+  const abort = async (err: unknown): Promise<never> => {
+    await retention?.stop();
+    bridge?.stop();
+    health?.stop();
     await scheduler.stop(0);
+    await registry.stop();
     await app.close();
     await executor.close(0);
     output.close();
     await store.close();
     throw err;
+  };
+  let address = '';
+  try {
+    // Registration first: a second live node with this id must stop before it claims anything.
+    await registry.start();
+    bridge?.start();
+    health?.start();
+    const recovered = await scheduler.start();
+    if (recovered.released + recovered.lost > 0) log.info(recovered, 'recovered runs left by a previous process');
+    retention?.start();
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // The id is taken, the port is taken (or not ours to bind), the database went away.
+    await abort(err);
   }
   ready = true;
-  log.info({ address, dataDir: config.dataDir, node: config.nodeId }, 'sundial is listening');
+  log.info({ address, dataDir: config.dataDir, node: config.nodeId, roles: config.roles, backend: store.backend }, 'sundial is listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -163,7 +242,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       closing ??= (async () => {
         ready = false;
         log.info({ graceMs: config.drainGrace }, 'draining');
+        await retention?.stop();
         await scheduler.stop(config.drainGrace);
+        bridge?.stop();
+        health?.stop();
+        await registry.stop();
         await app.close();
         await executor.close(0);
         // Lines and samples of runs cut off by the drain are kept with what else they wrote.

@@ -14,7 +14,6 @@ import type { Clock } from '../core/clock.js';
 import { SundialError, type FieldError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { PlannerOptions } from '../core/planner.js';
-import type { NodeInfo } from '../core/types.js';
 import type { SchedulerControl } from '../scheduler/scheduler-control.js';
 import type { Store } from '../store/store.js';
 import { ApiKeyAuthenticator } from '../auth/authenticator.js';
@@ -32,6 +31,7 @@ import { taskRoutes } from './routes/tasks.js';
 import { installUi } from './ui-static.js';
 import type { LiveLogSource } from './log-follow.js';
 import type { ScriptSyntaxError } from '../services/task-spec.js';
+import type { NodeDirectory } from '../services/admin-service.js';
 
 /** Everything the API needs, handed in by the composition root (or a test). */
 export interface AppDeps {
@@ -41,9 +41,15 @@ export interface AppDeps {
   bus: EventBus;
   scheduler: SchedulerControl;
   metricsRegistry: Registry;
-  nodeInfo: () => NodeInfo;
-  /** True once the node can serve (store open, scheduler running); /readyz reports it. */
-  isReady: () => boolean;
+  /** This node and the cluster's others (GET /v1/cluster/nodes). */
+  nodes: NodeDirectory;
+  /**
+   * Null once the node can serve; otherwise why not, for /readyz: `not_ready` (starting, draining)
+   * or `database_unavailable`.
+   */
+  unreadyReason: () => SundialError | null;
+  /** The key cache; built here from `authCache` when absent (the server passes its own to clear it on a signal). */
+  authenticator?: ApiKeyAuthenticator;
   planner: PlannerOptions;
   /** Request logger; false or absent: no logging. */
   logger?: Logger | false;
@@ -61,6 +67,8 @@ export interface AppDeps {
   authCache?: { ttlMs?: number; missTtlMs?: number };
   /** Folder of the built web dashboard (dist/ui); absent: no dashboard. */
   uiDir?: string;
+  /** Serve the API, its docs and the dashboard (role `api`, the default); false: only health and metrics. */
+  apiRoutes?: boolean;
   /** Heartbeat period of /v1/events (tests shorten it). */
   sseHeartbeatMs?: number;
 }
@@ -82,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const notFound: { current: NotFoundFallback } = { current: () => false };
   installProblemHandlers(fastify, notFound);
 
-  const version = deps.nodeInfo().version;
+  const version = deps.nodes.self().version;
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -99,8 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { tags: ['health'], security: [], summary: 'This API as an OpenAPI 3.1 document' } }, async () => app.swagger());
 
-  const authenticator = new ApiKeyAuthenticator({ store: deps.store, clock: deps.clock, ...deps.authCache });
-  const services = createServices(deps, authenticator, deps.nodeInfo);
+  const authenticator = deps.authenticator ?? new ApiKeyAuthenticator({ store: deps.store, clock: deps.clock, ...deps.authCache });
+  const services = createServices(deps, authenticator, deps.nodes);
   const hub = new EventStreamHub(deps.bus, deps.sseHeartbeatMs === undefined ? {} : { heartbeatMs: deps.sseHeartbeatMs });
   let closing = false;
   app.addHook('preClose', async () => {
@@ -113,8 +121,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) throw new SundialError('shutting_down', 'this node is shutting down; retry on another node or after the restart');
   });
 
+  await app.register(healthRoutes, { unreadyReason: deps.unreadyReason, metricsRegistry: deps.metricsRegistry });
+  // A worker-only node answers its load balancer and Prometheus, nothing else.
+  if (deps.apiRoutes === false) return fastify;
   notFound.current = await installUi(fastify, deps.uiDir);
-  await app.register(healthRoutes, { isReady: deps.isReady, metricsRegistry: deps.metricsRegistry });
   await app.register(
     async (v1) => {
       installAuth(v1, authenticator);

@@ -69,6 +69,9 @@ export class EventStreamHub {
     this.#unsubscribe = [
       this.#bus.on('run:transition', (t) => this.#publish(t.namespace, 'run:transition', () => transitionView(t))),
       this.#bus.on('task:changed', (e) => this.#publish(e.task.namespace, 'task:changed', () => taskChangeView(e))),
+      // Other nodes' events, relayed while this node listens (cluster/signal-bridge.ts).
+      this.#bus.on('cluster:run:transition', (t) => this.#publish(t.namespace, 'run:transition', () => transitionView(t))),
+      this.#bus.on('cluster:task:changed', (e) => this.#publish(e.task.namespace, 'task:changed', () => taskChangeView(e))),
     ];
     this.#heartbeat = setInterval(() => this.#broadcast(': heartbeat\n\n'), this.#heartbeatMs);
     this.#heartbeat.unref();

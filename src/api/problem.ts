@@ -6,6 +6,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ERROR_CATALOG, SundialError, type ErrorCode, type FieldError } from '../core/errors.js';
 import { fieldErrorsFrom, type SchemaErrorLike } from '../services/field-errors.js';
 
+/** Seconds a client is asked to wait before retrying a 503. */
+const RETRY_AFTER_S = 2;
+
 /** Base of every problem `type`. */
 export const PROBLEM_BASE = 'https://sundial.dev/problems/';
 
@@ -72,6 +75,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: S
   if (err.code === 'unauthenticated') {
     reply.header('www-authenticate', request.headers.authorization ? 'Bearer realm="sundial", error="invalid_token"' : 'Bearer realm="sundial"');
   }
+  // 503s are passing: the node starts, drains or waits for its database. Clients retry.
+  if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_S));
   // Pre-serialized so no route's response schema can drop a field of the problem.
   return reply
     .code(err.status)

@@ -5,7 +5,7 @@
 import type { Static } from 'typebox';
 import { policiesToView } from '../core/policies.js';
 import { describeSchedule } from '../core/schedule.js';
-import { RUN_STATUSES, type ApiKey, type AuditEntry, type LogLine, type Millis, type NodeInfo, type Run } from '../core/types.js';
+import { RUN_STATUSES, type ApiKey, type AuditEntry, type LogLine, type Millis, type NodeState, type Run } from '../core/types.js';
 import type { Page, RecentRun } from '../store/store.js';
 import type { RunStats, Stats } from '../services/admin-service.js';
 import type { ListedTask } from '../services/task-service.js';
@@ -122,8 +122,18 @@ export function auditView(a: AuditEntry): Static<typeof AuditView> {
 }
 
 /** A node for the API. */
-export function nodeView(n: NodeInfo): Static<typeof NodeView> {
-  return { ...n, startedAt: iso(n.startedAt), heartbeatAt: iso(n.heartbeatAt) };
+export function nodeView(n: NodeState): Static<typeof NodeView> {
+  return {
+    id: n.id,
+    host: n.host,
+    pid: n.pid,
+    version: n.version,
+    roles: n.roles,
+    startedAt: iso(n.startedAt),
+    lastHeartbeatAt: iso(n.heartbeatAt),
+    status: n.status,
+    runsInFlight: n.runsInFlight,
+  };
 }
 
 /** Counts for the API, every status present (zero when none). */

@@ -14,7 +14,13 @@ import { displayPrefix, generateApiKeySecret, hashApiKey } from './api-key-secre
 export async function ensureBootstrapAdmin(store: Store, adminToken: string, clock: Clock): Promise<string | null> {
   if (adminToken !== '') {
     const hash = hashApiKey(adminToken);
-    if ((await store.findApiKeyByHash(hash)) === null) await insertAdmin(store, clock, adminToken, hash);
+    if ((await store.findApiKeyByHash(hash)) !== null) return null;
+    try {
+      await insertAdmin(store, clock, adminToken, hash);
+    } catch (err) {
+      // Nodes of a cluster starting together race to insert the same key; one insert wins.
+      if ((await store.findApiKeyByHash(hash)) === null) throw err;
+    }
     return null;
   }
   if ((await store.countApiKeys()) > 0) return null;

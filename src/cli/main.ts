@@ -10,6 +10,7 @@ import { registerKeyCommands } from './commands/key.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerStoreCommands } from './commands/store.js';
 import { registerTaskCommands } from './commands/task.js';
 
 /** Builds the command tree (without parsing anything). */
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerScheduleCommands(program);
   registerKeyCommands(program);
   registerAdminCommands(program);
+  registerStoreCommands(program);
   return program;
 }
 
@@ -77,7 +79,11 @@ export function report(err: unknown): number {
     say(`error: ${err.message}`);
     return EXIT.runNotSucceeded;
   }
-  say(`error: ${err instanceof Error ? err.message : String(err)}`);
+  // A server-side error value (e.g. from `serve`: node_id_taken) carries a stable code worth
+  // showing: it is what the docs (errors.md) and scripts look for.
+  const raw = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  const code = typeof raw === 'string' ? raw : null;
+  say(`error: ${err instanceof Error ? err.message : String(err)}${code !== null && /^[a-z_]+$/.test(code) ? ` [${code}]` : ''}`);
   return EXIT.failure;
 }
 

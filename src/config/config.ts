@@ -23,6 +23,10 @@ interface OptionSpec {
   choices?: readonly string[];
 }
 
+/** What a node can do (`roles`). */
+export const NODE_ROLES = ['api', 'executor', 'scheduler'] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
 /** Every option: key → spec. The key is also the config-file field and `--flag` (kebab-cased). */
 export const OPTIONS = {
   port: { env: 'SUNDIAL_PORT', kind: 'int', def: 8080, min: 0, max: 65535, doc: 'TCP port of the API and web UI.' },
@@ -53,18 +57,48 @@ export const OPTIONS = {
   scriptWorkers: { env: 'SUNDIAL_SCRIPT_WORKERS', kind: 'int', def: 2, min: 1, max: 256, doc: 'Worker processes that run `script` tasks (started on the first script run).' },
   scriptMemory: { env: 'SUNDIAL_SCRIPT_MEMORY', kind: 'int', def: 134_217_728, min: 1_048_576, max: 4_294_967_296, doc: 'Interpreter memory (bytes) of a `script` run whose spec sets no `limits.memoryBytes`.' },
   scriptMemoryMax: { env: 'SUNDIAL_SCRIPT_MEMORY_MAX', kind: 'int', def: 536_870_912, min: 1_048_576, max: 4_294_967_296, doc: 'Most interpreter memory (bytes) a `script` spec may ask for.' },
-  nodeId: { env: 'SUNDIAL_NODE_ID', kind: 'string', def: () => hostname(), doc: 'Name of this node in leases, runs and /v1/cluster/nodes.' },
+  nodeId: { env: 'SUNDIAL_NODE_ID', kind: 'string', def: '', doc: 'Name of this node in leases, runs and /v1/cluster/nodes (default: `<host name>:<port>`, or `<host name>:pid-<pid>` with port 0); unique among live nodes.' },
+  roles: {
+    env: 'SUNDIAL_ROLES',
+    kind: 'list',
+    def: ['api', 'scheduler', 'executor'],
+    doc: 'What this node does: `api` (HTTP API and dashboard), `executor` (claims due runs and runs them), `scheduler` (takes over the runs of dead nodes, prunes history).',
+  },
   logLevel: { env: 'SUNDIAL_LOG_LEVEL', kind: 'string', def: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Server log level (pino).' },
   workers: { env: 'SUNDIAL_WORKERS', kind: 'int', def: () => Math.max(1, availableParallelism()), min: 1, max: 256, doc: 'Worker processes in the pool that runs `module` tasks.' },
   maxConcurrentRuns: { env: 'SUNDIAL_MAX_CONCURRENT_RUNS', kind: 'int', def: 1000, min: 1, max: 1_000_000, doc: 'Runs this node executes at once; due runs beyond it wait (and count as backlog).' },
   lookahead: { env: 'SUNDIAL_LOOKAHEAD', kind: 'duration', def: 1000, min: 50, max: 60_000, doc: 'How far ahead due runs are claimed into the in-memory timer heap.' },
   pollInterval: { env: 'SUNDIAL_POLL_INTERVAL', kind: 'duration', def: 250, min: 10, max: 60_000, doc: 'How often the dispatcher looks for due runs when nothing wakes it sooner.' },
   claimBatch: { env: 'SUNDIAL_CLAIM_BATCH', kind: 'int', def: 5000, min: 1, max: 100_000, doc: 'Most runs claimed in one statement.' },
-  lease: { env: 'SUNDIAL_LEASE', kind: 'duration', def: 30_000, min: 1000, max: 3_600_000, doc: 'Lease on claimed runs; renewed by heartbeat while they run.' },
+  lease: {
+    env: 'SUNDIAL_LEASE',
+    kind: 'duration',
+    def: 15_000,
+    min: 1000,
+    max: 3_600_000,
+    doc: 'Lease on claimed runs, renewed by heartbeat (every third of it); a dead node\'s runs are taken over about one lease after its last renewal.',
+  },
+  databasePoolSize: { env: 'SUNDIAL_DATABASE_POOL_SIZE', kind: 'int', def: 10, min: 2, max: 1000, doc: 'PostgreSQL connections this node keeps at most (plus one for LISTEN).' },
   drainGrace: { env: 'SUNDIAL_DRAIN_GRACE', kind: 'duration', def: 10_000, min: 0, max: 3_600_000, doc: 'On SIGTERM, how long running runs may finish before they are released.' },
   misfireThreshold: { env: 'SUNDIAL_MISFIRE_THRESHOLD', kind: 'duration', def: 5000, min: 1000, max: 3_600_000, doc: 'A schedule occurrence claimed later than this after its due time counts as missed (misfire policy applies).' },
   logMaxBytes: { env: 'SUNDIAL_LOG_MAX_BYTES', kind: 'int', def: 1_048_576, min: 1024, max: 104_857_600, doc: 'Log output kept per run; the rest is dropped with a truncated marker.' },
   resultMaxBytes: { env: 'SUNDIAL_RESULT_MAX_BYTES', kind: 'int', def: 262_144, min: 1024, max: 16_777_216, doc: 'Largest result (JSON) kept per run.' },
+  historyMaxAge: {
+    env: 'SUNDIAL_HISTORY_MAX_AGE',
+    kind: 'duration',
+    def: 2_592_000_000,
+    min: 0,
+    max: 315_360_000_000,
+    doc: 'Finished runs that finished longer ago than this are deleted with their logs and samples (default 30 days); `0` keeps them forever.',
+  },
+  historyMaxPerTask: {
+    env: 'SUNDIAL_HISTORY_MAX_PER_TASK',
+    kind: 'int',
+    def: 10_000,
+    min: 0,
+    max: 100_000_000,
+    doc: 'Finished runs kept per task, newest first; older ones are deleted with their logs and samples (a task may go 10% over between trims); `0`: no limit.',
+  },
   httpBodyExcerptBytes: { env: 'SUNDIAL_HTTP_BODY_EXCERPT_BYTES', kind: 'int', def: 4096, min: 0, max: 1_048_576, doc: 'How much of an `http` task response body is stored with the run.' },
   bodyLimit: { env: 'SUNDIAL_BODY_LIMIT', kind: 'int', def: 1_048_576, min: 1024, max: 104_857_600, doc: 'Largest API request body in bytes.' },
 } as const satisfies Record<string, OptionSpec>;
@@ -185,6 +219,16 @@ export function resolveConfig(input: ResolveInput = {}): Config {
   if (db !== '' && !/^postgres(ql)?:\/\//.test(db)) {
     throw new SundialError('validation_failed', 'invalid configuration: databaseUrl must start with postgres://');
   }
+  const roles = out.roles as string[];
+  const unknownRoles = roles.filter((r) => !(NODE_ROLES as readonly string[]).includes(r));
+  if (roles.length === 0 || unknownRoles.length > 0) {
+    throw new SundialError('validation_failed', `invalid configuration: roles must be a non-empty list of ${NODE_ROLES.join(', ')}`, {
+      errors: [{ path: 'roles', message: unknownRoles.length > 0 ? `unknown role ${unknownRoles.join(', ')}` : 'no role given' }],
+    });
+  }
+  out.roles = [...new Set(roles)].sort();
+  // Port 0 picks a free port at listen time, so it cannot tell two nodes on one host apart.
+  if (out.nodeId === '') out.nodeId = out.port === 0 ? `${hostname()}:pid-${process.pid}` : `${hostname()}:${String(out.port)}`;
   out.dataDir = resolve(cwd, out.dataDir as string);
   out.tasksDir = resolve(cwd, out.tasksDir as string);
   return Object.freeze(out) as Config;

@@ -28,3 +28,24 @@ export class ManualClock implements Clock {
     this.#now = typeof at === 'string' ? Date.parse(at) : at;
   }
 }
+
+/**
+ * Another clock shifted by an offset that can change, e.g. by a node's measured skew against its
+ * database, so that due times and leases in a cluster follow one clock (the database's) even
+ * when the machines' clocks disagree.
+ */
+export class OffsetClock implements Clock {
+  #offset = 0;
+  constructor(private readonly base: Clock) {}
+  now(): Millis {
+    return this.base.now() + this.#offset;
+  }
+  /** The current offset (ms added to the base clock). */
+  get offsetMs(): number {
+    return this.#offset;
+  }
+  /** Sets the offset (ms added to the base clock). */
+  setOffset(ms: number): void {
+    this.#offset = Math.round(ms);
+  }
+}

@@ -36,6 +36,22 @@ export interface SundialEvents {
   'scheduler:tick:overdue': { expectedAt: Millis; firedAt: Millis };
   'scheduler:claimed': { count: number; at: Millis };
   'scheduler:error': { where: string; error: Error };
+  /** An API key was revoked on this node (every node's auth cache must forget it). */
+  'api-key:revoked': { id: string; at: Millis };
+  // The same events as they happened on another node of the cluster, relayed over the database's
+  // signals while someone here listens (SSE, log follow). Kept apart from the local ones so that
+  // metrics and sinks, which every node feeds with its own runs, never count a run twice.
+  'cluster:run:transition': RunTransition;
+  'cluster:run:logs': SundialEvents['run:logs'];
+  'cluster:task:changed': SundialEvents['task:changed'];
+  /** This node could not renew its leases in time and stopped its runs (others take them over). */
+  'scheduler:fenced': { at: Millis; running: number; held: number };
+  /** The database answered again after this node fenced itself; its runs were handed back. */
+  'scheduler:unfenced': { at: Millis };
+  /** The database became unreachable or reachable again (cluster mode). */
+  'database:state': { reachable: boolean; at: Millis; error: string | null };
+  /** This node's clock differs from the database's by `skewMs` (measured at each heartbeat). */
+  'cluster:skew': { skewMs: number; rttMs: number; at: Millis };
   'pool:child:exit': { pid: number; code: number | null; signal: string | null; expected: boolean };
   'bus:listener:error': { event: string; error: Error };
 }

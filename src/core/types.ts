@@ -233,6 +233,16 @@ export interface AuditEntry {
   detail: unknown;
 }
 
+/** How a node looks from its heartbeats (see cluster/node-registry.ts). */
+export type NodeStatus = 'up' | 'suspect' | 'down';
+
+/** A node as the cluster sees it. */
+export interface NodeState extends NodeInfo {
+  /** Runs it holds: claimed and waiting for their time, or running. */
+  runsInFlight: number;
+  status: NodeStatus;
+}
+
 export interface NodeInfo {
   id: string;
   host: string;

@@ -63,8 +63,9 @@ export function createMetrics(src: MetricsSources): client.Registry {
     help: 'Runs due now or earlier that have not started (scheduled or queued).',
     registers: [registry],
     async collect() {
-      const counts = await src.store.countRuns('*', src.clock.now());
-      this.set(counts.backlog);
+      // While the database is away the last value stays: a scrape must not fail with it.
+      const counts = await src.store.countRuns('*', src.clock.now()).catch(() => null);
+      if (counts !== null) this.set(counts.backlog);
     },
   });
   const byStatus = new client.Gauge({
@@ -73,7 +74,8 @@ export function createMetrics(src: MetricsSources): client.Registry {
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      const counts = await src.store.countRuns('*', src.clock.now());
+      const counts = await src.store.countRuns('*', src.clock.now()).catch(() => null);
+      if (counts === null) return;
       byStatus.reset();
       for (const [status, n] of Object.entries(counts.byStatus)) byStatus.set({ status }, n ?? 0);
     },
@@ -109,6 +111,25 @@ export function createMetrics(src: MetricsSources): client.Registry {
       hist.observe(Math.max(0, t.finishedAt - t.startedAt) / 1000);
     }
   });
+  const databaseUp = new client.Gauge({
+    name: 'sundial_database_up',
+    help: '1 while this node reaches its database (cluster mode; always 1 on SQLite).',
+    registers: [registry],
+  });
+  databaseUp.set(1);
+  const skew = new client.Gauge({
+    name: 'sundial_clock_skew_seconds',
+    help: "The database's clock minus this node's, measured at each heartbeat (cluster mode).",
+    registers: [registry],
+  });
+  const fences = new client.Counter({
+    name: 'sundial_fenced_total',
+    help: 'Times this node could not renew its leases in time and stopped its runs.',
+    registers: [registry],
+  });
+  src.bus.on('database:state', (e) => databaseUp.set(e.reachable ? 1 : 0));
+  src.bus.on('cluster:skew', (e) => skew.set(e.skewMs / 1000));
+  src.bus.on('scheduler:fenced', () => fences.inc());
   src.bus.on('scheduler:error', (e) => errors.inc({ where: e.where }));
   src.bus.on('scheduler:tick:overdue', () => overdue.inc());
   src.bus.on('pool:child:exit', (e) => childExits.inc({ expected: String(e.expected) }));

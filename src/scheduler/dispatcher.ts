@@ -11,6 +11,15 @@
 //    cancelled or rescheduled after the claim can never start: its stale epoch is refused.
 // 5. Outcomes and retries are written in batches by the TransitionWriter.
 //
+// On a database other nodes share (store.capabilities.shared) three things change:
+// - Admission also holds across nodes: each start carries a guard (overlap, concurrency cap) that
+//   the store checks under a lock; a refused start waits here and is tried again each poll.
+// - `cancel_other` also asks the other nodes to stop their runs of the task.
+// - Self-fencing: a node that cannot renew its leases in time (database away, a long pause) stops
+//   its runs before the lease ends, since another node may take them over after it; it writes no
+//   outcome for them, and when the database answers again it hands them back through the
+//   recovery path (failed `lost` with a retry per policy, or released), fenced by their epochs.
+//
 // Background loops never throw: failures are published as `scheduler:error` and retried.
 
 import type { Clock } from '../core/clock.js';
@@ -19,7 +28,7 @@ import type { EventBus } from '../core/events.js';
 import { planRetry, type PlannerOptions } from '../core/planner.js';
 import type { Millis, Run, RunError, Task, TaskKind } from '../core/types.js';
 import type { Executor, RunJob, RunOutcome } from '../executor/executor.js';
-import type { ClaimedRun, PlanOccurrence, Store } from '../store/store.js';
+import type { ClaimedRun, HeldLease, PlanOccurrence, StartGuard, Store } from '../store/store.js';
 import type { SchedulerControl } from './scheduler-control.js';
 import { TimerHeap, type HeapEntry } from './timer-heap.js';
 import { TransitionWriter } from './transition-writer.js';
@@ -41,6 +50,8 @@ export interface DispatcherOptions {
 
 export interface DispatcherDeps {
   store: Store;
+  /** The other nodes, told to stop runs of theirs (cancel_other); absent on a single node. */
+  peers?: { cancel(runIds: readonly string[]): void };
   executor: Executor;
   clock: Clock;
   bus: EventBus;
@@ -68,6 +79,14 @@ const OVERDUE_MS = 100;
 
 const LOST: RunError = { code: 'lost', message: 'the node running this run stopped before it finished' };
 
+/**
+ * How long before its lease ends a node that could not renew it stops its runs: enough for a
+ * cancelled run to abort and, failing that, for its worker to be killed (2 s kill grace).
+ */
+export function fenceMarginMs(leaseMs: number): number {
+  return Math.min(Math.max(leaseMs / 4, 3000), leaseMs / 2);
+}
+
 /** Claims due runs, fires them on time, enforces overlap and concurrency, records outcomes. */
 export class Dispatcher implements SchedulerControl {
   readonly #o: Required<DispatcherOptions>;
@@ -78,7 +97,12 @@ export class Dispatcher implements SchedulerControl {
   readonly #held = new Map<string, Entry>();
   readonly #running = new Map<string, Running>();
   readonly #runningByKey = new Map<string, number>();
-  readonly #runningByTask = new Map<string, Set<string>>();
+  /**
+   * Runs of each task past the overlap check: running, or admitted and waiting for a key or a
+   * node slot. The overlap policy counts both, or two occurrences that both waited would start
+   * together. Ids of runs dropped while waiting (cancelled, rescheduled) are pruned on read.
+   */
+  readonly #activeByTask = new Map<string, Set<string>>();
   /** Overlap buffers (buffer_one / buffer_all), per task. */
   readonly #buffered = new Map<string, Entry[]>();
   /** Runs waiting for their concurrency key to have room. */
@@ -97,11 +121,28 @@ export class Dispatcher implements SchedulerControl {
   /** The claim loop is waiting for held runs to start (see maxHeld). */
   #claimBlocked = false;
   #idleWaiters: (() => void)[] = [];
+  /** Other nodes share the database: starts carry guards, leases must be renewed in time. */
+  readonly #shared: boolean;
+  /** Runs whose start a guard refused (another node runs the task or fills the key); retried each poll. */
+  #blocked: Entry[] = [];
+  #blockedTimer: NodeJS.Timeout | null = null;
+  /** When the last lease renewal that succeeded was sent (leases run from then at the latest). */
+  #renewedAt: Millis;
+  #fenced = false;
+  /** Runs stopped or dropped by fencing, to hand back once the database answers. */
+  #fencedRuns: ClaimedRun[] = [];
 
   constructor(opts: DispatcherOptions, deps: DispatcherDeps) {
     this.#o = { maxHeld: Math.max(10_000, 2 * opts.maxConcurrentRuns), ...opts };
     this.#d = deps;
     this.#writer = new TransitionWriter(deps.store, deps.bus, deps.clock);
+    this.#shared = deps.store.capabilities.shared;
+    this.#renewedAt = deps.clock.now();
+  }
+
+  /** True while this node has fenced itself (it holds no runs and claims none). */
+  get fenced(): boolean {
+    return this.#fenced;
   }
 
   /** Starts the claim loop. */
@@ -158,20 +199,32 @@ export class Dispatcher implements SchedulerControl {
       const room = this.#o.maxHeld - this.#held.size;
       let claimedCount = 0;
       let limit = 0;
+      if (this.#fenced) {
+        // Nothing is claimed until the database has renewed this node's leases again.
+        await this.#sleep(this.#o.pollIntervalMs);
+        continue;
+      }
       if (room > 0) {
         limit = Math.min(this.#o.claimBatch, room);
         try {
           const now = this.#d.clock.now();
+          const leaseUntil = now + this.#o.leaseMs;
           const claimed = await this.#d.store.claimDueRuns({
             node: this.#o.node,
             now,
             horizon: now + this.#o.lookaheadMs,
             limit,
-            leaseUntil: now + this.#o.leaseMs,
+            leaseUntil,
             plan: this.#d.plan,
           });
           claimedCount = claimed.length;
-          if (claimedCount > 0) this.#accept(claimed, now);
+          if (claimedCount > 0) {
+            // A claim that came back after the fence went up, or so late that its lease is
+            // already inside the fence margin (the database answered after a long stall), is
+            // not held: another node may take these runs over before this one could renew them.
+            if (this.#fenced || (this.#shared && this.#d.clock.now() >= leaseUntil - fenceMarginMs(this.#o.leaseMs))) this.#handBack(claimed, now);
+            else this.#accept(claimed, now);
+          }
         } catch (err) {
           this.#d.bus.emit('scheduler:error', { where: 'claim', error: coerceError(err) });
         }
@@ -206,6 +259,28 @@ export class Dispatcher implements SchedulerControl {
     }
     this.#d.bus.emit('scheduler:claimed', { count: claimed.length, at: now });
     this.#armTimer();
+  }
+
+  /**
+   * Gives back the runs of a claim this node must not hold (see the claim loop): while fenced
+   * they join the fenced runs (released at the unfence), otherwise they are released now.
+   */
+  #handBack(claimed: ClaimedRun[], now: Millis): void {
+    const publish = this.#d.bus.has('run:transition');
+    const queued: ClaimedRun[] = [];
+    for (const c of claimed) {
+      // Skips planned by the claim (misfire) are final already: they are only published.
+      if (publish) this.#publishClaim(c.run, now);
+      if (c.run.status !== 'skipped') queued.push(c);
+    }
+    if (queued.length === 0) return;
+    if (this.#fenced) {
+      this.#fencedRuns.push(...queued);
+      return;
+    }
+    this.#d.store
+      .releaseRuns(this.#o.node, queued.map((c) => ({ runId: c.run.id, leaseEpoch: c.run.leaseEpoch })), this.#d.clock.now())
+      .catch((err: unknown) => this.#d.bus.emit('scheduler:error', { where: 'release-late-claim', error: coerceError(err) }));
   }
 
   /** Publishes `scheduled → queued`, or `scheduled → skipped` for a missed occurrence. */
@@ -274,9 +349,9 @@ export class Dispatcher implements SchedulerControl {
   #admit(entry: Entry, overlapChecked: boolean): void {
     const { run, task } = entry.claimed;
     if (!overlapChecked && run.trigger === 'schedule') {
-      const running = this.#runningByTask.get(task.id);
+      const active = this.#othersActive(task.id, run.id);
       const buffered = this.#buffered.get(task.id);
-      if ((running && running.size > 0) || (buffered && buffered.length > 0)) {
+      if (active.length > 0 || (buffered && buffered.length > 0)) {
         switch (task.policies.overlap) {
           case 'skip':
             return this.#skip(entry, 'overlap');
@@ -286,9 +361,10 @@ export class Dispatcher implements SchedulerControl {
           case 'buffer_all':
             return this.#push(this.#buffered, task.id, entry);
           case 'cancel_other':
-            for (const id of running ?? []) {
+            for (const id of active) {
               const r = this.#running.get(id);
               if (r) this.#stopRun(r, 'overlap');
+              else this.#dropWaiting(id);
             }
             break;
           case 'allow_all':
@@ -296,6 +372,10 @@ export class Dispatcher implements SchedulerControl {
         }
       }
     }
+    let ids = this.#activeByTask.get(task.id);
+    if (!ids) this.#activeByTask.set(task.id, (ids = new Set()));
+    ids.add(run.id);
+    if (this.#shared && run.trigger === 'schedule' && task.policies.overlap === 'cancel_other') this.#cancelOthersElsewhere(run, task);
     const cap = task.policies.concurrency;
     if (cap !== null && (this.#runningByKey.get(concurrencyKey(task)) ?? 0) >= cap) {
       return this.#push(this.#waitingForKey, concurrencyKey(task), entry);
@@ -305,6 +385,35 @@ export class Dispatcher implements SchedulerControl {
       return;
     }
     this.#start(entry);
+  }
+
+  /** cancel_other across the cluster: runs of the task on other nodes are asked to stop. */
+  #cancelOthersElsewhere(run: Run, task: Task): void {
+    this.#d.store.requestCancelOthers(task.id, run.id, this.#d.clock.now(), this.#o.node).then(
+      (ids) => {
+        const elsewhere = ids.filter((id) => !this.#running.has(id));
+        if (elsewhere.length > 0) this.#d.peers?.cancel(elsewhere);
+      },
+      (err: unknown) => this.#d.bus.emit('scheduler:error', { where: 'cancel-other', error: coerceError(err) }),
+    );
+  }
+
+  /** A start the cluster refused: skip it (overlap `skip`) or keep it and try again next poll. */
+  #refused(entry: Entry, reason: 'overlap' | 'concurrency'): void {
+    const { run, task } = entry.claimed;
+    if (reason === 'overlap' && task.policies.overlap === 'skip') return this.#skip(entry, 'overlap');
+    if (reason === 'overlap' && task.policies.overlap === 'buffer_one' && this.#blocked.some((e) => e.claimed.task.id === task.id)) {
+      return this.#skip(entry, 'overlap');
+    }
+    this.#held.set(run.id, entry);
+    this.#blocked.push(entry);
+    if (this.#blockedTimer !== null || this.#stopping) return;
+    this.#blockedTimer = setTimeout(() => {
+      this.#blockedTimer = null;
+      const retry = this.#blocked;
+      this.#blocked = [];
+      for (const e of retry) if (this.#held.get(e.claimed.run.id) === e && !this.#fenced) this.#admit(e, false);
+    }, this.#o.pollIntervalMs);
   }
 
   #push(map: Map<string, Entry[]>, key: string, entry: Entry): void {
@@ -335,16 +444,21 @@ export class Dispatcher implements SchedulerControl {
     this.#running.set(run.id, r);
     const key = concurrencyKey(task);
     this.#runningByKey.set(key, (this.#runningByKey.get(key) ?? 0) + 1);
-    let ids = this.#runningByTask.get(task.id);
-    if (!ids) this.#runningByTask.set(task.id, (ids = new Set()));
-    ids.add(run.id);
 
     this.#writer
-      .start(run, startedAt)
-      .then((ok) => {
-        if (!ok) {
-          // Cancelled or rescheduled after the claim: it must not run.
+      .start(run, startedAt, this.#shared ? startGuard(run, task) : undefined)
+      .then((verdict) => {
+        if (verdict !== 'started') {
+          // Cancelled or rescheduled after the claim (stale): it must not run. Refused by a
+          // guard: another node runs the task or fills its key.
           this.#release(r);
+          if (verdict !== 'stale' && r.abortReason === null) this.#refused(entry, verdict);
+          return;
+        }
+        if (r.abortReason === 'fenced') {
+          // Fenced while its start was being written: it never ran, so it is handed back unstarted.
+          this.#release(r);
+          this.#fencedRuns.push(entry.claimed);
           return;
         }
         if (r.abortReason !== null) {
@@ -393,6 +507,11 @@ export class Dispatcher implements SchedulerControl {
       this.#released.push({ runId: run.id, leaseEpoch: run.leaseEpoch });
       return;
     }
+    if (r.abortReason === 'fenced') {
+      // Its lease may be another node's by now: no outcome is written; see #unfence.
+      this.#fencedRuns.push({ run: { ...run, status: 'running', startedAt: r.startedAt }, task });
+      return;
+    }
     const now = this.#d.clock.now();
     const status = outcome.status;
     const retry =
@@ -430,25 +549,29 @@ export class Dispatcher implements SchedulerControl {
     const n = (this.#runningByKey.get(key) ?? 1) - 1;
     if (n > 0) this.#runningByKey.set(key, n);
     else this.#runningByKey.delete(key);
-    const ids = this.#runningByTask.get(task.id);
+    const ids = this.#activeByTask.get(task.id);
     ids?.delete(run.id);
-    if (ids && ids.size === 0) this.#runningByTask.delete(task.id);
+    if (ids && ids.size === 0) this.#activeByTask.delete(task.id);
     if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
     if (this.#stopping) return;
     this.#pump(task);
   }
 
   #pump(task: Task): void {
-    // Overlap buffer: the next buffered occurrence starts once no run of the task is running.
-    if (!this.#runningByTask.has(task.id)) {
+    // Overlap buffer: the next buffered occurrence starts once no run of the task is active.
+    if (this.#othersActive(task.id, null).length === 0) {
       const next = this.#shiftLive(this.#buffered, task.id);
       if (next) this.#admit(next, true);
     }
+    // Runs waiting for the key, first come first served, each against its own task's cap: tasks
+    // sharing a key may have different caps, or none (an uncapped task still holds the key).
     const key = concurrencyKey(task);
-    const cap = task.policies.concurrency;
-    while (cap !== null && (this.#runningByKey.get(key) ?? 0) < cap && this.#running.size < this.#o.maxConcurrentRuns) {
-      const next = this.#shiftLive(this.#waitingForKey, key);
+    while (this.#running.size < this.#o.maxConcurrentRuns) {
+      const next = this.#peekLive(this.#waitingForKey, key);
       if (!next) break;
+      const cap = next.claimed.task.policies.concurrency;
+      if (cap !== null && (this.#runningByKey.get(key) ?? 0) >= cap) break;
+      this.#shiftLive(this.#waitingForKey, key);
       this.#admit(next, true);
     }
     while (this.#running.size < this.#o.maxConcurrentRuns && this.#ready.size > 0) {
@@ -456,6 +579,44 @@ export class Dispatcher implements SchedulerControl {
       if (this.#held.get(next.claimed.run.id) !== next) continue;
       this.#admit(next, true);
     }
+  }
+
+  /** The first entry of `map[key]` still held (dead ones are dropped), without taking it. */
+  #peekLive(map: Map<string, Entry[]>, key: string): Entry | undefined {
+    const list = map.get(key);
+    while (list && list.length > 0) {
+      const e = list[0]!;
+      if (this.#held.get(e.claimed.run.id) === e) return e;
+      list.shift();
+    }
+    map.delete(key);
+    return undefined;
+  }
+
+  /** Active runs of the task other than `except` (pruning ids of runs no longer held or running). */
+  #othersActive(taskId: string, except: string | null): string[] {
+    const ids = this.#activeByTask.get(taskId);
+    if (!ids) return [];
+    const out: string[] = [];
+    for (const id of ids) {
+      if (!this.#running.has(id) && !this.#held.has(id)) ids.delete(id);
+      else if (id !== except) out.push(id);
+    }
+    if (ids.size === 0) this.#activeByTask.delete(taskId);
+    return out;
+  }
+
+  /** Drops a run that waits for a key or slot (cancel_other of an occurrence not started yet). */
+  #dropWaiting(runId: string): void {
+    const e = this.#held.get(runId);
+    if (e === undefined) return;
+    this.#held.delete(runId);
+    this.#heldShrank();
+    this.#writer.complete(
+      e.claimed.run,
+      { runId, leaseEpoch: e.claimed.run.leaseEpoch, status: 'skipped', finishedAt: this.#d.clock.now(), reason: 'overlap' },
+      'queued',
+    );
   }
 
   #shiftLive(map: Map<string, Entry[]>, key: string): Entry | undefined {
@@ -509,10 +670,59 @@ export class Dispatcher implements SchedulerControl {
     return { released: unstarted.length, lost };
   }
 
-  /** Renews the lease of every run this node holds. */
+  /**
+   * Renews the lease of every run this node holds (in memory: held or running). After a fence,
+   * the first renewal that succeeds hands the fenced runs back (recovery path, fenced by their
+   * epochs).
+   */
   async heartbeat(): Promise<void> {
+    const sentAt = this.#d.clock.now();
+    if (this.#held.size > 0 || this.#running.size > 0 || this.#fenced) {
+      const runs: HeldLease[] = [];
+      for (const e of this.#held.values()) runs.push({ runId: e.claimed.run.id, leaseEpoch: e.claimed.run.leaseEpoch });
+      for (const r of this.#running.values()) runs.push({ runId: r.entry.claimed.run.id, leaseEpoch: r.entry.claimed.run.leaseEpoch });
+      await this.#d.store.extendLeases(this.#o.node, runs, sentAt + this.#o.leaseMs);
+    }
+    this.#renewedAt = sentAt;
+    if (this.#fenced) await this.#unfence();
+  }
+
+  /**
+   * Fences this node when its leases could lapse before it renews them: its runs are stopped
+   * (cancel through ctx.signal, then killed after the executor's grace) and its held runs are
+   * dropped, all before the lease ends, so no run executes on two nodes at once.
+   */
+  checkFence(): void {
+    if (!this.#shared || this.#fenced || this.#stopping) return;
     if (this.#held.size === 0 && this.#running.size === 0) return;
-    await this.#d.store.extendLeases(this.#o.node, this.#d.clock.now() + this.#o.leaseMs);
+    const now = this.#d.clock.now();
+    if (now - this.#renewedAt < this.#o.leaseMs - fenceMarginMs(this.#o.leaseMs)) return;
+    this.#fenced = true;
+    const held = [...this.#held.values()];
+    this.#held.clear();
+    this.#heap.drain();
+    this.#ready.drain();
+    this.#buffered.clear();
+    this.#waitingForKey.clear();
+    this.#blocked = [];
+    for (const e of held) this.#fencedRuns.push(e.claimed);
+    for (const r of this.#running.values()) this.#stopRun(r, 'fenced');
+    this.#d.bus.emit('scheduler:fenced', { at: now, running: this.#running.size, held: held.length });
+  }
+
+  async #unfence(): Promise<void> {
+    // Runs still stopping keep the fence up until they have ended.
+    if (this.#running.size > 0) return;
+    const fenced = this.#fencedRuns.splice(0);
+    if (fenced.length > 0) await this.recover(fenced);
+    // Nothing is held now (the fence dropped it, and claims are handed back while fenced), so
+    // every lease from here on is a fresh claim's. The renewal that just returned may have been
+    // sent long ago (its query hung through the outage): measured from it, the next claim would
+    // look expired at once and fence the node again for nothing.
+    this.#renewedAt = Math.max(this.#renewedAt, this.#d.clock.now());
+    this.#fenced = false;
+    this.#d.bus.emit('scheduler:unfenced', { at: this.#d.clock.now() });
+    this.#interruptSleep();
   }
 
   /** Resolves when every recorded transition is committed. */
@@ -537,6 +747,9 @@ export class Dispatcher implements SchedulerControl {
     this.#ready.drain();
     this.#buffered.clear();
     this.#waitingForKey.clear();
+    this.#blocked = [];
+    if (this.#blockedTimer) clearTimeout(this.#blockedTimer);
+    this.#blockedTimer = null;
     const all = (): Promise<void> =>
       this.#running.size === 0 ? Promise.resolve() : new Promise((res) => this.#idleWaiters.push(res));
     let graceTimer: NodeJS.Timeout | undefined;
@@ -551,6 +764,18 @@ export class Dispatcher implements SchedulerControl {
     const toRelease = [...unstarted, ...this.#released.splice(0)];
     if (toRelease.length > 0) await this.#d.store.releaseRuns(this.#o.node, toRelease, now);
   }
+}
+
+/** What a start must not collide with on other nodes (null: nothing to check). */
+function startGuard(run: Run, task: Task): StartGuard | undefined {
+  const overlap = task.policies.overlap;
+  const guardsOverlap = run.trigger === 'schedule' && overlap !== 'allow_all' && overlap !== 'cancel_other';
+  const cap = task.policies.concurrency;
+  if (!guardsOverlap && cap === null) return undefined;
+  const guard: StartGuard = {};
+  if (guardsOverlap) guard.overlapTaskId = task.id;
+  if (cap !== null) guard.concurrency = { key: concurrencyKey(task), cap };
+  return guard;
 }
 
 function concurrencyKey(task: Task): string {

@@ -1,51 +1,90 @@
 // The scheduler's lifecycle around the dispatcher: recovery at start, lease heartbeats, the
-// sweep for runs whose holder died, node registration, and the drain on shutdown.
+// sweep for runs whose holder died, and the drain on shutdown. A node's roles decide which parts
+// run: `executor` claims due runs and runs them (with the lease heartbeat, self-fencing and, on a
+// shared database, polling for cancel requests made on other nodes); `scheduler` takes over the
+// runs of dead nodes. A single SQLite node does both.
 
 import type { Clock } from '../core/clock.js';
 import { coerceError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { createOccurrencePlanner, type PlannerOptions } from '../core/planner.js';
-import type { Millis, NodeInfo } from '../core/types.js';
+import type { Millis } from '../core/types.js';
 import type { Executor } from '../executor/executor.js';
 import type { Store } from '../store/store.js';
-import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
+import { Dispatcher, fenceMarginMs, type DispatcherDeps, type DispatcherOptions } from './dispatcher.js';
 
 export interface SchedulerOptions extends DispatcherOptions {
-  /** This node's registration row (heartbeatAt is refreshed). */
-  nodeInfo: NodeInfo;
+  /** Claim and run due runs here. */
+  executor: boolean;
+  /** Take over the runs of dead nodes here (on a single node: at start, always). */
+  sweeper: boolean;
+  /** How often a shared database is asked for cancel requests of runs this node runs (ms). */
+  cancelPollMs?: number;
 }
+
+/** How often self-fencing is checked (ms): often enough to act well inside the fence margin. */
+const FENCE_CHECK_MS = 250;
 
 /** Owns the dispatcher and the background loops that keep its claims safe. */
 export class Scheduler {
   readonly dispatcher: Dispatcher;
-  #heartbeat: NodeJS.Timeout | null = null;
+  #timers: NodeJS.Timeout[] = [];
+  #beating: Promise<void> | null = null;
+  #sweeping: Promise<void> | null = null;
+  #polling = false;
   #started = false;
 
   constructor(
     private readonly opts: SchedulerOptions,
-    private readonly deps: { store: Store; executor: Executor; clock: Clock; bus: EventBus; planner: PlannerOptions },
+    private readonly deps: {
+      store: Store;
+      executor: Executor;
+      clock: Clock;
+      bus: EventBus;
+      planner: PlannerOptions;
+      peers?: DispatcherDeps['peers'];
+    },
   ) {
     this.dispatcher = new Dispatcher(opts, { ...deps, plan: createOccurrencePlanner(deps.planner) });
   }
 
   /**
    * Recovers what a previous process left unfinished, then starts dispatching.
-   * On SQLite the store holds an exclusive lock on the data directory, so every run still
-   * `queued` or `running` belongs to a process that is gone, whatever its lease says; on a
-   * shared database only runs whose lease expired are taken over.
+   * On a store no other process shares (SQLite holds an exclusive lock on its data directory),
+   * every run still `queued` or `running` belongs to a process that is gone, whatever its lease
+   * says; on a shared database only runs whose lease expired are taken over.
    */
   async start(): Promise<{ released: number; lost: number }> {
     const { store, clock } = this.deps;
-    const now = clock.now();
-    await store.upsertNode({ ...this.opts.nodeInfo, heartbeatAt: now, instanceId: "TODO", runsInFlight: 0 }, 0);
-    const recovered = await this.#recoverOrphans(store.backend === 'sqlite' ? Number.MAX_SAFE_INTEGER : now);
-    this.dispatcher.start();
+    const shared = store.capabilities.shared;
+    const recovered =
+      !shared ? await this.#recoverOrphans(Number.MAX_SAFE_INTEGER) : this.opts.sweeper ? await this.#recoverOrphans(clock.now()) : { released: 0, lost: 0 };
+    if (this.opts.executor) this.dispatcher.start();
     this.#started = true;
-    // Heartbeat at a third of the lease: two can be missed before the lease lapses.
-    const every = Math.max(250, Math.floor(this.opts.leaseMs / 3));
-    this.#heartbeat = setInterval(() => void this.#beat(), every);
-    this.#heartbeat.unref();
+    // Leases are renewed at a third of the time a node may go without renewing them before it
+    // fences itself (the lease minus the fence margin): two renewals can be missed before the
+    // fence. (At a third of the lease, a 3 s lease left 500 ms for one renewal's round trip.)
+    this.#every(Math.max(250, Math.floor((this.opts.leaseMs - fenceMarginMs(this.opts.leaseMs)) / 3)), () => {
+      this.#beating ??= this.#beat().finally(() => (this.#beating = null));
+    });
+    // The sweep for dead nodes' runs has a loop of its own: taking over a dead node's runs can
+    // take a while, and the lease renewal must not wait for it (the node would fence itself).
+    if (shared && this.opts.sweeper) {
+      this.#every(Math.max(250, Math.floor(this.opts.leaseMs / 3)), () => {
+        this.#sweeping ??= this.#sweep().finally(() => (this.#sweeping = null));
+      });
+    }
+    if (shared && this.opts.executor) {
+      this.#every(FENCE_CHECK_MS, () => this.dispatcher.checkFence());
+      this.#every(this.opts.cancelPollMs ?? 1000, () => void this.#pollCancels());
+    }
     return recovered;
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.#timers.push(t);
   }
 
   async #recoverOrphans(asOf: Millis): Promise<{ released: number; lost: number }> {
@@ -66,20 +105,40 @@ export class Scheduler {
   }
 
   async #beat(): Promise<void> {
-    const { store, clock, bus } = this.deps;
     try {
-      await this.dispatcher.heartbeat();
-      await store.upsertNode({ ...this.opts.nodeInfo, heartbeatAt: clock.now(), instanceId: "TODO", runsInFlight: 0 }, 0);
-      if (store.backend !== 'sqlite') await this.#recoverOrphans(clock.now());
+      if (this.opts.executor) await this.dispatcher.heartbeat();
     } catch (err) {
-      bus.emit('scheduler:error', { where: 'heartbeat', error: coerceError(err) });
+      this.deps.bus.emit('scheduler:error', { where: 'heartbeat', error: coerceError(err) });
+    }
+  }
+
+  async #sweep(): Promise<void> {
+    try {
+      await this.#recoverOrphans(this.deps.clock.now());
+    } catch (err) {
+      this.deps.bus.emit('scheduler:error', { where: 'sweep', error: coerceError(err) });
+    }
+  }
+
+  /** The truth behind the cancel signals: runs of this node someone asked to stop. */
+  async #pollCancels(): Promise<void> {
+    if (this.#polling || this.dispatcher.load.running === 0) return;
+    this.#polling = true;
+    try {
+      for (const id of await this.deps.store.listCancelRequests(this.opts.node)) this.dispatcher.cancelRunning(id);
+    } catch (err) {
+      this.deps.bus.emit('scheduler:error', { where: 'cancel-poll', error: coerceError(err) });
+    } finally {
+      this.#polling = false;
     }
   }
 
   /** Drains and stops; see Dispatcher.stop. */
   async stop(graceMs: number): Promise<void> {
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
-    this.#heartbeat = null;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#beating;
+    await this.#sweeping;
     if (this.#started) await this.dispatcher.stop(graceMs);
     this.#started = false;
   }

@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import { coerceError } from '../core/errors.js';
 import type { Run } from '../core/types.js';
-import type { RunCompletion, RunStart, Store } from '../store/store.js';
+import type { RunCompletion, RunStart, StartGuard, Store } from '../store/store.js';
 
 /**
  * Most starts in one flush. A burst of 20,000 starts written as one transaction keeps every one
@@ -21,10 +21,13 @@ const MAX_COMPLETIONS_PER_FLUSH = 5000;
 /** How long outcomes alone may wait for company before they are written. */
 const OUTCOME_DELAY_MS = 10;
 
+/** How a recorded start ended: written, or refused (a stale claim, or a guard of the cluster). */
+export type StartVerdict = 'started' | 'stale' | 'overlap' | 'concurrency';
+
 interface PendingStart {
   start: RunStart;
   run: Run;
-  resolve: (ok: boolean) => void;
+  resolve: (verdict: StartVerdict) => void;
 }
 
 interface PendingCompletion {
@@ -48,10 +51,15 @@ export class TransitionWriter {
     private readonly clock: Clock,
   ) {}
 
-  /** Records that `run` starts; resolves true once durable, false if its claim went stale. */
-  start(run: Run, startedAt: number): Promise<boolean> {
+  /**
+   * Records that `run` starts; resolves `started` once durable, `stale` if its claim went stale,
+   * or the guard that refused it (the run stays queued under this node's lease).
+   */
+  start(run: Run, startedAt: number, guard?: StartGuard): Promise<StartVerdict> {
     return new Promise((resolve) => {
-      this.#starts.push({ start: { runId: run.id, leaseEpoch: run.leaseEpoch, startedAt }, run, resolve });
+      const start: RunStart = { runId: run.id, leaseEpoch: run.leaseEpoch, startedAt };
+      if (guard !== undefined) start.guard = guard;
+      this.#starts.push({ start, run, resolve });
       this.#schedule();
     });
   }
@@ -124,18 +132,19 @@ export class TransitionWriter {
       // Both calls join the store's same group commit, starts first, so a run that started and
       // ended within one flush is written in order.
       const [startRes, completeRes] = await Promise.all([
-        starts.length > 0 ? this.store.markRunning(starts.map((s) => s.start)) : Promise.resolve({ stale: [] }),
+        starts.length > 0 ? this.store.markRunning(starts.map((s) => s.start)) : Promise.resolve({ stale: [], busy: [] }),
         completions.length > 0
           ? this.store.completeRuns(completions.map((c) => c.completion))
           : Promise.resolve({ stale: [] }),
       ]);
-      const staleStarts = new Set(startRes.stale);
+      const refused = new Map<string, StartVerdict>(startRes.stale.map((id) => [id, 'stale']));
+      for (const b of startRes.busy) refused.set(b.runId, b.reason);
       const staleCompletions = new Set(completeRes.stale);
       const now = this.clock.now();
       const publish = this.bus.has('run:transition');
       for (const s of starts) {
-        const ok = !staleStarts.has(s.run.id);
-        if (ok && publish) {
+        const verdict = refused.get(s.run.id) ?? 'started';
+        if (verdict === 'started' && publish) {
           this.bus.emit('run:transition', {
             runId: s.run.id,
             taskId: s.run.taskId,
@@ -152,7 +161,7 @@ export class TransitionWriter {
             errorCode: null,
           });
         }
-        s.resolve(ok);
+        s.resolve(verdict);
       }
       if (publish) {
         for (const c of completions) {

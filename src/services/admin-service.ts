@@ -2,7 +2,7 @@
 // per minute.
 
 import { latenessPercentile } from '../core/lateness.js';
-import type { Actor, AuditEntry, Millis, NodeInfo } from '../core/types.js';
+import type { Actor, AuditEntry, Millis, NodeState } from '../core/types.js';
 import type { AuditFilter, Page, RunCounts, RunMinute } from '../store/store.js';
 import { readScope } from '../auth/roles.js';
 import type { ServiceDeps } from './deps.js';
@@ -51,14 +51,22 @@ export interface RunStats {
 
 const MINUTE_MS = 60_000;
 
+/** Where the nodes of the cluster are known (cluster/node-registry.ts on a server). */
+export interface NodeDirectory {
+  /** This node, now. */
+  self(): NodeState;
+  /** Every node, this one included. */
+  list(): Promise<NodeState[]>;
+}
+
 /** Operator views (the routes check roles). */
 export class AdminService {
   readonly #d: ServiceDeps;
-  readonly #nodeInfo: () => NodeInfo;
+  readonly #nodes: NodeDirectory;
 
-  constructor(deps: ServiceDeps, nodeInfo: () => NodeInfo) {
+  constructor(deps: ServiceDeps, nodes: NodeDirectory) {
     this.#d = deps;
-    this.#nodeInfo = nodeInfo;
+    this.#nodes = nodes;
   }
 
   /** A page of audit rows, newest first as the store orders them. */
@@ -76,12 +84,9 @@ export class AdminService {
     return this.#d.store.listAudit(filter);
   }
 
-  /** Nodes that sent a heartbeat within two lease periods; this node always, fresh. */
-  async nodes(): Promise<NodeInfo[]> {
-    const self = this.#nodeInfo();
-    const since = this.#d.clock.now() - 2 * this.#d.config.lease;
-    const others = (await this.#d.store.listNodes(since)).filter((n) => n.id !== self.id);
-    return [self, ...others].sort((a, b) => a.id.localeCompare(b.id));
+  /** The cluster's nodes with their status (dead ones stay listed a while as `down`). */
+  nodes(): Promise<NodeState[]> {
+    return this.#nodes.list();
   }
 
   /** Counts of runs by status, the backlog, and tasks by status, in the key's namespaces. */

@@ -58,12 +58,16 @@ export class ApiKeyService {
     return { items, nextCursor: all.length > limit && last ? Buffer.from(last.id).toString('base64url') : null };
   }
 
-  /** Revokes a key; this node stops accepting it at once, others within the auth cache's TTL. */
+  /**
+   * Revokes a key; this node stops accepting it at once, the others when the revocation reaches
+   * them (a signal in a cluster) or their auth cache expires (1 s in a cluster).
+   */
   async revoke(actor: Actor, id: string): Promise<ApiKey> {
     const now = this.#d.clock.now();
     const audit = auditOf(actor, now, 'api_key.revoke', { type: 'api_key', id, namespace: GLOBAL_NAMESPACE });
     const key = await this.#d.store.revokeApiKey(id, now, audit);
     this.#auth.invalidate();
+    this.#d.bus.emit('api-key:revoked', { id, at: now });
     return key;
   }
 }

@@ -1,8 +1,7 @@
 // Wires the services from their dependencies (one instance of each per app).
 
-import type { NodeInfo } from '../core/types.js';
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
-import { AdminService } from './admin-service.js';
+import { AdminService, type NodeDirectory } from './admin-service.js';
 import { ApiKeyService } from './api-key-service.js';
 import type { ServiceDeps } from './deps.js';
 import { RunService } from './run-service.js';
@@ -17,12 +16,12 @@ export interface Services {
 }
 
 /** Builds the services over one set of dependencies. */
-export function createServices(deps: ServiceDeps, authenticator: ApiKeyAuthenticator, nodeInfo: () => NodeInfo): Services {
+export function createServices(deps: ServiceDeps, authenticator: ApiKeyAuthenticator, nodes: NodeDirectory): Services {
   const tasks = new TaskService(deps);
   return {
     tasks,
     runs: new RunService(deps, tasks),
     apiKeys: new ApiKeyService(deps, authenticator),
-    admin: new AdminService(deps, nodeInfo),
+    admin: new AdminService(deps, nodes),
   };
 }

@@ -112,9 +112,11 @@ describe('cluster and stats', () => {
   test('/v1/cluster/nodes shows this node on a single node', async () => {
     const res = await h.call({ method: 'GET', url: '/v1/cluster/nodes' });
     assert.equal(res.statusCode, 200);
-    const nodes = (res.json() as { items: { id: string; heartbeatAt: string }[] }).items;
+    const nodes = (res.json() as { items: { id: string; lastHeartbeatAt: string; status: string; runsInFlight: number }[] }).items;
     assert.deepEqual(nodes.map((n) => n.id), ['test-node']);
-    assert.equal(nodes[0]!.heartbeatAt, new Date(h.clock.now()).toISOString());
+    assert.equal(nodes[0]!.lastHeartbeatAt, new Date(h.clock.now()).toISOString());
+    assert.equal(nodes[0]!.status, 'up');
+    assert.equal(nodes[0]!.runsInFlight, 0);
   });
 
   test('/v1/stats counts runs by status, the backlog and tasks', async () => {
@@ -249,6 +251,7 @@ describe('health', () => {
       const res = await h.call({ method: 'GET', url: '/readyz', token: null });
       assert.equal(res.statusCode, 503);
       assert.equal(res.json().code, 'not_ready');
+      assert.equal(res.headers['retry-after'], '2');
       assert.equal((await h.call({ method: 'GET', url: '/healthz', token: null })).statusCode, 200);
     } finally {
       h.ready.value = true;

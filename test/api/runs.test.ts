@@ -282,6 +282,44 @@ describe('GET /v1/runs/{id}/logs', () => {
     assert.equal(missing.statusCode, 404);
   });
 
+  test('follow=1 in a cluster: lines relayed past the stored ones wait for the gap to be filled, none is skipped', async () => {
+    await task('logs-relayed');
+    const run = (await trigger('logs-relayed')).json() as RunBody;
+    const t0 = h.clock.now();
+    const ns = 'default';
+    const line = (i: number) => ({ at: t0 + i, level: 'info' as const, message: `line ${i}` });
+    await h.store.appendRunLogs(run.id, [line(0)]);
+    // Another node runs the run. While this follower reads the stored lines (line 0), line 3 is
+    // relayed; lines 1 and 2 were relayed before anyone here listened and are not stored yet.
+    const store = h.store;
+    const read = store.getRunLogs.bind(store);
+    let relayed = false;
+    store.getRunLogs = (id) => {
+      const lines = read(id);
+      if (!relayed && id === run.id) {
+        relayed = true;
+        h.bus.emit('cluster:run:logs', { runId: run.id, namespace: ns, fromSeq: 3, lines: [line(3)] });
+      }
+      return lines;
+    };
+    try {
+      const followed = h.call({ method: 'GET', url: `/v1/runs/${run.id}/logs?follow=1` });
+      while (!relayed) await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      // The run ends on its node: its completion stores every line, then the transition is relayed.
+      await h.store.appendRunLogs(run.id, [line(1), line(2), line(3), line(4)]);
+      h.bus.emit('cluster:run:transition', {
+        runId: run.id, taskId: run.taskId, taskName: 'logs-relayed', namespace: ns, from: 'running', to: 'succeeded', at: t0 + 5,
+        scheduledFor: t0, attempt: 1, startedAt: t0, finishedAt: t0 + 5, reason: null, errorCode: null,
+      });
+      const res = await followed;
+      const events = res.body.split('\n\n').filter((b) => b.startsWith('id:') || b.startsWith('event:'));
+      assert.deepEqual(events.map((b) => b.split('\n')[0]), ['id: 0', 'id: 1', 'id: 2', 'id: 3', 'id: 4', 'event: end']);
+    } finally {
+      delete (store as Partial<typeof store>).getRunLogs;
+    }
+  });
+
   test('no lines is an empty body', async () => {
     await task('logs-2');
     const run = (await trigger('logs-2')).json() as RunBody;

@@ -58,16 +58,16 @@ describe('problem documents', () => {
   });
 
   test('an unexpected error is a 500 internal problem without a stack', async () => {
-    const original = h.store.listNodes.bind(h.store);
-    h.store.listNodes = () => Promise.reject(new Error('disk on fire at /srv/db.js:12'));
+    const original = h.store.listAudit.bind(h.store);
+    h.store.listAudit = () => Promise.reject(new Error('disk on fire at /srv/db.js:12'));
     try {
-      const res = await h.call({ method: 'GET', url: '/v1/cluster/nodes' });
+      const res = await h.call({ method: 'GET', url: '/v1/audit' });
       assert.equal(res.statusCode, 500);
       const p = res.json() as Problem;
       assert.equal(p.code, 'internal');
       assert.doesNotMatch(res.body, /disk on fire|srv|stack/);
     } finally {
-      h.store.listNodes = original;
+      h.store.listAudit = original;
     }
   });
 });

@@ -496,12 +496,12 @@ describe('sundial run, schedule, key and admin commands', { concurrency: 8 }, ()
     );
 
     const nodes = await withStub(
-      { 'GET /v1/cluster/nodes': { json: [{ id: 'node-a', host: 'h1', pid: 42, version: '0.1.0', roles: ['api', 'scheduler'], startedAt: '2026-11-28T12:00:00.000Z', heartbeatAt: '2026-11-28T12:00:05.000Z' }] } },
+      { 'GET /v1/cluster/nodes': { json: [{ id: 'node-a', host: 'h1', pid: 42, version: '0.1.0', roles: ['api', 'scheduler'], startedAt: '2026-11-28T12:00:00.000Z', lastHeartbeatAt: '2026-11-28T12:00:05.000Z', status: 'up', runsInFlight: 3 }] } },
       ['nodes'],
     );
     assert.equal(
       nodes.stdout,
-      'ID      HOST  PID  VERSION  ROLES          STARTED              HEARTBEAT\nnode-a  h1     42  0.1.0    api,scheduler  2026-11-28 12:00:00  2026-11-28 12:00:05\n',
+      'ID      HOST  PID  VERSION  ROLES          STARTED              STATUS  RUNS  HEARTBEAT\nnode-a  h1     42  0.1.0    api,scheduler  2026-11-28 12:00:00  up         3  2026-11-28 12:00:05\n',
     );
 
     const stats = await withStub({ 'GET /v1/stats': { json: { runs: { byStatus: { succeeded: 10 }, backlog: 0 }, tasks: { total: 2 } } } }, ['stats']);

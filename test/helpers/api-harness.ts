@@ -9,7 +9,8 @@ import { ManualClock } from '../../src/core/clock.js';
 import { EventBus } from '../../src/core/events.js';
 import { newId } from '../../src/core/ids.js';
 import { createOccurrencePlanner } from '../../src/core/planner.js';
-import type { NodeInfo, Role, Run } from '../../src/core/types.js';
+import { SundialError } from '../../src/core/errors.js';
+import type { NodeState, Role, Run } from '../../src/core/types.js';
 import type { Store } from '../../src/store/store.js';
 import { FakeScheduler } from './fake-scheduler.js';
 import { openTempStore } from './temp-store.js';
@@ -40,7 +41,18 @@ export async function startApi(overrides: Partial<AppDeps> = {}): Promise<ApiHar
   const ready = { value: true };
   const config = resolveConfig({ env: { SUNDIAL_ADMIN_TOKEN: ADMIN_TOKEN, SUNDIAL_NODE_ID: 'test-node' }, cwd: temp.dir });
   await ensureBootstrapAdmin(temp.store, config.adminToken, clock);
-  const node: NodeInfo = { id: 'test-node', host: 'localhost', pid: process.pid, version: '0.0.0-test', roles: ['api'], startedAt: clock.now(), heartbeatAt: clock.now() };
+  const node: NodeState = {
+    id: 'test-node',
+    host: 'localhost',
+    pid: process.pid,
+    version: '0.0.0-test',
+    roles: ['api'],
+    startedAt: clock.now(),
+    heartbeatAt: clock.now(),
+    runsInFlight: 0,
+    status: 'up',
+  };
+  const self = (): NodeState => ({ ...node, heartbeatAt: clock.now() });
   const app = await buildApp({
     config,
     store: temp.store,
@@ -48,8 +60,8 @@ export async function startApi(overrides: Partial<AppDeps> = {}): Promise<ApiHar
     bus,
     scheduler,
     metricsRegistry: new Registry(),
-    nodeInfo: () => ({ ...node, heartbeatAt: clock.now() }),
-    isReady: () => ready.value,
+    nodes: { self, list: async () => [self()] },
+    unreadyReason: () => (ready.value ? null : new SundialError('not_ready', 'the server is starting or shutting down')),
     planner: { misfireThresholdMs: config.misfireThreshold, newId, random: () => 0.5 },
     logger: false,
     ...overrides,

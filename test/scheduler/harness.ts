@@ -23,9 +23,12 @@ export class ScriptedExecutor implements Executor {
   readonly aborted: string[] = [];
   /** [kind, whether a job of it had been executed by then] per prepare() call. */
   readonly prepared: [string, boolean][] = [];
+  /** Every start and end of a job, in the order they happened (an immediate outcome ends at once). */
+  readonly timeline: { event: 'start' | 'end'; job: RunJob }[] = [];
   readonly #held = new Map<string, (o: Partial<RunOutcome>) => void>();
   readonly #cancels = new Map<string, () => void>();
-  readonly #startWaiters: { n: number; resolve: () => void }[] = [];
+  readonly #executing = new Map<string, RunJob>();
+  readonly #startWaiters: { pred: (job: RunJob) => boolean; n: number; resolve: () => void }[] = [];
   script: Script = () => ({ status: 'succeeded', result: { ok: true } });
 
   constructor(private readonly clock: Clock) {}
@@ -36,8 +39,10 @@ export class ScriptedExecutor implements Executor {
 
   execute(job: RunJob): Promise<RunOutcome> {
     this.jobs.push(job);
+    this.#executing.set(job.runId, job);
+    this.timeline.push({ event: 'start', job });
     for (const w of this.#startWaiters.splice(0)) {
-      if (this.jobs.length >= w.n) w.resolve();
+      if (this.jobs.filter(w.pred).length >= w.n) w.resolve();
       else this.#startWaiters.push(w);
     }
     const done = (o: Partial<RunOutcome>): RunOutcome => ({
@@ -51,16 +56,21 @@ export class ScriptedExecutor implements Executor {
       ...o,
     });
     const s = this.script(job);
-    if (s !== 'hold') return Promise.resolve(done(s));
+    if (s !== 'hold') {
+      this.#ended(job);
+      return Promise.resolve(done(s));
+    }
     return new Promise((resolve) => {
       this.#held.set(job.runId, (o) => {
         this.#cancels.delete(job.runId);
+        this.#ended(job);
         resolve(done(o));
       });
       this.#cancels.set(job.runId, () => {
         this.aborted.push(job.runId);
         this.#held.delete(job.runId);
         this.#cancels.delete(job.runId);
+        this.#ended(job);
         resolve(done({ status: 'cancelled' }));
       });
     });
@@ -86,8 +96,35 @@ export class ScriptedExecutor implements Executor {
 
   /** Resolves once `n` jobs in total have started. */
   started(n: number): Promise<void> {
-    if (this.jobs.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.#startWaiters.push({ n, resolve }));
+    return this.startedWhere(() => true, n);
+  }
+
+  /** Resolves once `n` jobs matching `pred` have started (counting earlier ones). */
+  startedWhere(pred: (job: RunJob) => boolean, n: number): Promise<void> {
+    if (this.jobs.filter(pred).length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#startWaiters.push({ pred, n, resolve }));
+  }
+
+  /** Jobs started and not yet ended, in start order. */
+  get executing(): RunJob[] {
+    return [...this.#executing.values()];
+  }
+
+  /** The most jobs matching `pred` that were executing at one time, from the timeline. */
+  peak(pred: (job: RunJob) => boolean = () => true): number {
+    let now = 0;
+    let max = 0;
+    for (const { event, job } of this.timeline) {
+      if (!pred(job)) continue;
+      now += event === 'start' ? 1 : -1;
+      max = Math.max(max, now);
+    }
+    return max;
+  }
+
+  #ended(job: RunJob): void {
+    this.#executing.delete(job.runId);
+    this.timeline.push({ event: 'end', job });
   }
 
   async close(): Promise<void> {}
@@ -137,7 +174,8 @@ export async function createHarness(opts: { clock?: Clock; maxConcurrentRuns?: n
       claimBatch: 1000,
       leaseMs: 30_000,
       maxConcurrentRuns: opts.maxConcurrentRuns ?? 1000,
-      nodeInfo: { id: 'test-node', host: 'localhost', pid: process.pid, version: 'test', roles: ['scheduler'], startedAt: clock.now(), heartbeatAt: clock.now() },
+      executor: true,
+      sweeper: true,
     },
     { store, executor, clock, bus, planner },
   );

@@ -8,7 +8,8 @@ import { problems } from '../schemas/common.js';
 
 /** What the health routes read. */
 export interface HealthDeps {
-  isReady: () => boolean;
+  /** Null when ready, else the error /readyz answers with. */
+  unreadyReason: () => SundialError | null;
   metricsRegistry: Registry;
 }
 
@@ -16,7 +17,7 @@ const tags = ['health'];
 const security: never[] = [];
 
 /** Health, readiness and metrics routes. */
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthDeps> = async (app, { isReady, metricsRegistry }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthDeps> = async (app, { unreadyReason, metricsRegistry }) => {
   app.get(
     '/healthz',
     { schema: { tags, security, summary: 'Liveness', description: '200 while the process lives.', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
@@ -30,12 +31,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthDeps> = async (app, {
         tags,
         security,
         summary: 'Readiness',
-        description: '200 once the store is open and the scheduler runs; 503 `not_ready` before that and while shutting down.',
+        description: '200 once the store is open and the scheduler runs; 503 `not_ready` before that and while shutting down, 503 `database_unavailable` while the database cannot be reached.',
         response: { 200: Type.Object({ status: Type.Literal('ready') }), ...problems(503) },
       },
     },
     async () => {
-      if (!isReady()) throw new SundialError('not_ready', 'the server is starting or shutting down');
+      const reason = unreadyReason();
+      if (reason !== null) throw reason;
       return { status: 'ready' as const };
     },
   );

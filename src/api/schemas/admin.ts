@@ -82,7 +82,11 @@ export const NodeView = Type.Object({
   version: Type.String(),
   roles: Type.Array(Type.String()),
   startedAt: IsoTime,
-  heartbeatAt: IsoTime,
+  lastHeartbeatAt: IsoTime,
+  status: Type.Union([Type.Literal('up'), Type.Literal('suspect'), Type.Literal('down')], {
+    description: '`up`: heartbeats arrive; `suspect`: it missed some, its leases still hold; `down`: its leases lapsed and its runs are taken over.',
+  }),
+  runsInFlight: Type.Integer({ description: 'Runs it holds: claimed and waiting for their time, or running.' }),
 });
 
 /** GET /v1/stats */

@@ -60,7 +60,9 @@ export const NODE_COLUMNS: readonly Column<Rec>[] = [
   { header: 'VERSION', value: (n) => str(n.version) },
   { header: 'ROLES', value: (n) => (Array.isArray(n.roles) ? n.roles.join(',') : str(n.roles)) },
   { header: 'STARTED', value: (n) => fmtTime(n.startedAt) },
-  { header: 'HEARTBEAT', value: (n) => fmtTime(n.heartbeatAt) },
+  { header: 'STATUS', value: (n) => str(n.status) },
+  { header: 'RUNS', value: (n) => str(n.runsInFlight), align: 'right' },
+  { header: 'HEARTBEAT', value: (n) => fmtTime(n.lastHeartbeatAt) },
 ];
 
 /** Rows of `task get`. */
