@@ -8,6 +8,7 @@ import { Layout } from './components/Layout';
 import { Loading } from './components/ui';
 import { ApiKeys } from './pages/ApiKeys';
 import { AuditLog } from './pages/AuditLog';
+import { Nodes } from './pages/Nodes';
 import { NotFound } from './pages/NotFound';
 import { Overview } from './pages/Overview';
 import { RunDetail } from './pages/RunDetail';
@@ -38,6 +39,7 @@ export function App() {
         <Route path="tasks/:id/edit" element={canOperate ? editor : <Navigate to=".." relative="path" replace />} />
         <Route path="runs" element={<RunList />} />
         <Route path="runs/:id" element={<RunDetail />} />
+        {isAdmin && <Route path="nodes" element={<Nodes />} />}
         {isAdmin && <Route path="audit" element={<AuditLog />} />}
         {isAdmin && <Route path="api-keys" element={<ApiKeys />} />}
         <Route path="*" element={<NotFound />} />

@@ -19,6 +19,14 @@ export function fromNow(iso: string, now = Date.now()): string {
   return iso;
 }
 
+/** How long ago, in whole units: "3 s ago", "2 min ago", "1 h ago" (never in the future). */
+export function ago(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${Math.floor(s / 3600)} h ago`;
+}
+
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 /** A local date and time with seconds. */

@@ -86,7 +86,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description 200 once the store is open and the scheduler runs; 503 `not_ready` before that and while shutting down.
+         * @description 200 once the store is open and the scheduler runs; 503 `not_ready` before that and while shutting down, 503 `database_unavailable` while the database cannot be reached.
          */
         get: {
             parameters: {
@@ -122,7 +122,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -347,7 +347,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -371,7 +371,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -395,7 +395,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -656,7 +656,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -680,7 +680,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -704,7 +704,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -728,7 +728,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -752,7 +752,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -924,7 +924,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -948,7 +948,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -972,7 +972,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -996,7 +996,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1048,7 +1048,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1072,7 +1072,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1096,7 +1096,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1120,7 +1120,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1384,7 +1384,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1408,7 +1408,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1432,7 +1432,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1456,7 +1456,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1480,7 +1480,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1504,7 +1504,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1528,7 +1528,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1791,7 +1791,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1815,7 +1815,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1839,7 +1839,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1863,7 +1863,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2046,7 +2046,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2070,7 +2070,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2094,7 +2094,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2118,7 +2118,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2142,7 +2142,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2316,7 +2316,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2340,7 +2340,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2364,7 +2364,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2388,7 +2388,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2562,7 +2562,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2586,7 +2586,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2610,7 +2610,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2634,7 +2634,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2772,7 +2772,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2796,7 +2796,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2820,7 +2820,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2844,7 +2844,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2955,7 +2955,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2979,7 +2979,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3003,7 +3003,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3027,7 +3027,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3104,7 +3104,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3128,7 +3128,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3152,7 +3152,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3176,7 +3176,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3256,7 +3256,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3280,7 +3280,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3304,7 +3304,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3328,7 +3328,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3454,7 +3454,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3478,7 +3478,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3502,7 +3502,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3526,7 +3526,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3550,7 +3550,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3664,7 +3664,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3688,7 +3688,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3712,7 +3712,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3736,7 +3736,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3760,7 +3760,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3873,7 +3873,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3897,7 +3897,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3921,7 +3921,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3984,7 +3984,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4008,7 +4008,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4032,7 +4032,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4102,7 +4102,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4126,7 +4126,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4150,7 +4150,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4234,7 +4234,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4258,7 +4258,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4282,7 +4282,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4362,7 +4362,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4386,7 +4386,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4410,7 +4410,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4492,7 +4492,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4516,7 +4516,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4540,7 +4540,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4564,7 +4564,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4662,7 +4662,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4686,7 +4686,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4710,7 +4710,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4773,7 +4773,11 @@ export interface paths {
                                  * Format: date-time
                                  * @example 2026-12-01T09:00:00.000Z
                                  */
-                                heartbeatAt: string;
+                                lastHeartbeatAt: string;
+                                /** @description `up`: heartbeats arrive; `suspect`: it missed some, its leases still hold; `down`: its leases lapsed and its runs are taken over. */
+                                status: "up" | "suspect" | "down";
+                                /** @description Runs it holds: claimed and waiting for their time, or running. */
+                                runsInFlight: number;
                             }[];
                         };
                     };
@@ -4791,7 +4795,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4815,7 +4819,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4839,7 +4843,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4929,7 +4933,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4953,7 +4957,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4977,7 +4981,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5074,7 +5078,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5098,7 +5102,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5122,7 +5126,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "task_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
