@@ -16,6 +16,8 @@
 // startedAt − scheduledFor of every run, read from the committed run rows.
 //
 // Options: --only S1,S3 (or S2-100k)   --quick (smaller sizes, for a smoke run)   --out <file.json>
+//          --backend postgres (each scenario on a fresh database of the local PostgreSQL)
+//          --nodes 3 (with postgres: two more nodes as `sundial serve` processes; S2 only)
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,21 +35,40 @@ import { startServer, type RunningServer } from '../src/server.js';
 import type { NewAudit, NewRun, Store } from '../src/store/store.js';
 import { PROJECT_ROOT, VERSION } from '../src/version.js';
 import { startResourceSampler, stats, type LatenessStats, type ResourceReport } from './measure.js';
+import { bulkInsertRuns, createBenchDatabase, startNodeProcess, type BenchDatabase, type NodeProcess } from './pg-cluster.js';
 
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, scenario: { type: 'string' } },
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    scenario: { type: 'string' },
+    backend: { type: 'string', default: 'sqlite' },
+    nodes: { type: 'string', default: '1' },
+  },
 });
 const only = args.only ? new Set(args.only.split(',').map((s) => s.trim().toUpperCase())) : null;
 const quick = args.quick ?? false;
 const TOKEN = 'sdl_bench-admin-token-for-local-benchmarks-only-000000';
+const backend = args.backend === 'postgres' ? 'postgres' : 'sqlite';
+const nodeCount = Math.max(1, Number(args.nodes ?? 1));
+if (nodeCount > 1 && backend !== 'postgres') throw new Error('--nodes needs --backend postgres');
 
 interface Result {
   scenario: string;
   [k: string]: unknown;
 }
 
-async function boot(extra: ConfigSource = {}): Promise<{ server: RunningServer; dir: string }> {
+interface Booted {
+  server: RunningServer;
+  dir: string;
+  db: BenchDatabase | null;
+  others: NodeProcess[];
+}
+
+async function boot(extra: ConfigSource = {}, nodes = 1): Promise<Booted> {
   const dir = mkdtempSync(join(tmpdir(), 'sundial-bench-'));
+  const db = backend === 'postgres' ? await createBenchDatabase() : null;
   const config = resolveConfig({
     env: {},
     flags: {
@@ -57,15 +78,24 @@ async function boot(extra: ConfigSource = {}): Promise<{ server: RunningServer; 
       adminToken: TOKEN,
       logLevel: 'warn',
       nodeId: 'bench',
+      ...(db !== null && { databaseUrl: db.url }),
       ...extra,
     },
   });
   const server = await startServer(config);
-  return { server, dir };
+  const others: NodeProcess[] = [];
+  for (let i = 2; i <= nodes && db !== null; i++) {
+    const env: Record<string, string> = { SUNDIAL_ADMIN_TOKEN: TOKEN, SUNDIAL_LOG_LEVEL: 'warn', SUNDIAL_DATA_DIR: join(dir, `data-${i}`) };
+    for (const [k, v] of Object.entries(extra)) env[`SUNDIAL_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = String(v);
+    others.push(await startNodeProcess(db.url, `bench-${i}`, env));
+  }
+  return { server, dir, db, others };
 }
 
-async function shutdown(b: { server: RunningServer; dir: string }): Promise<void> {
+async function shutdown(b: Booted): Promise<void> {
+  await Promise.all(b.others.map((o) => o.stop()));
   await b.server.close();
+  await b.db?.drop();
   rmSync(b.dir, { recursive: true, force: true });
 }
 
@@ -112,7 +142,11 @@ function manualRun(task: Task, at: number, now: number): NewRun {
 }
 
 /** Inserts `n` runs of `task` due at `at`, in concurrent chunks (the store group-commits them). */
-async function insertRuns(store: Store, task: Task, n: number, at: number): Promise<void> {
+async function insertRuns(store: Store, task: Task, n: number, at: number, db: BenchDatabase | null = null): Promise<void> {
+  if (db !== null) {
+    const now = Date.now();
+    return bulkInsertRuns(db.url, task, Array.from({ length: n }, () => newId(now)), at, now);
+  }
   const chunk = 2000;
   for (let i = 0; i < n; i += chunk) {
     const now = Date.now();
@@ -181,7 +215,7 @@ async function s1Burst(): Promise<Result> {
   const now = Date.now();
   const task = await store.createTask(taskRow('burst', now, null), null, audit(now, 'burst'));
   const due = Date.now() + 4000 + n / 10;
-  await insertRuns(store, task, n, due);
+  await insertRuns(store, task, n, due, b.db);
   if (Date.now() > due - 1500) throw new Error('S1 setup too slow: runs were due before they were all inserted');
   const sampler = startResourceSampler();
   const done = finished(b.server, n);
@@ -219,10 +253,11 @@ async function createSteadyTasks(store: Store, n: number, t0: number, windowMs: 
 async function s2Steady(perMinute: number, what?: Pick<Task, 'kind' | 'spec'>, label = 'S2 steady'): Promise<Result> {
   const n = quick ? Math.min(perMinute, 10_000) : perMinute;
   const windowMs = 60_000;
-  const b = await boot();
+  const b = await boot({}, nodeCount);
   const { store } = b.server;
   // Every task fires once a minute; their first occurrences are spread evenly over the window.
-  const t0 = Date.now() + 5000 + Math.ceil(n / 4);
+  // Each task is one transaction on PostgreSQL (no group commit across requests): more set-up time.
+  const t0 = Date.now() + 5000 + Math.ceil(n * (backend === 'postgres' ? 1 : 0.25));
   await createSteadyTasks(store, n, t0, windowMs, what);
   const setupLeftMs = t0 - Date.now();
   if (setupLeftMs < 1000) throw new Error(`S2 setup too slow (${-setupLeftMs} ms past t0)`);
@@ -236,7 +271,7 @@ async function s2Steady(perMinute: number, what?: Pick<Task, 'kind' | 'spec'>, l
   const l = lateness(runs);
   await shutdown(b);
   return {
-    scenario: `${label} ${perMinute.toLocaleString('en')}/min`,
+    scenario: `${label} ${perMinute.toLocaleString('en')}/min${nodeCount > 1 ? ` on ${nodeCount} nodes` : ''}`,
     runs: n,
     succeeded: ok,
     leftBehind: n - ok,
@@ -252,7 +287,7 @@ async function s3Drain(n = quick ? 20_000 : 200_000, what?: Pick<Task, 'kind' | 
   const now = Date.now();
   const task = await store.createTask(taskRow('drain', now, null, what), null, audit(now, 'drain'));
   const due = Date.now() + 3000 + n / 20;
-  await insertRuns(store, task, n, due);
+  await insertRuns(store, task, n, due, b.db);
   if (Date.now() > due - 500) throw new Error('S3 setup too slow');
   const done = finished(b.server, n);
   await new Promise((r) => setTimeout(r, due - Date.now()));
@@ -390,7 +425,7 @@ const results: Result[] = [];
 for (const [id, key] of scenarios) {
   if (only && !only.has(id) && !only.has(key.toUpperCase())) continue;
   process.stderr.write(`running ${key}…\n`);
-  const flags = ['--scenario', key, ...(quick ? ['--quick'] : [])];
+  const flags = ['--scenario', key, '--backend', backend, '--nodes', String(nodeCount), ...(quick ? ['--quick'] : [])];
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
@@ -415,6 +450,8 @@ const report = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
   quick,
+  backend,
+  nodes: nodeCount,
   results,
 };
 const dir = join(PROJECT_ROOT, 'bench/results');

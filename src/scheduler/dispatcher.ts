@@ -349,9 +349,8 @@ export class Dispatcher implements SchedulerControl {
   #admit(entry: Entry, overlapChecked: boolean): void {
     const { run, task } = entry.claimed;
     if (!overlapChecked && run.trigger === 'schedule') {
-      const active = this.#othersActive(task.id, run.id);
       const buffered = this.#buffered.get(task.id);
-      if (active.length > 0 || (buffered && buffered.length > 0)) {
+      if (this.#hasOtherActive(task.id, run.id) || (buffered && buffered.length > 0)) {
         switch (task.policies.overlap) {
           case 'skip':
             return this.#skip(entry, 'overlap');
@@ -361,7 +360,7 @@ export class Dispatcher implements SchedulerControl {
           case 'buffer_all':
             return this.#push(this.#buffered, task.id, entry);
           case 'cancel_other':
-            for (const id of active) {
+            for (const id of this.#othersActive(task.id, run.id)) {
               const r = this.#running.get(id);
               if (r) this.#stopRun(r, 'overlap');
               else this.#dropWaiting(id);
@@ -559,7 +558,7 @@ export class Dispatcher implements SchedulerControl {
 
   #pump(task: Task): void {
     // Overlap buffer: the next buffered occurrence starts once no run of the task is active.
-    if (this.#othersActive(task.id, null).length === 0) {
+    if (this.#buffered.has(task.id) && !this.#hasOtherActive(task.id, null)) {
       const next = this.#shiftLive(this.#buffered, task.id);
       if (next) this.#admit(next, true);
     }
@@ -591,6 +590,21 @@ export class Dispatcher implements SchedulerControl {
     }
     map.delete(key);
     return undefined;
+  }
+
+  /**
+   * Whether another run of the task is active, pruning dead ids on the way: it stops at the first
+   * live one, so a task with 20,000 runs in flight costs one step, not 20,000, per admission.
+   */
+  #hasOtherActive(taskId: string, except: string | null): boolean {
+    const ids = this.#activeByTask.get(taskId);
+    if (!ids) return false;
+    for (const id of ids) {
+      if (!this.#running.has(id) && !this.#held.has(id)) ids.delete(id);
+      else if (id !== except) return true;
+    }
+    if (ids.size === 0) this.#activeByTask.delete(taskId);
+    return false;
   }
 
   /** Active runs of the task other than `except` (pruning ids of runs no longer held or running). */

@@ -2,7 +2,10 @@
 // writes everything gathered since the last one (markRunning, then completeRuns, which the store
 // commits in one transaction), and only then are the transitions published on the bus. While a
 // flush is in flight new transitions gather for the next one, so under load each transaction
-// carries thousands of runs and at idle a transition waits one event-loop turn.
+// carries thousands of runs and at idle a transition waits one event-loop turn. A store with
+// several write lanes (PostgreSQL: a connection each) gets up to that many flushes at once; a
+// run's start and its outcome are never in flight together (the outcome exists only once the
+// start has committed), so lanes never reorder one run's writes.
 
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
@@ -41,7 +44,8 @@ export class TransitionWriter {
   #starts: PendingStart[] = [];
   #completions: PendingCompletion[] = [];
   #scheduled = false;
-  #inFlight: Promise<void> | null = null;
+  #inFlight = 0;
+  readonly #lanes: number;
   #idleWaiters: (() => void)[] = [];
   #delayTimer: NodeJS.Timeout | null = null;
 
@@ -49,7 +53,9 @@ export class TransitionWriter {
     private readonly store: Store,
     private readonly bus: EventBus,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.#lanes = Math.max(1, store.capabilities.writeLanes);
+  }
 
   /**
    * Records that `run` starts; resolves `started` once durable, `stale` if its claim went stale,
@@ -72,7 +78,7 @@ export class TransitionWriter {
 
   /** Resolves when everything recorded so far is committed. */
   async idle(): Promise<void> {
-    while (this.#scheduled || this.#inFlight || this.#starts.length > 0 || this.#completions.length > 0) {
+    while (this.#scheduled || this.#inFlight > 0 || this.#starts.length > 0 || this.#completions.length > 0) {
       await new Promise<void>((r) => this.#idleWaiters.push(r));
     }
   }
@@ -82,7 +88,7 @@ export class TransitionWriter {
   }
 
   #schedule(): void {
-    if (this.#inFlight) return;
+    if (this.#inFlight >= this.#lanes) return;
     if (this.#scheduled) {
       // A start waiting behind a delayed flush of outcomes is written now instead.
       if (this.#delayTimer && this.#starts.length > 0) {
@@ -107,11 +113,14 @@ export class TransitionWriter {
     this.#delayTimer = null;
     if (!this.#scheduled) return;
     this.#scheduled = false;
-    this.#inFlight = this.#flush().finally(() => {
-      this.#inFlight = null;
+    this.#inFlight++;
+    void this.#flush().finally(() => {
+      this.#inFlight--;
       if (this.#starts.length > 0 || this.#completions.length > 0) this.#schedule();
-      else for (const w of this.#idleWaiters.splice(0)) w();
+      else if (this.#inFlight === 0 && !this.#scheduled) for (const w of this.#idleWaiters.splice(0)) w();
     });
+    // More than one flush's worth waiting and a lane free: the next batch goes out at once.
+    if (this.#starts.length > 0) this.#schedule();
   };
 
   async #flush(): Promise<void> {

@@ -170,6 +170,12 @@ export interface StoreCapabilities {
    * node (only expired leases are taken over), starts carry guards, nodes must heartbeat.
    */
   shared: boolean;
+  /**
+   * How many batches of run transitions may be written at once. One for a single writer (SQLite
+   * commits one transaction at a time anyway); more where each batch gets its own connection,
+   * so a burst's starts are written side by side instead of queueing behind each other.
+   */
+  writeLanes: number;
 }
 
 /** Messages between the nodes of one database: wake-up hints, never the truth (see StoreSignals). */

@@ -32,6 +32,7 @@ import type {
   RunStart,
   StartResult,
   Store,
+  StoreCapabilities,
   StoredApiKey,
   TaskFilter,
   UpdateTaskOptions,
@@ -85,7 +86,7 @@ const TOUCH_RESOLUTION_MS = 1000;
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   // Other nodes share the database: leases of live nodes are respected, starts carry guards.
-  readonly capabilities = { shared: true } as const;
+  readonly capabilities: StoreCapabilities;
   readonly signals: PgSignals;
   readonly #pool: pg.Pool;
   readonly #db: PgDb;
@@ -101,6 +102,8 @@ export class PostgresStore implements Store {
     this.#connect = opts;
     this.#pool = createPool({ ...opts, ...(opts.onConnectionError && { onError: opts.onConnectionError }) });
     this.#db = new PgDb(this.#pool, opts.retry ?? {});
+    // Half the pool for transition batches at most, the rest for claims, the API and renewals.
+    this.capabilities = { shared: true, writeLanes: Math.max(1, Math.min(4, Math.floor((opts.poolSize ?? 10) / 2))) };
     // Random, not derived from the node id: two stores of one node (tests, a restart that
     // overlaps the old process) then rarely share a shard, and none is ever required to.
     this.#ctx = { shard: randomInt(RUN_COUNT_SHARDS), taskParts: this.#taskParts };

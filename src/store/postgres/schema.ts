@@ -85,9 +85,12 @@ CREATE TABLE runs (
 CREATE UNIQUE INDEX runs_occurrence ON runs (task_id, idempotency_key, attempt);
 -- The claim: pending runs in due order.
 CREATE INDEX runs_due ON runs (scheduled_for, priority DESC, id) WHERE status = 'scheduled';
--- Leases: runs a node holds, and expired ones (orphans).
-CREATE INDEX runs_active ON runs (node, status, lease_until) WHERE status IN ('queued', 'running');
+-- Expired leases (orphans). Renewals, starts and releases name their runs by id, so no index
+-- by node is kept up on every claim and start: each index costs every one of a run's updates
+-- an insert (none of them can be HOT: status and lease columns are indexed).
 CREATE INDEX runs_lease ON runs (lease_until) WHERE status IN ('queued', 'running');
+-- Cancel requests of running runs, per holder (polled every second; almost always empty).
+CREATE INDEX runs_cancel_requested ON runs (node) WHERE status = 'running' AND cancel_requested_at IS NOT NULL;
 -- Cross-node admission: runs of a task, or of a concurrency key, that are running now.
 CREATE INDEX runs_running_task ON runs (task_id) WHERE status = 'running';
 CREATE INDEX runs_running_key ON runs (concurrency_key) WHERE status = 'running' AND concurrency_key IS NOT NULL;
