@@ -1,6 +1,6 @@
 // What the benchmark reads off the machine: percentiles, CPU (this process, its worker
 // children, and the whole machine), and resident memory sampled while a scenario runs.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { listChildren, readProcUsage } from '../src/executor/proc-usage.js';
 
@@ -44,7 +44,31 @@ export interface ResourceReport {
   peakRssWithWorkersBytes: number;
   /** Peak V8 heap in use of this process. */
   peakHeapBytes: number;
+  /** CPU time of every PostgreSQL server process on the machine over the interval (ms; 0 without one). */
+  cpuDatabaseMs: number;
 }
+
+/** Total CPU time (ms) of the processes named `postgres` (the server and its backends). */
+export function databaseCpuMs(): number {
+  let total = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (comm !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of /proc/pid/stat (11 and 12 after the comm).
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
 
 /** Samples CPU and RSS of this process and its children until stopped. */
 export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } {
@@ -52,6 +76,8 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const m0 = machineTicks();
+  // Backends that exit during the interval take their CPU with them: a lower bound.
+  const db0 = databaseCpuMs();
   const childCpu0 = new Map<number, number>();
   const childCpuLast = new Map<number, number>();
   let peakMain = 0;
@@ -95,6 +121,7 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
         peakRssMainBytes: peakMain,
         peakRssWithWorkersBytes: peakAll,
         peakHeapBytes: peakHeap,
+        cpuDatabaseMs: Math.max(0, databaseCpuMs() - db0),
       };
     },
   };

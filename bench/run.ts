@@ -200,6 +200,7 @@ function summarizeResources(r: ResourceReport): Record<string, number> {
     peakRssMainMB: round(r.peakRssMainBytes / 2 ** 20, 0),
     peakRssAllMB: round(r.peakRssWithWorkersBytes / 2 ** 20, 0),
     peakHeapMB: round(r.peakHeapBytes / 2 ** 20, 0),
+    ...(backend === 'postgres' && { cpuDatabaseS: round(r.cpuDatabaseMs / 1000, 1) }),
   };
 }
 

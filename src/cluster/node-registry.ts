@@ -124,11 +124,13 @@ export class NodeRegistry {
     const db = await this.#d.store.databaseTime();
     const t1 = local.now() - offsetClock.offsetMs;
     const rttMs = t1 - t0;
+    // A slow round trip (the database stalled, the network was cut for a while) says nothing
+    // about the clocks: its error is up to half the round trip. It is neither reported (metric,
+    // "fix NTP" warning) nor used.
+    if (rttMs > MAX_RTT_FOR_CORRECTION_MS) return;
     const skewMs = db - (t0 + t1) / 2;
     this.#lastSkewMs = skewMs;
     this.#d.bus.emit('cluster:skew', { skewMs, rttMs, at: t1 });
-    if (rttMs <= MAX_RTT_FOR_CORRECTION_MS && Math.abs(skewMs - offsetClock.offsetMs) >= MIN_CORRECTION_MS) {
-      offsetClock.setOffset(skewMs);
-    }
+    if (Math.abs(skewMs - offsetClock.offsetMs) >= MIN_CORRECTION_MS) offsetClock.setOffset(skewMs);
   }
 }

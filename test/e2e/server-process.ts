@@ -31,7 +31,13 @@ export function makeDirs(modules: Record<string, string> = {}): { dataDir: strin
 }
 
 /** Spawns `sundial serve` and resolves once it listens (or rejects with its output if it exits). */
-export function startServerProcess(opts: { dataDir: string; tasksDir: string; env?: Record<string, string> }): Promise<ServerProcess> {
+export function startServerProcess(opts: {
+  dataDir: string;
+  tasksDir: string;
+  env?: Record<string, string>;
+  /** Called at once with the spawned process, so a caller can stop one that never listens. */
+  onSpawn?: (child: ChildProcess, exited: ServerProcess['exited']) => void;
+}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'], {
     cwd: ROOT,
     env: {
@@ -51,6 +57,7 @@ export function startServerProcess(opts: { dataDir: string; tasksDir: string; en
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
+  opts.onSpawn?.(child, exited);
   return new Promise((resolve, reject) => {
     let settled = false;
     const onLine = (line: string): void => {

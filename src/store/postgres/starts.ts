@@ -83,6 +83,11 @@ async function startGuarded(
   const started = new Set<string>();
   for (const s of chunk) {
     const row = rows.get(s.runId);
+    if (row !== undefined && row.status === 'running' && row.lease_epoch === s.leaseEpoch && row.started_at === s.startedAt) {
+      // This very start, committed by an earlier attempt whose answer was lost: admitted then.
+      started.add(s.runId);
+      continue;
+    }
     if (row === undefined || row.status !== 'queued' || row.lease_epoch !== s.leaseEpoch || started.has(s.runId)) {
       stale.push(s);
       continue;

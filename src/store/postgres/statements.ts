@@ -305,19 +305,24 @@ export const claimOrphans = stmt<RunRow>(
     `FROM o WHERE r.id = o.id RETURNING ${R_COLUMNS}`,
 );
 
-/** Starts claimed runs whose epoch still matches; returns the ones started. */
+/**
+ * Starts claimed runs whose epoch still matches; returns the ones started. A run already
+ * `running` at that epoch with that very start time is this start, written by an attempt whose
+ * COMMIT went through while its answer was lost: it counts as started (the write repeats it).
+ */
 export const markRunning = stmt<{ id: string }>(
   'mark_running',
-  lockRunsInOrder("id = ANY($1::text[]) AND status = 'queued'") +
+  lockRunsInOrder("id = ANY($1::text[]) AND status IN ('queued', 'running')") +
     "UPDATE runs AS r SET status = 'running', started_at = u.started_at, updated_at = u.started_at, concurrency_key = NULL " +
     'FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, epoch, started_at) ' +
-    `WHERE r.id = u.id AND r.lease_epoch = u.epoch AND r.status = 'queued' AND ${AFTER_LOCKS} RETURNING r.id`,
+    "WHERE r.id = u.id AND r.lease_epoch = u.epoch AND (r.status = 'queued' OR (r.status = 'running' AND r.started_at = u.started_at)) " +
+    `AND ${AFTER_LOCKS} RETURNING r.id`,
 );
 
 /** Guarded starts, step 1: the runs to start, locked, with what decides whether they still may. */
-export const lockStartingRuns = stmt<{ id: string; task_id: string; status: string; lease_epoch: number }>(
+export const lockStartingRuns = stmt<{ id: string; task_id: string; status: string; lease_epoch: number; started_at: number | null }>(
   'lock_starting_runs',
-  'SELECT id, task_id, status, lease_epoch FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+  'SELECT id, task_id, status, lease_epoch, started_at FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
 );
 /** Guarded starts, step 2: the overlap guards' tasks, so starts of one task take turns across nodes. */
 export const lockTasks = stmt('lock_tasks', 'SELECT id FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE');
