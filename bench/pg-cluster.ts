@@ -69,7 +69,8 @@ export function startNodeProcess(databaseUrl: string, nodeId: string, env: Recor
     const output: string[] = [];
     const onLine = (line: string): void => {
       if (output.length < 200) output.push(line);
-      if (!line.includes('sundial is listening')) return;
+      // `serve` prints this on stderr whatever the log level.
+      if (!line.includes('sundial listening on')) return;
       resolve({
         child,
         async stop() {
