@@ -114,9 +114,13 @@ async function kill9(node: ClusterNode): Promise<void> {
   pastOutput.set(node.id, past);
 }
 
-/** Keeps every node's output of a cluster in a folder, so a failure can be read afterwards. */
-function keepLogs(name: string, cluster: Cluster, extra: () => Record<string, readonly string[]> = () => ({})): () => Promise<void> {
-  return async () => {
+/**
+ * Keeps every node's output (all its processes) and `extra` files in a folder when the test
+ * failed, so the failure can be read after the processes and their database are gone.
+ */
+function keepLogs(name: string, cluster: Cluster, extra: () => Record<string, readonly string[]> = () => ({})): Cleanup {
+  return async (failed) => {
+    if (!failed) return;
     const dir = mkdtempSync(join(tmpdir(), `sundial-${name}-logs-`));
     for (const n of cluster.nodes.values()) writeFileSync(join(dir, `${n.id}.log`), [...(pastOutput.get(n.id) ?? []), ...n.output].join('\n'));
     for (const [file, text] of Object.entries(extra())) writeFileSync(join(dir, file), text.join('\n'));
@@ -124,19 +128,26 @@ function keepLogs(name: string, cluster: Cluster, extra: () => Record<string, re
   };
 }
 
+/** A clean-up step; `failed` says whether the test failed (or timed out). */
+type Cleanup = (failed: boolean) => Promise<unknown>;
+
 /** Runs `fn` with a list of clean-ups that run when it ends, failed or not (and at exit). */
-async function withCleanup(fn: (defer: (c: () => Promise<unknown>) => void) => Promise<void>): Promise<void> {
-  const mine: (() => Promise<unknown>)[] = [];
-  const defer = (c: () => Promise<unknown>): void => {
+async function withCleanup(fn: (defer: (c: Cleanup) => void) => Promise<void>): Promise<void> {
+  const mine: Cleanup[] = [];
+  const defer = (c: Cleanup): void => {
     mine.push(c);
     cleanups.push(c);
   };
+  let failed = true;
   try {
     await fn(defer);
+    failed = false;
   } finally {
     for (const c of mine.reverse()) {
-      cleanups.splice(cleanups.indexOf(c), 1);
-      await c().catch((err: unknown) => console.error('cleanup failed:', err));
+      const i = cleanups.indexOf(c);
+      if (i < 0) continue; // already run by the `after` hook (the test timed out)
+      cleanups.splice(i, 1);
+      await c(failed).catch((err: unknown) => console.error('cleanup failed:', err));
     }
   }
 }
@@ -279,6 +290,12 @@ interface HistoryReport {
   retries: number;
   skipped: Record<string, number>;
   executedTwice: number;
+  /**
+   * Overlap skips by what the run in the way was: one a dead or cut-off node still held
+   * (`behindLost`), one really running (`behindRunning`), or one that had ended already but whose
+   * outcome was not written yet when the start was refused (`behindUnwritten`: write lag).
+   */
+  overlap: { behindLost: number; behindRunning: number; behindUnwritten: number };
   lateMs: ReturnType<typeof stats>;
 }
 
@@ -294,7 +311,17 @@ interface HistoryReport {
  */
 function checkHistory(runs: RunView[], opts: HistoryOptions): HistoryReport {
   const problems: string[] = [];
-  const report: HistoryReport = { problems, occurrences: 0, succeeded: 0, lost: 0, retries: 0, skipped: {}, executedTwice: 0, lateMs: stats([]) };
+  const report: HistoryReport = {
+    problems,
+    occurrences: 0,
+    succeeded: 0,
+    lost: 0,
+    retries: 0,
+    skipped: {},
+    executedTwice: 0,
+    overlap: { behindLost: 0, behindRunning: 0, behindUnwritten: 0 },
+    lateMs: stats([]),
+  };
   const execCount = new Map<string, number>();
   for (const l of opts.executions) execCount.set(l, (execCount.get(l) ?? 0) + 1);
   const explained = new Set<string>();
@@ -350,9 +377,15 @@ function checkHistory(runs: RunView[], opts: HistoryOptions): HistoryReport {
           if (r.reason === 'misfire' && !inOutage) problems.push(`${task.name}: ${key} skipped as misfire though a node was up`);
           if (r.reason === 'overlap' && !inOutage) {
             // Justified only while another run of the task was running (here or on another node).
+            // (the skip is written when the start was refused; the run in the way may have ended
+            // just before, its outcome not yet written: hence the slack).
             const at = ms(r.finishedAt);
-            const busy = mine.some((o) => o.id !== r.id && o.startedAt !== null && ms(o.startedAt) <= at + 50 && (o.finishedAt === null || ms(o.finishedAt) >= at - 2000));
-            if (!busy) problems.push(`${task.name}: ${key} skipped (overlap) at ${r.finishedAt} while no other run of the task was running`);
+            const started = mine.filter((o) => o.id !== r.id && o.startedAt !== null && ms(o.startedAt) <= at + 50);
+            const inTheWay = started.filter((o) => o.finishedAt === null || ms(o.finishedAt) >= at - 2000);
+            if (inTheWay.length === 0) problems.push(`${task.name}: ${key} skipped (overlap) at ${r.finishedAt} while no other run of the task was running`);
+            else if (inTheWay.some((o) => o.reason === 'lost')) report.overlap.behindLost++;
+            else if (inTheWay.some((o) => o.finishedAt === null || ms(o.finishedAt) >= at)) report.overlap.behindRunning++;
+            else report.overlap.behindUnwritten++;
           } else if (r.reason !== 'misfire' && r.reason !== 'overlap') {
             problems.push(`${task.name}: ${key} skipped with reason ${r.reason}`);
           }
@@ -393,9 +426,10 @@ function assertClean(report: HistoryReport, what: string): void {
 // ---- the tests ----
 
 // Whatever a test leaves behind goes here, and is cleaned up even when it fails half-way.
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: Cleanup[] = [];
 after(async () => {
-  for (const c of cleanups.reverse()) await c().catch((err: unknown) => console.error('cleanup failed:', err));
+  // Only what a test that timed out left: it failed.
+  for (const c of cleanups.splice(0).reverse()) await c(true).catch((err: unknown) => console.error('cleanup failed:', err));
 });
 
 describe('cluster failures (real processes, real PostgreSQL, real SIGKILL)', () => {
@@ -484,6 +518,7 @@ describe('cluster failures (real processes, real PostgreSQL, real SIGKILL)', () 
           lost: report.lost,
           retries: report.retries,
           skipped: report.skipped,
+          overlapSkips: report.overlap,
           executedTwice: report.executedTwice,
           takeoverMs: stats(takeover),
           lateMs: report.lateMs,
