@@ -7,6 +7,7 @@ import type { AuditEntry, Millis, RunStatus, Run, Task, TaskStatus } from '../..
 import type { AuditFilter, NamespaceScope, Page, RecentRun, RunCounts, RunFilter, RunMinute, TaskFilter, TaskSort } from '../store.js';
 import { decodeCursor, decodeTaskCursor, encodeCursor, type TaskSortValue } from '../cursor.js';
 import { RUN_COLUMNS, rowToAudit, rowToRun, rowToTask, type AuditRow, type RunRow, type TaskRow } from '../rows.js';
+import { TASK_ORDERS, fits, type TaskOrder } from '../task-orders.js';
 
 /** The name of the SQL function used for case-insensitive substring search. */
 const CONTAINS_CI = 'sundial_contains_ci';
@@ -217,41 +218,6 @@ interface RecentRunRow {
   finished_at: number | null;
 }
 
-/** How a task sort orders rows: by a column then the id, or (column null) by the id alone. */
-interface TaskOrder {
-  column: 'name' | 'next_run_at' | 'last_run_at' | null;
-  desc: boolean;
-  /** The column holds times, NULL for "none" (sorted last both ways). */
-  times: boolean;
-  /** The cursor's sort value of a task (null for the id sorts). */
-  value: (t: Task) => TaskSortValue;
-}
-
-const byId = (desc: boolean): TaskOrder => ({ column: null, desc, times: false, value: () => null });
-const byName = (desc: boolean): TaskOrder => ({ column: 'name', desc, times: false, value: (t) => t.name });
-const byTime = (column: 'next_run_at' | 'last_run_at', desc: boolean): TaskOrder => ({
-  column,
-  desc,
-  times: true,
-  value: (t) => (column === 'next_run_at' ? t.nextRunAt : t.lastRunAt),
-});
-
-const TASK_ORDERS: Record<TaskSort, TaskOrder> = {
-  createdAt: byId(false),
-  '-createdAt': byId(true),
-  name: byName(false),
-  '-name': byName(true),
-  nextRunAt: byTime('next_run_at', false),
-  '-nextRunAt': byTime('next_run_at', true),
-  lastRunAt: byTime('last_run_at', false),
-  '-lastRunAt': byTime('last_run_at', true),
-};
-
-/** Whether a cursor's sort value has the type of the order's column. */
-function fits(o: TaskOrder, v: TaskSortValue): boolean {
-  if (o.column === null) return v === null;
-  return o.times ? v === null || typeof v === 'number' : typeof v === 'string';
-}
 
 /** The ORDER BY of a task sort; the time columns put NULL (no such time) last both ways. */
 function orderBy(o: TaskOrder, column: string | null): string {
