@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { newId } from '../src/core/ids.js';
+import { DEFAULT_POLICIES } from '../src/core/policies.js';
 import type { Policies } from '../src/core/types.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { EventBus } from '../src/core/events.js';
@@ -36,15 +37,7 @@ const TARGET = Number(args.get('target') ?? 20);
 
 const DAY = 86_400_000;
 const now = Date.now();
-const POLICIES: Policies = {
-  retry: { maxAttempts: 1, backoff: { type: 'exponential', initialMs: 1000, maxMs: 300_000, jitter: true } },
-  timeoutMs: 300_000,
-  overlap: 'allow_all',
-  misfire: { policy: 'run_once', catchupWindowMs: 3_600_000 },
-  priority: 0,
-  concurrency: null,
-  concurrencyKey: null,
-};
+const POLICIES: Policies = { ...DEFAULT_POLICIES, overlap: 'allow_all' };
 
 const dir = mkdtempSync(join(tmpdir(), 'sundial-retention-bench-'));
 const store = await openSqliteStore({ dir });
