@@ -8,7 +8,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { SundialError, type FieldError } from '../core/errors.js';
-import { validateOutboundAllow } from '../executor/outbound-guard.js';
+import { validateOutboundAllow } from '../core/outbound-allow.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
 
