@@ -2,8 +2,7 @@
 // what it may read or change. Admin keys cover every namespace.
 
 import { SundialError } from '../core/errors.js';
-import type { Actor, Role } from '../core/types.js';
-import type { NamespaceScope } from '../store/store.js';
+import type { Actor, NamespaceScope, Role } from '../core/types.js';
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 

@@ -2,11 +2,28 @@
 // the time, it says what to run, what to record as skipped, and which occurrence is pending
 // next. The store applies the plan in the claim's transaction, so firing an occurrence and
 // planning the next one cannot come apart.
-import type { NewRun, OccurrencePlan, PlanOccurrence } from '../store/store.js';
 import { parseDuration } from './duration.js';
 import { hasAttemptsLeft, retryDelay } from './retry.js';
 import { nextOccurrence, recentOccurrences } from './schedule.js';
-import type { Millis, Run, Schedule, Task } from './types.js';
+import type { Millis, NewRun, Run, Schedule, Task } from './types.js';
+
+/**
+ * What to do with one claimed schedule occurrence, decided by the planner (pure code) inside
+ * the claim's transaction, so firing an occurrence and inserting the next happen together.
+ */
+export interface OccurrencePlan {
+  /** Run the claimed occurrence, or record it as skipped with a reason (e.g. `misfire`). */
+  claimed: 'run' | { skip: string };
+  /** Rows to insert with the claim: missed occurrences as `skipped`, catch-up runs, the next pending occurrence. */
+  inserts: NewRun[];
+  /** The task's fired-occurrence count after this claim. */
+  firedCount: number;
+  /** Due time of the task's pending occurrence after this claim (null: none left). */
+  nextRunAt: Millis | null;
+}
+
+/** Called by the store's `claimDueRuns` for each claimed run whose trigger is `schedule`. */
+export type PlanOccurrence = (task: Task, run: Run, now: Millis) => OccurrencePlan;
 
 export interface PlannerOptions {
   /** A schedule run claimed later than this after its due time counts as missed. */

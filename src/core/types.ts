@@ -114,6 +114,9 @@ export interface Actor {
 
 export type Role = 'admin' | 'operator' | 'viewer';
 
+/** Namespaces a read may see: a list, or every namespace. */
+export type NamespaceScope = readonly string[] | '*';
+
 export interface Task {
   id: string;
   namespace: string;
@@ -195,6 +198,27 @@ export interface Run extends RunMetrics {
   logsTruncated: boolean;
   createdAt: Millis;
   updatedAt: Millis;
+  createdBy: string;
+}
+
+/** A run to insert (the store fills the rest of `Run`); planned by core/planner.ts and the services. */
+export interface NewRun {
+  id: string;
+  namespace: string;
+  taskId: string;
+  taskName: string;
+  status: 'scheduled' | 'skipped';
+  attempt: number;
+  retryOf: string | null;
+  trigger: RunTrigger;
+  occurrenceAt: Millis | null;
+  scheduledFor: Millis;
+  priority: number;
+  payload: unknown;
+  idempotencyKey: string;
+  /** For `skipped` rows: why (`misfire`, `overlap`…). */
+  reason?: string | null;
+  createdAt: Millis;
   createdBy: string;
 }
 

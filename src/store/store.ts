@@ -13,27 +13,29 @@ import type {
   AuditEntry,
   LogLine,
   Millis,
+  NamespaceScope,
+  NewRun,
   NodeInfo,
   ResourceSample,
   Run,
   RunError,
   RunMetrics,
   RunStatus,
-  RunTrigger,
   Task,
   TaskKind,
   TaskStatus,
 } from '../core/types.js';
 import type { LatenessBucket } from '../core/lateness.js';
+import type { OccurrencePlan, PlanOccurrence } from '../core/planner.js';
+
+// Shapes the core defines and the Store contract uses, re-exported for the store's many callers.
+export type { NamespaceScope, NewRun, OccurrencePlan, PlanOccurrence };
 
 /** A page of results; `nextCursor` is null on the last page. */
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
-
-/** Namespaces a read may see: a list, or every namespace. */
-export type NamespaceScope = readonly string[] | '*';
 
 /** An audit row to write with a change (id and time are filled by the store from `at`). */
 export interface NewAudit {
@@ -47,47 +49,8 @@ export interface NewAudit {
   detail?: unknown;
 }
 
-/** A run to insert. */
-export interface NewRun {
-  id: string;
-  namespace: string;
-  taskId: string;
-  taskName: string;
-  status: 'scheduled' | 'skipped';
-  attempt: number;
-  retryOf: string | null;
-  trigger: RunTrigger;
-  occurrenceAt: Millis | null;
-  scheduledFor: Millis;
-  priority: number;
-  payload: unknown;
-  idempotencyKey: string;
-  /** For `skipped` rows: why (`misfire`, `overlap`…). */
-  reason?: string | null;
-  createdAt: Millis;
-  createdBy: string;
-}
-
 /** The task row as written on create (counters start at their zero values). */
 export type NewTask = Omit<Task, 'firedCount' | 'lastRunAt' | 'lastRunStatus' | 'version'>;
-
-/**
- * What to do with one claimed schedule occurrence, decided by the planner (pure code) inside
- * the claim's transaction, so firing an occurrence and inserting the next happen together.
- */
-export interface OccurrencePlan {
-  /** Run the claimed occurrence, or record it as skipped with a reason (e.g. `misfire`). */
-  claimed: 'run' | { skip: string };
-  /** Rows to insert with the claim: missed occurrences as `skipped`, catch-up runs, the next pending occurrence. */
-  inserts: NewRun[];
-  /** The task's fired-occurrence count after this claim. */
-  firedCount: number;
-  /** Due time of the task's pending occurrence after this claim (null: none left). */
-  nextRunAt: Millis | null;
-}
-
-/** Called by `claimDueRuns` for each claimed run whose trigger is `schedule`. */
-export type PlanOccurrence = (task: Task, run: Run, now: Millis) => OccurrencePlan;
 
 /** A claimed run with its task as it was at claim time. */
 export interface ClaimedRun {

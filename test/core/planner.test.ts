@@ -7,11 +7,11 @@ import {
   MAX_MISFIRE_SKIPPED_ROWS,
   planFirstRun,
   planRetry,
+  type OccurrencePlan,
   type PlannerOptions,
 } from '../../src/core/planner.js';
 import { DEFAULT_POLICIES } from '../../src/core/policies.js';
-import type { Millis, Policies, Run, Schedule, Task } from '../../src/core/types.js';
-import type { NewRun, OccurrencePlan } from '../../src/store/store.js';
+import type { Millis, NewRun, Policies, Run, Schedule, Task } from '../../src/core/types.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const SEC = 1000;
