@@ -222,6 +222,13 @@ export interface NewRun {
   createdBy: string;
 }
 
+/** How many runs are in each status, and the backlog (read by the admin stats and the metrics). */
+export interface RunCounts {
+  byStatus: Partial<Record<RunStatus, number>>;
+  /** Runs due at or before `now` that have not started. */
+  backlog: number;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface LogLine {
   at: Millis;

@@ -4,11 +4,11 @@
 import client from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
-import type { Store } from '../store/store.js';
+import type { Millis, NamespaceScope, RunCounts } from '../core/types.js';
 
 export interface MetricsSources {
   bus: EventBus;
-  store: Store;
+  store: { countRuns(namespaces: NamespaceScope, now: Millis): Promise<RunCounts> };
   clock: Clock;
   /** In-memory load of the local dispatcher. */
   load: () => { held: number; running: number; pendingWrites: number };

@@ -19,6 +19,7 @@ import type {
   ResourceSample,
   Run,
   RunError,
+  RunCounts,
   RunMetrics,
   RunStatus,
   Task,
@@ -29,7 +30,7 @@ import type { LatenessBucket } from '../core/lateness.js';
 import type { OccurrencePlan, PlanOccurrence } from '../core/planner.js';
 
 // Shapes the core defines and the Store contract uses, re-exported for the store's many callers.
-export type { NamespaceScope, NewRun, OccurrencePlan, PlanOccurrence };
+export type { NamespaceScope, NewRun, OccurrencePlan, PlanOccurrence, RunCounts };
 
 /** A page of results; `nextCursor` is null on the last page. */
 export interface Page<T> {
@@ -268,12 +269,6 @@ export interface RunMinute {
   byStatus: Partial<Record<RunStatus, number>>;
   /** Runs that started, by lateness bucket (LATENESS_BOUNDS_MS); buckets without runs are left out. */
   lateness: LatenessBucket[];
-}
-
-export interface RunCounts {
-  byStatus: Partial<Record<RunStatus, number>>;
-  /** Runs due at or before `now` that have not started. */
-  backlog: number;
 }
 
 export interface Store {
