@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { RunErrorCode } from './run-errors.js';
 import type { LogLine, Millis, ResourceSample, RunStatus, Task } from './types.js';
 
 // The in-process event bus. Every run transition is emitted once, after it is committed;
@@ -22,7 +23,7 @@ export interface RunTransition {
   /** For skips, cancels and failures with a reason (`overlap`, `misfire`, `lost`…). */
   reason: string | null;
   /** Error code of a failed/timed-out run. */
-  errorCode: string | null;
+  errorCode: RunErrorCode | null;
 }
 
 export interface SundialEvents {

@@ -1,6 +1,8 @@
 // The domain's data shapes, shared by every layer. Times are epoch milliseconds inside the
 // process and the stores; the API turns them into ISO-8601 strings at its edge.
 
+import type { RunErrorCode } from './run-errors.js';
+
 /** Epoch milliseconds (UTC). */
 export type Millis = number;
 
@@ -144,8 +146,8 @@ export interface Task {
 }
 
 export interface RunError {
-  /** Stable machine code, e.g. `http_status`, `module_threw`, `lost`, `timeout`. */
-  code: string;
+  /** Stable machine code from the catalog in ./run-errors.ts (`http_status`, `lost`, `timeout`…). */
+  code: RunErrorCode;
   message: string;
   /** Extra detail (status code, stack excerpt…). */
   detail?: unknown;

@@ -5,6 +5,7 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import type { RunErrorCode } from '../core/run-errors.js';
 import { RunLog, toLevel } from './log-capture.js';
 import type { AbortReason, WireDone, WireLogLine, WireRun, WireSample, WorkerConfig } from './module-protocol.js';
 import { ProcessUsage, RunUsage } from './worker-usage.js';
@@ -255,7 +256,7 @@ export class ModuleInvoker {
     this.#fail(run, 'module_threw', errorMessage(err), { name, stack: stackExcerpt(err) });
   }
 
-  #fail(run: ActiveRun, code: string, message: string, detail?: unknown): void {
+  #fail(run: ActiveRun, code: RunErrorCode | 'aborted_before_start', message: string, detail?: unknown): void {
     if (!this.#active.has(run.wire.id)) return;
     this.#end(run, detail === undefined ? { id: run.wire.id, ok: false, code, message } : { id: run.wire.id, ok: false, code, message, detail });
   }

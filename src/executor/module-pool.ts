@@ -17,6 +17,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
+import { runError } from '../core/run-errors.js';
 import type { LogLine, ModuleSpec } from '../core/types.js';
 import type { LogSink, RunJob, RunOutcome, SampleSink } from './executor.js';
 import { createModuleFileChecker, type ModuleFileCheck } from './module-file.js';
@@ -385,6 +386,8 @@ export class ModulePool {
         outcome = this.#endingOutcome(f, f.ending, logs, logsTruncated, { settled: d.ok ? 'returned' : d.code });
       } else if (d.ok) {
         outcome = makeOutcome(clock, 'succeeded', { result: d.result, logs, logsTruncated });
+      } else if (d.code === 'aborted_before_start') {
+        outcome = failedOutcome(clock, 'internal', 'the worker aborted a run nobody aborted', undefined, { logs, logsTruncated });
       } else {
         outcome = failedOutcome(clock, d.code, d.message, d.detail, { logs, logsTruncated });
       }
@@ -441,8 +444,8 @@ export class ModulePool {
   #endingOutcome(f: Flight, ending: Ending, logs: LogLine[], logsTruncated: boolean, detail: Record<string, unknown>): RunOutcome {
     const error =
       ending === 'timed_out'
-        ? { code: 'timeout', message: `the run did not finish within ${f.job.timeoutMs} ms`, detail }
-        : { code: 'cancelled', message: 'the run was cancelled', detail };
+        ? runError('timeout', `the run did not finish within ${f.job.timeoutMs} ms`, detail)
+        : runError('cancelled', 'the run was cancelled', detail);
     return makeOutcome(this.#clock, ending, { error, logs, logsTruncated });
   }
 

@@ -8,6 +8,7 @@
 // Run ids on the wire are small pool-local integers, not run UUIDs: they are map keys on both
 // sides and cost a few bytes. Log lines are tuples for the same reason.
 
+import type { RunErrorCode } from '../core/run-errors.js';
 import type { LogLevel } from '../core/types.js';
 import { isReadyOrBatch, isRunBatch } from './pool-protocol.js';
 
@@ -75,7 +76,8 @@ export interface WireSucceeded extends WireDoneBase {
 /** A run that ended in an error the child detected (threw, bad result, missing export…). */
 export interface WireFailed extends WireDoneBase {
   ok: false;
-  code: string;
+  /** A run error code, or `aborted_before_start` (aborted while its module loaded; the parent decides the status). */
+  code: RunErrorCode | 'aborted_before_start';
   message: string;
   detail?: unknown;
 }

@@ -3,6 +3,7 @@
 // the store must write in the same transaction. A store runs it between its claim statement and
 // its writes (the PostgreSQL store does; the SQLite store interleaves the same steps with its
 // statements in ./sqlite/claims.ts, where one writer makes per-row statements cheap).
+import { runError } from '../core/run-errors.js';
 import type { Millis, Run, Task } from '../core/types.js';
 import type { ClaimedRun, NewRun, OccurrencePlan, PlanOccurrence } from './store.js';
 import { RunCountTally } from './run-count-tally.js';
@@ -62,7 +63,7 @@ export function planClaims(runs: readonly Run[], taskOf: (taskId: string) => Tas
       // A planner bug for one task must not wedge every claim behind it: that occurrence fails
       // (visibly, with the error) and the rest of the batch goes on.
       const message = err instanceof Error ? err.message : String(err);
-      result.ended.push({ run, status: 'failed', reason: 'plan_failed', error: JSON.stringify({ code: 'plan_failed', message }) });
+      result.ended.push({ run, status: 'failed', reason: 'plan_failed', error: JSON.stringify(runError('plan_failed', message)) });
       result.counts.add(run.namespace, 'failed');
       continue;
     }

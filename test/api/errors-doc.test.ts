@@ -23,8 +23,4 @@ test('the doc names no code the catalog lacks', () => {
   for (const code of documented) assert.ok(code! in ERROR_CATALOG, `docs/errors.md documents unknown code ${code}`);
 });
 
-test('docs/api.md lists every run error code the executor reports', async () => {
-  const { EXECUTOR_ERROR_CODES } = await import('../../src/executor/outcome.js');
-  const api = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
-  for (const code of Object.keys(EXECUTOR_ERROR_CODES)) assert.ok(api.includes(`| \`${code}\` |`), `docs/api.md has no row for run error code ${code}`);
-});
+// Run error codes (the run's `error.code`, not API answers): test/core/run-errors-doc.test.ts.

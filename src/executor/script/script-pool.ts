@@ -21,6 +21,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Clock } from '../../core/clock.js';
 import type { EventBus } from '../../core/events.js';
+import { runError } from '../../core/run-errors.js';
 import type { LogSink, RunJob, RunOutcome, SampleSink } from '../executor.js';
 import { DeadlineSweeper } from '../deadline-sweeper.js';
 import { fromWireLines } from '../log-capture.js';
@@ -544,8 +545,8 @@ export class ScriptPool {
   #endingOutcome(f: Flight, ending: Ending, logsTruncated: boolean, detail: Record<string, unknown>): RunOutcome {
     const error =
       ending === 'timed_out'
-        ? { code: 'timeout', message: `the run did not finish within ${f.job.timeoutMs} ms`, detail }
-        : { code: 'cancelled', message: 'the run was cancelled', detail };
+        ? runError('timeout', `the run did not finish within ${f.job.timeoutMs} ms`, detail)
+        : runError('cancelled', 'the run was cancelled', detail);
     return makeOutcome(this.#clock, ending, { error, logsTruncated });
   }
 

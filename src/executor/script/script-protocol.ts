@@ -9,6 +9,7 @@
 // Both directions are batched per event-loop turn, as in module-protocol.ts: one message per turn
 // amortises serialisation and wake-ups over every run that started or ended in it.
 
+import type { RunErrorCode } from '../../core/run-errors.js';
 import type { WireLogLine } from '../module-protocol.js';
 import { isReadyOrBatch, isRunBatch } from '../pool-protocol.js';
 
@@ -86,7 +87,7 @@ export interface WireScriptSucceeded extends WireDoneBase {
  */
 export interface WireScriptFailed extends WireDoneBase {
   ok: false;
-  code: string;
+  code: RunErrorCode | 'aborted';
   message: string;
   detail?: unknown;
 }

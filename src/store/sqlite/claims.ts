@@ -1,5 +1,6 @@
 // The scheduler's claims: due runs (with their schedule planned in the same transaction) and
 // orphaned runs of dead holders. Both run inside the writer's transaction (see write-batcher.ts).
+import { runError } from '../../core/run-errors.js';
 import type { Millis, Run, Task } from '../../core/types.js';
 import type { ClaimOptions, ClaimedRun, OccurrencePlan } from '../store.js';
 import { RUN_COLUMNS, arrayToRun, rowToRun, rowToTask, type RunRow, type TaskPartsCache } from '../rows.js';
@@ -114,7 +115,7 @@ export function claimDue(ctx: ClaimContext, opts: ClaimOptions): ClaimedRun[] {
       // A planner bug for one task must not wedge every claim behind it: that occurrence fails
       // (visibly, with the error) and the rest of the batch goes on.
       const message = err instanceof Error ? err.message : String(err);
-      st.failClaimed.run('plan_failed', JSON.stringify({ code: 'plan_failed', message }), now, now, run.id);
+      st.failClaimed.run('plan_failed', JSON.stringify(runError('plan_failed', message)), now, now, run.id);
       counts.add(run.namespace, 'failed');
       continue;
     }
