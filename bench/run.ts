@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveConfig, type ConfigSource } from '../src/config/config.js';
 import { newId } from '../src/core/ids.js';
-import { anchorSchedule } from '../src/core/schedule.js';
+import { anchorSchedule } from '../src/core/schedule/validate.js';
 import { planFirstRun } from '../src/core/planner.js';
 import { DEFAULT_POLICIES } from '../src/core/policies.js';
 import type { Run, Task } from '../src/core/types.js';

@@ -4,7 +4,7 @@
 
 import type { Static } from 'typebox';
 import { policiesToView } from '../core/policies.js';
-import { describeSchedule } from '../core/schedule.js';
+import { describeSchedule } from '../core/schedule/describe.js';
 import { RUN_STATUSES, type ApiKey, type AuditEntry, type LogLine, type Millis, type NodeState, type Run } from '../core/types.js';
 import type { Page, RecentRun } from '../store/store.js';
 import type { RunStats, Stats } from '../services/admin-service.js';

@@ -4,7 +4,7 @@
 // planning the next one cannot come apart.
 import { parseDuration } from './duration.js';
 import { hasAttemptsLeft, retryDelay } from './retry.js';
-import { nextOccurrence, recentOccurrences } from './schedule.js';
+import { nextOccurrence, recentOccurrences } from './schedule/occurrences.js';
 import type { Millis, NewRun, Run, Schedule, Task } from './types.js';
 
 /**

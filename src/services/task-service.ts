@@ -5,7 +5,7 @@ import { SundialError } from '../core/errors.js';
 import { newId, isUuid } from '../core/ids.js';
 import { planFirstRun } from '../core/planner.js';
 import { DEFAULT_POLICIES, normalizePolicies } from '../core/policies.js';
-import { anchorSchedule, validateSchedule } from '../core/schedule.js';
+import { anchorSchedule, validateSchedule } from '../core/schedule/validate.js';
 import type { Actor, Millis, Run, Schedule, Task, TaskKind, TaskStatus } from '../core/types.js';
 import type { NewRun, NewTask, Page, RecentRun, ScheduleFilter, TaskSort } from '../store/store.js';
 import { coversNamespace, homeNamespace, readScope, requireNamespace } from '../auth/roles.js';

@@ -2,7 +2,7 @@
 // fully express).
 
 import { invalid, SundialError } from '../../core/errors.js';
-import { validateInstant } from '../../core/schedule.js';
+import { validateInstant } from '../../core/schedule/instant.js';
 import { RUN_STATUSES, type Millis, type RunStatus, type Task } from '../../core/types.js';
 import type { Services } from '../../services/index.js';
 import { ErrorCollector } from '../../services/validation.js';

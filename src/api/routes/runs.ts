@@ -1,7 +1,7 @@
 // /v1/runs: monitor runs, read their logs, move or cancel pending ones.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { validateInstant } from '../../core/schedule.js';
+import { validateInstant } from '../../core/schedule/instant.js';
 import { ErrorCollector } from '../../services/validation.js';
 import { actorOf } from '../auth-hook.js';
 import { AUTH_PROBLEMS, IdParams, Page, problems } from '../schemas/common.js';

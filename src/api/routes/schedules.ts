@@ -1,7 +1,10 @@
 // /v1/schedules/preview: the next fire times of a schedule, before anyone commits to it.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { anchorSchedule, describeSchedule, previewSchedule, validateInstant, validateSchedule } from '../../core/schedule.js';
+import { describeSchedule } from '../../core/schedule/describe.js';
+import { validateInstant } from '../../core/schedule/instant.js';
+import { previewSchedule } from '../../core/schedule/occurrences.js';
+import { anchorSchedule, validateSchedule } from '../../core/schedule/validate.js';
 import { AUTH_PROBLEMS, problems } from '../schemas/common.js';
 import { PreviewBody, PreviewView } from '../schemas/admin.js';
 import { iso } from '../views.js';

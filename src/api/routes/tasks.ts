@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { invalid } from '../../core/errors.js';
-import { validateInstant } from '../../core/schedule.js';
+import { validateInstant } from '../../core/schedule/instant.js';
 import { actorOf } from '../auth-hook.js';
 import { AUTH_PROBLEMS, NamespaceQuery, Page, problems, TaskRefParams } from '../schemas/common.js';
 import { RunCreateBody, RunView } from '../schemas/run.js';

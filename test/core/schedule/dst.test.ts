@@ -7,8 +7,8 @@
 // and 2026-11-01 06:00Z (02:00 EDT → 01:00 EST).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextOccurrence, previewSchedule, recentOccurrences } from '../../src/core/schedule.js';
-import type { Schedule } from '../../src/core/types.js';
+import { nextOccurrence, previewSchedule, recentOccurrences } from '../../../src/core/schedule/occurrences.js';
+import type { Schedule } from '../../../src/core/types.js';
 
 const t = (iso: string): number => Date.parse(iso);
 const cron = (expression: string, timezone: string): Schedule => ({ type: 'cron', expression, timezone });
