@@ -26,6 +26,7 @@ import type { Clock } from '../core/clock.js';
 import { coerceError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { planRetry, type PlannerOptions } from '../core/planner.js';
+import { transitionEvent } from '../core/transition-event.js';
 import type { Millis, Run, RunError, Task, TaskKind } from '../core/types.js';
 import type { Executor, RunJob, RunOutcome } from '../executor/executor.js';
 import type { ClaimedRun, HeldLease, PlanOccurrence, StartGuard, Store } from '../store/store.js';
@@ -285,21 +286,7 @@ export class Dispatcher implements SchedulerControl {
 
   /** Publishes `scheduled → queued`, or `scheduled → skipped` for a missed occurrence. */
   #publishClaim(run: Run, now: Millis): void {
-    this.#d.bus.emit('run:transition', {
-      runId: run.id,
-      taskId: run.taskId,
-      taskName: run.taskName,
-      namespace: run.namespace,
-      from: 'scheduled',
-      to: run.status,
-      at: now,
-      scheduledFor: run.scheduledFor,
-      attempt: run.attempt,
-      startedAt: null,
-      finishedAt: run.finishedAt,
-      reason: run.reason,
-      errorCode: null,
-    });
+    this.#d.bus.emit('run:transition', transitionEvent(run, 'scheduled', now, { startedAt: null, errorCode: null }));
   }
 
   #sleep(ms: number): Promise<void> {

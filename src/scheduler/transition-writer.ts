@@ -10,6 +10,7 @@
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import { coerceError } from '../core/errors.js';
+import { transitionEvent } from '../core/transition-event.js';
 import type { Run } from '../core/types.js';
 import type { RunCompletion, RunStart, StartGuard, Store } from '../store/store.js';
 
@@ -154,21 +155,10 @@ export class TransitionWriter {
       for (const s of starts) {
         const verdict = refused.get(s.run.id) ?? 'started';
         if (verdict === 'started' && publish) {
-          this.bus.emit('run:transition', {
-            runId: s.run.id,
-            taskId: s.run.taskId,
-            taskName: s.run.taskName,
-            namespace: s.run.namespace,
-            from: 'queued',
-            to: 'running',
-            at: now,
-            scheduledFor: s.run.scheduledFor,
-            attempt: s.run.attempt,
-            startedAt: s.start.startedAt,
-            finishedAt: null,
-            reason: null,
-            errorCode: null,
-          });
+          this.bus.emit(
+            'run:transition',
+            transitionEvent(s.run, 'queued', now, { to: 'running', startedAt: s.start.startedAt, finishedAt: null, reason: null, errorCode: null }),
+          );
         }
         s.resolve(verdict);
       }
@@ -176,38 +166,17 @@ export class TransitionWriter {
         for (const c of completions) {
           if (staleCompletions.has(c.run.id)) continue;
           const { completion: k, run } = c;
-          this.bus.emit('run:transition', {
-            runId: run.id,
-            taskId: run.taskId,
-            taskName: run.taskName,
-            namespace: run.namespace,
-            from: c.from,
-            to: k.status,
-            at: now,
-            scheduledFor: run.scheduledFor,
-            attempt: run.attempt,
-            startedAt: k.startedAt ?? null,
-            finishedAt: k.finishedAt,
-            reason: k.reason ?? null,
-            errorCode: k.error?.code ?? null,
-          });
-          if (k.retry) {
-            this.bus.emit('run:transition', {
-              runId: k.retry.id,
-              taskId: k.retry.taskId,
-              taskName: k.retry.taskName,
-              namespace: k.retry.namespace,
-              from: null,
-              to: 'scheduled',
-              at: now,
-              scheduledFor: k.retry.scheduledFor,
-              attempt: k.retry.attempt,
-              startedAt: null,
-              finishedAt: null,
-              reason: null,
-              errorCode: null,
-            });
-          }
+          this.bus.emit(
+            'run:transition',
+            transitionEvent(run, c.from, now, {
+              to: k.status,
+              startedAt: k.startedAt ?? null,
+              finishedAt: k.finishedAt,
+              reason: k.reason ?? null,
+              errorCode: k.error?.code ?? null,
+            }),
+          );
+          if (k.retry) this.bus.emit('run:transition', transitionEvent(k.retry, null, now));
         }
       }
     } catch (err) {
