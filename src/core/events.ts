@@ -54,6 +54,10 @@ export interface SundialEvents {
   /** This node's clock differs from the database's by `skewMs` (measured at each heartbeat). */
   'cluster:skew': { skewMs: number; rttMs: number; at: Millis };
   'pool:child:exit': { pid: number; code: number | null; signal: string | null; expected: boolean };
+  /** What a worker pool's child printed outside any run (a task's top-level code, a crash report). */
+  'pool:child:output': { pool: string; pid: number; text: string };
+  /** Something a worker pool handled but the operator should know (a sink threw, a child was killed for its memory). */
+  'pool:warning': { pool: string; pid: number | null; message: string; error: Error | null };
   'bus:listener:error': { event: string; error: Error };
 }
 
