@@ -106,6 +106,11 @@ export class Dispatcher implements SchedulerControl {
   readonly #activeByTask = new Map<string, Set<string>>();
   /** Overlap buffers (buffer_one / buffer_all), per task. */
   readonly #buffered = new Map<string, Entry[]>();
+  /**
+   * Node slots promised to the runs the claim in flight starts (ClaimOptions.startDue): counted
+   * as taken until the claim returns, so nothing else fills them meanwhile.
+   */
+  #claimStarting = 0;
   /** Runs waiting for their concurrency key to have room. */
   readonly #waitingForKey = new Map<string, Entry[]>();
   /** Runs waiting for a node slot, in due/priority order. */
@@ -217,6 +222,7 @@ export class Dispatcher implements SchedulerControl {
             limit,
             leaseUntil,
             plan: this.#d.plan,
+            startDue: this.#chooseClaimStarts,
           });
           claimedCount = claimed.length;
           if (claimedCount > 0) {
@@ -228,6 +234,11 @@ export class Dispatcher implements SchedulerControl {
           }
         } catch (err) {
           this.#d.bus.emit('scheduler:error', { where: 'claim', error: coerceError(err) });
+        } finally {
+          // The runs the claim started are in #running now (or were handed back): their promised
+          // slots are released, and runs that waited for a slot meanwhile go on.
+          this.#claimStarting = 0;
+          this.#pumpReady();
         }
       }
       if (this.#stopping) break;
@@ -244,6 +255,27 @@ export class Dispatcher implements SchedulerControl {
     }
   }
 
+  /**
+   * Chooses the claimed runs that start in the claim's own write (ClaimOptions.startDue): due
+   * now, with nothing for admission to check (see startableOnClaim), while this node has free
+   * slots. The store calls it once per attempt, so each call replaces the last one's promise.
+   */
+  readonly #chooseClaimStarts = (due: readonly ClaimedRun[]): ReadonlySet<ClaimedRun> => {
+    this.#claimStarting = 0;
+    const chosen = new Set<ClaimedRun>();
+    if (this.#fenced || this.#stopping) return chosen;
+    // Runs already waiting for a slot come first.
+    let free = this.#o.maxConcurrentRuns - this.#running.size - this.#ready.size;
+    for (const c of due) {
+      if (free <= 0) break;
+      if (!startableOnClaim(c.run, c.task)) continue;
+      chosen.add(c);
+      free--;
+    }
+    this.#claimStarting = chosen.size;
+    return chosen;
+  };
+
   #accept(claimed: ClaimedRun[], now: Millis): void {
     const publish = this.#d.bus.has('run:transition');
     let prepared: TaskKind | null = null;
@@ -253,6 +285,10 @@ export class Dispatcher implements SchedulerControl {
       if (c.task.kind !== prepared) {
         prepared = c.task.kind;
         this.#d.executor.prepare?.(prepared);
+      }
+      if (c.run.status === 'running') {
+        this.#startClaimed(c);
+        continue;
       }
       const entry: Entry = { dueAt: c.run.scheduledFor, priority: c.run.priority, seq: this.#seq++, claimed: c };
       this.#held.set(c.run.id, entry);
@@ -272,7 +308,10 @@ export class Dispatcher implements SchedulerControl {
     for (const c of claimed) {
       // Skips planned by the claim (misfire) are final already: they are only published.
       if (publish) this.#publishClaim(c.run, now);
-      if (c.run.status !== 'skipped') queued.push(c);
+      if (c.run.status === 'skipped') continue;
+      // A run the claim started never reached the executor: it goes back as one that never ran.
+      if (c.run.status === 'running') c.run = { ...c.run, status: 'queued', startedAt: null };
+      queued.push(c);
     }
     if (queued.length === 0) return;
     if (this.#fenced) {
@@ -284,9 +323,13 @@ export class Dispatcher implements SchedulerControl {
       .catch((err: unknown) => this.#d.bus.emit('scheduler:error', { where: 'release-late-claim', error: coerceError(err) }));
   }
 
-  /** Publishes `scheduled → queued`, or `scheduled → skipped` for a missed occurrence. */
+  /**
+   * Publishes `scheduled → queued`, or `scheduled → skipped` for a missed occurrence; a run the
+   * claim started shows here as `scheduled → queued`, and #startClaimed publishes `queued → running`.
+   */
   #publishClaim(run: Run, now: Millis): void {
-    this.#d.bus.emit('run:transition', transitionEvent(run, 'scheduled', now, { startedAt: null, errorCode: null }));
+    const to = run.status === 'running' ? 'queued' : run.status;
+    this.#d.bus.emit('run:transition', transitionEvent(run, 'scheduled', now, { to, startedAt: null, errorCode: null }));
   }
 
   #sleep(ms: number): Promise<void> {
@@ -366,7 +409,7 @@ export class Dispatcher implements SchedulerControl {
     if (cap !== null && (this.#runningByKey.get(concurrencyKey(task)) ?? 0) >= cap) {
       return this.#push(this.#waitingForKey, concurrencyKey(task), entry);
     }
-    if (this.#running.size >= this.#o.maxConcurrentRuns) {
+    if (this.#running.size + this.#claimStarting >= this.#o.maxConcurrentRuns) {
       this.#ready.push(entry);
       return;
     }
@@ -452,37 +495,65 @@ export class Dispatcher implements SchedulerControl {
           this.#finish(r, { status: 'cancelled', logs: [], logsTruncated: false, cpuMs: null, peakRssBytes: null, diskWriteBytes: null, finishedAt: this.#d.clock.now() });
           return;
         }
-        const job: RunJob = {
-          runId: run.id,
-          taskId: task.id,
-          taskName: task.name,
-          namespace: run.namespace,
-          attempt: run.attempt,
-          scheduledFor: run.scheduledFor,
-          idempotencyKey: run.idempotencyKey,
-          kind: task.kind,
-          spec: task.spec,
-          payload: run.payload,
-          timeoutMs: task.policies.timeoutMs,
-        };
-        r.executing = true;
-        return this.#d.executor.execute(job).then((outcome) => this.#finish(r, outcome));
+        return this.#execute(r);
       })
-      .catch((err: unknown) => {
-        // The executor never rejects; this is a bug or a store failure. Record it as a failure
-        // of the run rather than leave it hanging.
-        this.#d.bus.emit('scheduler:error', { where: 'run', error: coerceError(err) });
-        this.#finish(r, {
-          status: 'failed',
-          error: { code: 'internal', message: coerceError(err).message },
-          logs: [],
-          logsTruncated: false,
-          cpuMs: null,
-          peakRssBytes: null,
-          diskWriteBytes: null,
-          finishedAt: this.#d.clock.now(),
-        });
-      });
+      .catch((err: unknown) => this.#crashed(r, err));
+  }
+
+  /** A run its claim started (ClaimOptions.startDue): already `running` in the store, it executes now. */
+  #startClaimed(claimed: ClaimedRun): void {
+    const { run, task } = claimed;
+    const startedAt = run.startedAt!;
+    const entry: Entry = { dueAt: run.scheduledFor, priority: run.priority, seq: this.#seq++, claimed };
+    const r: Running = { entry, startedAt, abortReason: null, executing: false };
+    this.#running.set(run.id, r);
+    const key = concurrencyKey(task);
+    this.#runningByKey.set(key, (this.#runningByKey.get(key) ?? 0) + 1);
+    let ids = this.#activeByTask.get(task.id);
+    if (!ids) this.#activeByTask.set(task.id, (ids = new Set()));
+    ids.add(run.id);
+    if (this.#d.bus.has('run:transition')) {
+      this.#d.bus.emit('run:transition', transitionEvent(run, 'queued', startedAt, { finishedAt: null, reason: null, errorCode: null }));
+    }
+    this.#execute(r).catch((err: unknown) => this.#crashed(r, err));
+  }
+
+  /** Hands a started run to the executor and records its outcome. */
+  #execute(r: Running): Promise<void> {
+    const { run, task } = r.entry.claimed;
+    const job: RunJob = {
+      runId: run.id,
+      taskId: task.id,
+      taskName: task.name,
+      namespace: run.namespace,
+      attempt: run.attempt,
+      scheduledFor: run.scheduledFor,
+      idempotencyKey: run.idempotencyKey,
+      kind: task.kind,
+      spec: task.spec,
+      payload: run.payload,
+      timeoutMs: task.policies.timeoutMs,
+    };
+    r.executing = true;
+    return this.#d.executor.execute(job).then((outcome) => this.#finish(r, outcome));
+  }
+
+  /**
+   * The executor never rejects; this is a bug or a store failure. Records it as a failure of the
+   * run rather than leave it hanging.
+   */
+  #crashed(r: Running, err: unknown): void {
+    this.#d.bus.emit('scheduler:error', { where: 'run', error: coerceError(err) });
+    this.#finish(r, {
+      status: 'failed',
+      error: { code: 'internal', message: coerceError(err).message },
+      logs: [],
+      logsTruncated: false,
+      cpuMs: null,
+      peakRssBytes: null,
+      diskWriteBytes: null,
+      finishedAt: this.#d.clock.now(),
+    });
   }
 
   #finish(r: Running, outcome: RunOutcome): void {
@@ -552,7 +623,7 @@ export class Dispatcher implements SchedulerControl {
     // Runs waiting for the key, first come first served, each against its own task's cap: tasks
     // sharing a key may have different caps, or none (an uncapped task still holds the key).
     const key = concurrencyKey(task);
-    while (this.#running.size < this.#o.maxConcurrentRuns) {
+    while (this.#running.size + this.#claimStarting < this.#o.maxConcurrentRuns) {
       const next = this.#peekLive(this.#waitingForKey, key);
       if (!next) break;
       const cap = next.claimed.task.policies.concurrency;
@@ -560,7 +631,12 @@ export class Dispatcher implements SchedulerControl {
       this.#shiftLive(this.#waitingForKey, key);
       this.#admit(next, true);
     }
-    while (this.#running.size < this.#o.maxConcurrentRuns && this.#ready.size > 0) {
+    this.#pumpReady();
+  }
+
+  /** Starts runs that wait only for a node slot, while there are free slots. */
+  #pumpReady(): void {
+    while (this.#running.size + this.#claimStarting < this.#o.maxConcurrentRuns && this.#ready.size > 0) {
       const next = this.#ready.pop()!;
       if (this.#held.get(next.claimed.run.id) !== next) continue;
       this.#admit(next, true);
@@ -765,6 +841,15 @@ export class Dispatcher implements SchedulerControl {
     const toRelease = [...unstarted, ...this.#released.splice(0)];
     if (toRelease.length > 0) await this.#d.store.releaseRuns(this.#o.node, toRelease, now);
   }
+}
+
+/**
+ * Whether a run may start in its claim's write: admission would start it at once, with nothing to
+ * check (no overlap guard, no concurrency cap, no other run to cancel) but a free node slot.
+ */
+function startableOnClaim(run: Run, task: Task): boolean {
+  if (task.policies.concurrency !== null) return false;
+  return run.trigger !== 'schedule' || task.policies.overlap === 'allow_all';
 }
 
 /** What a start must not collide with on other nodes (null: nothing to check). */

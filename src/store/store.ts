@@ -67,6 +67,13 @@ export interface ClaimOptions {
   limit: number;
   leaseUntil: Millis;
   plan: PlanOccurrence;
+  /**
+   * Starts runs already due at `now` in the claim's own write instead of a second one: given the
+   * claimed runs due by `now` (in due order; never skipped or cancelled ones), returns those to go
+   * straight to `running`, started at `now`. Called right before the claim's write, once per
+   * attempt of its transaction (a later call replaces an earlier one's choice).
+   */
+  startDue?: (due: readonly ClaimedRun[]) => ReadonlySet<ClaimedRun>;
 }
 
 /** The end of one run attempt (or a skip/cancel decided by the dispatcher). */
@@ -335,7 +342,9 @@ export interface Store {
    * planned with `plan` and its inserts written in the same transaction (insert-or-ignore on
    * the unique key, so a repeated plan cannot double an occurrence).
    * Ordered by due time, then priority (higher first). A run the plan skipped (misfire) comes
-   * back with status `skipped` (already final) so the caller can publish it; all others are `queued`.
+   * back with status `skipped` (already final) so the caller can publish it; those started by
+   * `opts.startDue` come back `running` (their `startedAt` and `queuedAt` are `now`); all others
+   * are `queued`.
    */
   claimDueRuns(opts: ClaimOptions): Promise<ClaimedRun[]>;
   /** Marks claimed runs as `running`; returns the ids refused for a stale epoch or by their guard. */

@@ -190,3 +190,67 @@ describe('overlap policies', () => {
     void task;
   });
 });
+
+describe('starts in the claim (runs already due when claimed)', () => {
+  /** Records the run ids of every separate start write (markRunning). */
+  function spyStarts(harness: Harness): string[] {
+    const ids: string[] = [];
+    const store = harness.store;
+    const markRunning = store.markRunning.bind(store);
+    store.markRunning = (starts) => {
+      ids.push(...starts.map((s) => s.runId));
+      return markRunning(starts);
+    };
+    return ids;
+  }
+
+  it('a due run starts in its claim: no separate start write, queued and running at one instant', async () => {
+    h = await createHarness();
+    const separate = spyStarts(h);
+    const task = await h.createTask({});
+    const runs = [];
+    for (let i = 0; i < 5; i++) runs.push(await h.addRun(task, Date.now() - 10));
+    await h.scheduler.start();
+    await h.waitFor((t) => t.to === 'succeeded', 5);
+    assert.deepEqual(separate, []);
+    for (const run of runs) {
+      const stored = await h.store.getRun(run.id);
+      assert.equal(stored?.status, 'succeeded');
+      assert.equal(stored?.startedAt, stored?.queuedAt);
+      assert.deepEqual(
+        h.transitions.filter((t) => t.runId === run.id).map((t) => `${t.from}>${t.to}`),
+        ['scheduled>queued', 'queued>running', 'running>succeeded'],
+      );
+    }
+  });
+
+  it('keeps the node slot cap: never more running than maxConcurrentRuns, the rest start as slots free', async () => {
+    h = await createHarness({ maxConcurrentRuns: 2 });
+    h.executor.script = () => 'hold';
+    const task = await h.createTask({});
+    for (let i = 0; i < 6; i++) await h.addRun(task, Date.now() - 10);
+    await h.scheduler.start();
+    await h.executor.started(2);
+    // Several claim rounds pass while both slots are held: nothing more may start.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(h.executor.executing.length, 2);
+    while (h.executor.jobs.length < 6 || h.executor.heldIds.length > 0) {
+      const [id] = h.executor.heldIds;
+      if (id !== undefined) h.executor.release(id);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await h.waitFor((t) => t.to === 'succeeded', 6);
+    assert.equal(h.executor.peak(), 2);
+  });
+
+  it('runs that admission must check (a concurrency cap) are started by a separate, checked write', async () => {
+    h = await createHarness();
+    const separate = spyStarts(h);
+    const task = await h.createTask({ policies: { concurrency: 1 } });
+    const runs = [await h.addRun(task, Date.now() - 10), await h.addRun(task, Date.now() - 10)];
+    await h.scheduler.start();
+    await h.waitFor((t) => t.to === 'succeeded', 2);
+    assert.deepEqual(separate.sort(), runs.map((r) => r.id).sort());
+    assert.equal(h.executor.peak(), 1);
+  });
+});

@@ -708,6 +708,74 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         assert.equal(await status(later.id), 'scheduled');
       });
 
+      it('starts the due runs startDue chooses in the claim itself (one write), the rest queued', async () => {
+        const task = await createTask();
+        const overdue = await addRun(task, { scheduledFor: T0 - 10 });
+        const due = await addRun(task, { scheduledFor: T0 });
+        const soon = await addRun(task, { scheduledFor: T0 + 500 });
+        const offered: string[][] = [];
+        const claimed = await store.claimDueRuns({
+          node: NODE,
+          now: T0,
+          horizon: T0 + 1_000,
+          limit: 10,
+          leaseUntil: T0 + LEASE,
+          plan: noPlan,
+          // Chooses the first run offered: the choice is the caller's, the store only writes it.
+          startDue: (candidates) => {
+            offered.push(candidates.map((c) => c.run.id));
+            return new Set(candidates.slice(0, 1));
+          },
+        });
+        assert.deepEqual(offered.at(-1), [overdue.id, due.id], 'only runs due by now are offered, in due order');
+        assert.deepEqual(
+          claimed.map((c) => [c.run.id, c.run.status]),
+          [
+            [overdue.id, 'running'],
+            [due.id, 'queued'],
+            [soon.id, 'queued'],
+          ],
+        );
+        const started = claimed[0]!.run;
+        assert.equal(started.startedAt, T0);
+        assert.equal(started.queuedAt, T0);
+        assert.equal(started.leaseEpoch, 1);
+        assert.equal(started.node, NODE);
+        for (const c of claimed) assert.deepEqual(await store.getRun(c.run.id), c.run, 'the returned run is the stored run');
+        // It ends like any started run, at the claim's epoch.
+        const { stale } = await store.completeRuns([{ runId: overdue.id, leaseEpoch: 1, status: 'succeeded', startedAt: T0, finishedAt: T0 + 5 }]);
+        assert.deepEqual(stale, []);
+        assert.equal(await status(overdue.id), 'succeeded');
+        // Handed back unexecuted (a claim that came back too late), it is pending again.
+        const again = await store.claimDueRuns({ node: NODE, now: T0, horizon: T0, limit: 10, leaseUntil: T0 + LEASE, plan: noPlan, startDue: (c) => new Set(c) });
+        assert.deepEqual(again, []);
+        await store.releaseRuns(NODE, [{ runId: due.id, leaseEpoch: 1 }], T0);
+        const retaken = await store.claimDueRuns({ node: NODE, now: T0, horizon: T0, limit: 10, leaseUntil: T0 + LEASE, plan: noPlan, startDue: (c) => new Set(c) });
+        assert.deepEqual(retaken.map((c) => [c.run.id, c.run.status, c.run.leaseEpoch]), [[due.id, 'running', 3]]);
+      });
+
+      it('never offers startDue a run the claim skipped (misfire) and writes the skip', async () => {
+        const task = await createTask();
+        const missed = await addRun(task, { trigger: 'schedule', scheduledFor: T0 - 60_000 });
+        const skipAll: PlanOccurrence = (t) => ({ claimed: { skip: 'misfire' }, inserts: [], firedCount: t.firedCount + 1, nextRunAt: null });
+        const offered: string[] = [];
+        const claimed = await store.claimDueRuns({
+          node: NODE,
+          now: T0,
+          horizon: T0,
+          limit: 10,
+          leaseUntil: T0 + LEASE,
+          plan: skipAll,
+          startDue: (c) => {
+            offered.push(...c.map((x) => x.run.id));
+            return new Set(c);
+          },
+        });
+        assert.deepEqual(offered, []);
+        assert.deepEqual(claimed.map((c) => [c.run.id, c.run.status]), [[missed.id, 'skipped']]);
+        assert.equal(await status(missed.id), 'skipped');
+      });
+
       it('claims in due order, then priority (higher first), up to the limit', async () => {
         const task = await createTask();
         const low = await addRun(task, { scheduledFor: T0, priority: 0 });

@@ -10,6 +10,7 @@ import { RunCountTally } from '../run-count-tally.js';
 import { byDueOrder } from '../run-order.js';
 import type { ClaimOptions, ClaimedRun } from '../store.js';
 import { applyCounts, insertRunsIfNew } from './run-counts.js';
+import { asClaimed, chooseStarts, markStartedOnClaim } from '../start-on-claim.js';
 import * as S from './statements.js';
 
 /** What the claims need from the store. */
@@ -26,9 +27,15 @@ export interface ClaimContext {
  */
 export async function claimDue(c: pg.ClientBase, ctx: ClaimContext, opts: ClaimOptions): Promise<ClaimedRun[]> {
   const { now } = opts;
-  const { rows } = await S.claimDue.run(c, [opts.horizon, opts.limit, now, opts.node, opts.leaseUntil]);
+  // Without startDue the claim is one statement; with it, the runs are locked first and written
+  // once the caller has chosen which start (a second round trip instead of a second row update).
+  const lockFirst = opts.startDue !== undefined;
+  const { rows } = lockFirst
+    ? await S.lockDue.run(c, [opts.horizon, opts.limit])
+    : await S.claimDue.run(c, [opts.horizon, opts.limit, now, opts.node, opts.leaseUntil]);
   if (rows.length === 0) return [];
   const runs = rows.map(rowToRun).sort(byDueOrder);
+  if (lockFirst) for (const run of runs) asClaimed(run, opts.node, now, opts.leaseUntil);
 
   const planned = new Set<string>();
   const readOnly = new Set<string>();
@@ -37,6 +44,13 @@ export async function claimDue(c: pg.ClientBase, ctx: ClaimContext, opts: ClaimO
   const tasks = taskMap(ctx, (await S.claimTasks.run(c, [[...planned], [...readOnly]])).rows);
 
   const plan = planClaims(runs, (id) => tasks.get(id) ?? null, opts.plan, now);
+  if (lockFirst) {
+    const started = chooseStarts(plan.out, opts);
+    const startIds = new Set([...started].map((s) => s.run.id));
+    const { rowCount } = await S.claimLocked.run(c, [runs.map((r) => r.id), runs.map((r) => startIds.has(r.id)), now, opts.node, opts.leaseUntil]);
+    if (rowCount !== runs.length) throw new Error(`claim updated ${rowCount} of ${runs.length} locked runs`);
+    for (const s of started) markStartedOnClaim(s, now);
+  }
   await endClaimed(c, plan.ended, now);
   await insertRunsIfNew(c, plan.inserts, plan.counts);
   if (plan.counters.length > 0) {

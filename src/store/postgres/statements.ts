@@ -269,6 +269,27 @@ export const claimDue = stmt<RunRow>(
 );
 
 /**
+ * The due runs a claim that may start some (ClaimOptions.startDue) takes: locked as claim_due
+ * locks them, written by claim_locked once the caller has chosen which of them start.
+ */
+export const lockDue = stmt<RunRow>(
+  'lock_due',
+  `SELECT ${R_COLUMNS} FROM runs AS r ` +
+    "WHERE r.status = 'scheduled' AND r.scheduled_for <= $1 " +
+    "AND (r.trigger <> 'schedule' OR NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.id = r.task_id AND t.status = 'paused')) " +
+    'ORDER BY r.scheduled_for, r.priority DESC, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED',
+);
+
+/** Claims the runs lock_due locked: `queued`, or `running` (started at the claim) where `$2` says so. */
+export const claimLocked = stmt(
+  'claim_locked',
+  "UPDATE runs AS r SET status = CASE WHEN u.start THEN 'running' ELSE 'queued' END, queued_at = $3, " +
+    'started_at = CASE WHEN u.start THEN $3 ELSE r.started_at END, node = $4, lease_until = $5, ' +
+    'lease_epoch = r.lease_epoch + 1, updated_at = $3, updated_by = $4 ' +
+    'FROM unnest($1::text[], $2::bool[]) AS u(id, start) WHERE r.id = u.id',
+);
+
+/**
  * The tasks of claimed runs: those about to be planned (`$1`) locked in id order, so two nodes
  * planning occurrences of one task take turns and each plans from the other's counters; the
  * others (`$2`, tasks of manual runs) only read.

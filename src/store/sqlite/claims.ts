@@ -5,6 +5,7 @@ import type { Millis, Run, Task } from '../../core/types.js';
 import type { ClaimOptions, ClaimedRun, OccurrencePlan } from '../store.js';
 import { RUN_COLUMNS, arrayToRun, rowToRun, rowToTask, type RunRow, type TaskPartsCache } from '../rows.js';
 import { byDueOrder, isDueOrdered } from '../run-order.js';
+import { asClaimed, chooseStarts, markStartedOnClaim } from '../start-on-claim.js';
 import { RunCountDelta, insertRun } from './run-counts.js';
 import type { Statements } from './statements.js';
 
@@ -65,6 +66,7 @@ export function claimDue(ctx: ClaimContext, opts: ClaimOptions): ClaimedRun[] {
   const rows = JSON.parse(doc) as unknown[][];
   const rowids = new Array<unknown>(rows.length);
   const runs = new Array<Run>(rows.length);
+  const idAt = new Array<string>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     rowids[i] = row[0];
@@ -73,16 +75,10 @@ export function claimDue(ctx: ClaimContext, opts: ClaimOptions): ClaimedRun[] {
     // The row as the claim leaves it (the UPDATE below writes the same values).
     const run = arrayToRun(row, 1);
     if (hasPayload) run.payload = JSON.parse(st.runPayloadByRowid.get(row[0])!);
-    run.status = 'queued';
-    run.queuedAt = now;
-    run.node = node;
-    run.leaseUntil = leaseUntil;
-    run.leaseEpoch += 1;
-    run.updatedAt = now;
+    asClaimed(run, node, now, leaseUntil);
     runs[i] = run;
+    idAt[i] = run.id;
   }
-  const claimed = st.claimUpdate.run({ now, node, leaseUntil, rowids: JSON.stringify(rowids) }).changes;
-  if (claimed !== runs.length) throw new Error(`claim updated ${claimed} of ${runs.length} selected runs`);
   // json_group_array keeps the subquery's order in practice; the contract's order must not
   // depend on that, and checking costs one pass.
   if (!isDueOrdered(runs)) runs.sort(byDueOrder);
@@ -92,6 +88,7 @@ export function claimDue(ctx: ClaimContext, opts: ClaimOptions): ClaimedRun[] {
   const tasks = new Map<string, Task | null>();
   const planned = new Map<string, Task>();
   const out: ClaimedRun[] = [];
+  const ends: (() => void)[] = [];
   for (const run of runs) {
     let task = tasks.get(run.taskId);
     if (task === undefined) {
@@ -99,7 +96,7 @@ export function claimDue(ctx: ClaimContext, opts: ClaimOptions): ClaimedRun[] {
       tasks.set(run.taskId, task);
     }
     if (task === null) {
-      st.cancelDeleted.run(now, now, run.id);
+      ends.push(() => st.cancelDeleted.run(now, now, run.id));
       counts.add(run.namespace, 'cancelled');
       continue;
     }
@@ -115,7 +112,8 @@ export function claimDue(ctx: ClaimContext, opts: ClaimOptions): ClaimedRun[] {
       // A planner bug for one task must not wedge every claim behind it: that occurrence fails
       // (visibly, with the error) and the rest of the batch goes on.
       const message = err instanceof Error ? err.message : String(err);
-      st.failClaimed.run('plan_failed', JSON.stringify(runError('plan_failed', message)), now, now, run.id);
+      const error = JSON.stringify(runError('plan_failed', message));
+      ends.push(() => st.failClaimed.run('plan_failed', error, now, now, run.id));
       counts.add(run.namespace, 'failed');
       continue;
     }
@@ -129,11 +127,29 @@ export function claimDue(ctx: ClaimContext, opts: ClaimOptions): ClaimedRun[] {
     else skip(run, plan.claimed.skip, now);
     out.push({ run, task });
   }
+  // The claim's write: every selected run, those chosen to start as `running`. The ends decided
+  // above are written after it (its WHERE takes only rows still `scheduled`).
+  const started = chooseStarts(out, opts);
+  let claimed: number;
+  if (started.size === 0) {
+    claimed = st.claimUpdate.run({ now, node, leaseUntil, rowids: JSON.stringify(rowids) }).changes;
+  } else {
+    const startIds = new Set<string>();
+    for (const c of started) startIds.add(c.run.id);
+    const queuedRowids: unknown[] = [];
+    const startRowids: unknown[] = [];
+    for (let i = 0; i < rows.length; i++) (startIds.has(idAt[i]!) ? startRowids : queuedRowids).push(rowids[i]);
+    claimed = st.claimUpdate.run({ now, node, leaseUntil, rowids: JSON.stringify(queuedRowids) }).changes;
+    claimed += st.claimStart.run({ now, node, leaseUntil, rowids: JSON.stringify(startRowids) }).changes;
+  }
+  if (claimed !== runs.length) throw new Error(`claim updated ${claimed} of ${runs.length} selected runs`);
+  for (const c of started) markStartedOnClaim(c, now);
+  for (const end of ends) end();
   for (const t of planned.values()) st.setTaskFired.run(t.firedCount, t.nextRunAt, t.id);
   counts.apply(st);
 
   function skip(run: Run, reason: string, at: Millis): void {
-    st.skipClaimed.run(reason, at, at, run.id);
+    ends.push(() => st.skipClaimed.run(reason, at, at, run.id));
     counts.add(run.namespace, 'skipped');
     run.status = 'skipped';
     run.reason = reason;

@@ -139,6 +139,7 @@ export function prepareStatements(db: Db) {
     // ---- runs: scheduler side ----
     claimSelect: n<string>(CLAIM_SELECT_SQL).pluck(true),
     claimUpdate: n(CLAIM_UPDATE_SQL),
+    claimStart: n(CLAIM_START_SQL),
     runPayloadByRowid: p<string | null>('SELECT payload FROM runs WHERE rowid = ?').pluck(true),
     claimOrphans: n<RunRow>(
       'UPDATE runs SET node = @node, lease_until = @leaseUntil, lease_epoch = lease_epoch + 1, updated_at = @now, ' +
@@ -255,5 +256,10 @@ const CLAIM_SELECT_SQL = `SELECT json_group_array(json_array(rid, ${RUN_COLUMNS.
 )})) FROM (${DUE_RUNS_SQL})`;
 const CLAIM_UPDATE_SQL =
   "UPDATE runs SET status = 'queued', queued_at = @now, node = @node, lease_until = @leaseUntil, " +
+  'lease_epoch = lease_epoch + 1, updated_at = @now, updated_by = @node ' +
+  "WHERE rowid IN (SELECT value FROM json_each(@rowids)) AND status = 'scheduled'";
+/** The claim of runs it starts at once (ClaimOptions.startDue): `running`, started at the claim. */
+const CLAIM_START_SQL =
+  "UPDATE runs SET status = 'running', queued_at = @now, started_at = @now, node = @node, lease_until = @leaseUntil, " +
   'lease_epoch = lease_epoch + 1, updated_at = @now, updated_by = @node ' +
   "WHERE rowid IN (SELECT value FROM json_each(@rowids)) AND status = 'scheduled'";
