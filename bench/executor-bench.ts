@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../src/core/clock.js';
 import { EventBus } from '../src/core/events.js';
 import type { RunJob, RunOutcome } from '../src/executor/executor.js';
-import { ModulePool } from '../src/executor/module-pool.js';
+import { ModulePool } from '../src/executor/module/module-pool.js';
 import { PROJECT_ROOT } from '../src/version.js';
 
 const { values } = parseArgs({

@@ -18,7 +18,7 @@ import { createExecutor } from './executor/create-executor.js';
 import { validateHttpSpec } from './executor/http-spec.js';
 import { checkScriptSyntax, loadScriptSyntaxChecker } from './executor/script/script-syntax.js';
 import type { SandboxPreference } from './executor/shell/shell-sandbox.js';
-import { createModuleFileChecker, throwIfBadModuleFile } from './executor/module-file.js';
+import { createModuleFileChecker, throwIfBadModuleFile } from './executor/module/module-file.js';
 import { createLogger, logBusEvents } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { HistoryRetention, retentionOptions } from './scheduler/retention.js';

@@ -6,7 +6,7 @@ import { coerceError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Executor, RunJob, RunOutcome, RunOutput } from './executor.js';
 import { HttpRunner } from './http-runner.js';
-import { ModulePool } from './module-pool.js';
+import { ModulePool } from './module/module-pool.js';
 import { failedOutcome } from './outcome.js';
 import { DEFAULT_MEMORY_BYTES } from './script/script-limits.js';
 import { ScriptPool } from './script/script-pool.js';

@@ -5,7 +5,7 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
 import type { LogLevel, LogLine } from '../core/types.js';
-import type { WireLogLine } from './module-protocol.js';
+import type { WireLogLine } from './pool/pool-protocol.js';
 
 /** The line appended once a run's log reaches its cap. */
 export const TRUNCATED_MARKER = '[truncated]';

@@ -1,19 +1,26 @@
-// The closed protocol of the script pool. Three parties:
+// The closed protocol of the script pool, inside the envelope both pools share
+// (pool/pool-protocol.ts). Three parties:
 //
 //   pool (scheduler process) --IPC--> child main thread --postMessage--> interpreter thread
 //
-// The child's main thread only relays: it never runs user code, so it always answers (heartbeat,
-// parent-death watch, aborts). Aborts also reach the interpreter thread through shared memory, so
-// a script stuck in a synchronous loop is stopped by its interrupt handler within milliseconds.
+// The child's main thread only relays (script-relay.ts): it never runs user code, so it always
+// answers (heartbeat, parent-death watch, aborts). Aborts also reach the interpreter thread
+// (script-interpreter.ts) through shared memory, so a script stuck in a synchronous loop is
+// stopped by its interrupt handler within milliseconds.
 //
-// Both directions are batched per event-loop turn, as in module-protocol.ts: one message per turn
-// amortises serialisation and wake-ups over every run that started or ended in it.
+// Both directions are batched per event-loop turn, as in module/module-protocol.ts: one message
+// per turn amortises serialisation and wake-ups over every run that started or ended in it.
 
 import type { RunErrorCode } from '../../core/run-errors.js';
-import type { WireLogLine } from '../module-protocol.js';
-import { isReadyOrBatch, isRunBatch } from '../pool-protocol.js';
+import {
+  isReadyOrBatch,
+  isRunBatch,
+  type FromChildBatch as PoolBatch,
+  type FromChildReady,
+  type ToChildBatch as PoolRunBatch,
+} from '../pool/pool-protocol.js';
 
-export type { WireLogLine };
+export type { AbortReason, FromChildReady, WireLogLine } from '../pool/pool-protocol.js';
 
 /** Limits and capabilities a child applies to every run; passed once, as argv, when forked. */
 export interface ScriptWorkerConfig {
@@ -22,6 +29,12 @@ export interface ScriptWorkerConfig {
   fetchMaxBytes: number;
   /** Hosts, addresses and CIDR ranges a script's fetch may reach although private or loopback. */
   outboundAllow: string[];
+}
+
+/** What the pool passes a child as argv[2]. */
+export interface ScriptChildConfig extends ScriptWorkerConfig {
+  /** The pool's per-worker concurrency: how many wasm instances the thread keeps warm. */
+  concurrency: number;
 }
 
 /** One run for a child to start. */
@@ -47,9 +60,6 @@ export interface ThreadRun extends WireScriptRun {
   slot: number;
 }
 
-/** Why the pool aborts a run. */
-export type AbortReason = 'timeout' | 'cancel';
-
 /** Values of a run's shared abort flag. */
 export const ABORT_FLAG = { none: 0, timeout: 1, cancel: 2 } as const;
 
@@ -57,12 +67,7 @@ export const ABORT_FLAG = { none: 0, timeout: 1, cancel: 2 } as const;
 export const ABORT_SLOTS = 4096;
 
 /** Pool → child, and child main thread → interpreter thread. */
-export interface ToChildBatch {
-  t: 'batch';
-  runs: WireScriptRun[];
-  /** [wire id, reason]. */
-  aborts: [number, AbortReason][];
-}
+export type ToChildBatch = PoolRunBatch<WireScriptRun>;
 
 /** [cpuMs, peak interpreter memory in bytes]. */
 export type WireUsage = [number, number];
@@ -97,28 +102,27 @@ export type WireScriptDone = WireScriptSucceeded | WireScriptFailed;
 /** [wire id, epoch ms, cpuMs, interpreter bytes in use]: cumulative since the run started. */
 export type WireScriptSample = [number, number, number, number];
 
-/** Child → pool (and interpreter thread → main thread): what happened during one turn. */
-export interface FromChildBatch {
-  t: 'batch';
-  done: WireScriptDone[];
-  /** Log lines by wire id, in order; a run's lines always travel before (or with) its ending. */
-  logs?: [number, WireLogLine[]][];
-  samples?: WireScriptSample[];
+/**
+ * Child → pool (and interpreter thread → main thread): what happened during one turn. Log lines
+ * always travel in `logs`, before (or with) the run's ending. `back`: runs the child hands back
+ * unstarted because its interpreter is held by a synchronous script.
+ */
+export interface FromChildBatch extends PoolBatch<WireScriptDone, WireScriptSample> {
   /** Heartbeat: [ms since the interpreter thread's event loop last turned, child RSS bytes]. */
   hb?: [number, number];
-  /**
-   * Runs the child hands back unstarted (wire ids): its interpreter is held by a synchronous
-   * script, so the pool gives them to another worker.
-   */
-  back?: number[];
-}
-
-export interface FromChildReady {
-  t: 'ready';
-  pid: number;
 }
 
 export type FromChild = FromChildReady | FromChildBatch;
+
+/** Interpreter thread → main thread: QuickJS is loaded. */
+export interface ThreadReady {
+  t: 'ready';
+}
+
+/** Interpreter thread → main thread: a run's first synchronous stretch is over. */
+export interface ThreadBegun {
+  t: 'begun';
+}
 
 /** Narrows an IPC message from a child. */
 export function isFromChild(msg: unknown): msg is FromChild {

@@ -5,8 +5,8 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
-import type { RunErrorCode } from '../core/run-errors.js';
-import { RunLog, toLevel } from './log-capture.js';
+import type { RunErrorCode } from '../../core/run-errors.js';
+import { RunLog, toLevel } from '../log-capture.js';
 import type { AbortReason, WireDone, WireLogLine, WireRun, WireSample, WorkerConfig } from './module-protocol.js';
 import { ProcessUsage, RunUsage } from './worker-usage.js';
 

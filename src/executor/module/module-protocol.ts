@@ -1,4 +1,5 @@
-// The closed IPC protocol between the module pool (parent) and its worker children.
+// The closed IPC protocol between the module pool (parent) and its worker children, inside the
+// envelope both pools share (pool/pool-protocol.ts).
 //
 // Both directions are batched: everything one side has to say in one event-loop turn travels as
 // one message. Node's IPC channel costs a JSON.stringify, a pipe write and a wake-up of the other
@@ -8,16 +9,17 @@
 // Run ids on the wire are small pool-local integers, not run UUIDs: they are map keys on both
 // sides and cost a few bytes. Log lines are tuples for the same reason.
 
-import type { RunErrorCode } from '../core/run-errors.js';
-import type { LogLevel } from '../core/types.js';
-import { isReadyOrBatch, isRunBatch } from './pool-protocol.js';
+import type { RunErrorCode } from '../../core/run-errors.js';
+import {
+  isReadyOrBatch,
+  isRunBatch,
+  type FromChildBatch as PoolBatch,
+  type FromChildReady,
+  type ToChildBatch as PoolRunBatch,
+  type WireLogLine,
+} from '../pool/pool-protocol.js';
 
-/**
- * Most runs (or endings) in one message. Unbounded batches make the two sides take turns: the
- * child idles while the parent serialises 1,000 runs. Sending every 256 lets them overlap; with
- * 2,000 in flight on a quiet 2-core machine this measured ~100k runs/s against ~65-85k unbounded.
- */
-export const MAX_BATCH = 256;
+export { MAX_BATCH, type AbortReason, type FromChildReady, type WireLogLine } from '../pool/pool-protocol.js';
 
 /** Limits a child applies to every run; passed once, as argv, when the child is forked. */
 export interface WorkerConfig {
@@ -42,21 +44,10 @@ export interface WireRun {
   taskName: string;
 }
 
-/** Why the parent aborts a run's ctx.signal. */
-export type AbortReason = 'timeout' | 'cancel';
-
 /** Parent → child: runs to start and runs to abort, gathered over one turn. */
-export interface ToChildBatch {
-  t: 'batch';
-  runs: WireRun[];
-  /** [wire id, reason] pairs. */
-  aborts: [number, AbortReason][];
-}
+export type ToChildBatch = PoolRunBatch<WireRun>;
 
 export type ToChild = ToChildBatch;
-
-/** [epoch ms, level, message]. */
-export type WireLogLine = [number, LogLevel, string];
 
 interface WireDoneBase {
   id: number;
@@ -84,24 +75,11 @@ export interface WireFailed extends WireDoneBase {
 
 export type WireDone = WireSucceeded | WireFailed;
 
-/** Child → parent: sent once, after the child's message handler is installed. */
-export interface FromChildReady {
-  t: 'ready';
-  pid: number;
-}
-
 /** [wire id, epoch ms, cpuMs, rssBytes, diskWriteBytes]: cumulative since the run started. */
 export type WireSample = [number, number, number, number, number];
 
 /** Child → parent: runs that ended during one turn, and what running runs logged meanwhile. */
-export interface FromChildBatch {
-  t: 'batch';
-  done: WireDone[];
-  /** Lines of runs still running, by wire id; sent before `done` is read. */
-  logs?: [number, WireLogLine[]][];
-  /** Samples of runs running longer than a second. */
-  samples?: WireSample[];
-}
+export type FromChildBatch = PoolBatch<WireDone, WireSample>;
 
 export type FromChild = FromChildReady | FromChildBatch;
 

@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ManualClock, systemClock } from '../../src/core/clock.js';
-import { EventBus, type SundialEvents } from '../../src/core/events.js';
-import type { RunOutcome } from '../../src/executor/executor.js';
-import { TRUNCATED_MARKER } from '../../src/executor/log-capture.js';
-import { ModulePool, type ModulePoolOptions } from '../../src/executor/module-pool.js';
-import { FIXTURE_TASKS, alive, moduleJob, waitFor } from './helpers.js';
+import { ManualClock, systemClock } from '../../../src/core/clock.js';
+import { EventBus, type SundialEvents } from '../../../src/core/events.js';
+import type { RunOutcome } from '../../../src/executor/executor.js';
+import { TRUNCATED_MARKER } from '../../../src/executor/log-capture.js';
+import { ModulePool, type ModulePoolOptions } from '../../../src/executor/module/module-pool.js';
+import { FIXTURE_TASKS, alive, moduleJob, waitFor } from '../helpers.js';
 
 setMaxListeners(Infinity);
 
@@ -120,7 +120,7 @@ describe('module pool: what a run returns', () => {
 
   it('files outside the tasks directory or missing are refused before any child sees them', async () => {
     assert.equal(errorCode(await pool.run(moduleJob('../pool-harness.ts'))), 'module_outside_tasks_dir');
-    assert.equal(errorCode(await pool.run(moduleJob(fileURLToPath(new URL('../fixtures/tasks/ok.js', import.meta.url))))), 'module_outside_tasks_dir');
+    assert.equal(errorCode(await pool.run(moduleJob(fileURLToPath(new URL('../../fixtures/tasks/ok.js', import.meta.url))))), 'module_outside_tasks_dir');
     assert.equal(errorCode(await pool.run(moduleJob('nope.js'))), 'module_not_found');
   });
 });
@@ -194,9 +194,9 @@ describe('module pool: live logs and resource use', () => {
     try {
       await pool.ready();
       const idle = await pool.run(moduleJob('ok.js', { payload: 1 }));
-      const file = fileURLToPath(new URL(`../../data/test-uses-resources-${process.pid}.bin`, import.meta.url));
+      const file = fileURLToPath(new URL(`../../../data/test-uses-resources-${process.pid}.bin`, import.meta.url));
       const { mkdirSync } = await import('node:fs');
-      mkdirSync(fileURLToPath(new URL('../../data/', import.meta.url)), { recursive: true });
+      mkdirSync(fileURLToPath(new URL('../../../data/', import.meta.url)), { recursive: true });
       const o = await pool.run(moduleJob('uses-resources.js', { payload: { mb: 100, holdMs: 1300, cpuMs: 300, writeMb: 8, file }, timeoutMs: 10_000 }));
       assert.equal(o.status, 'succeeded', JSON.stringify(o.error));
       const extra = o.peakRssBytes! - idle.peakRssBytes!;
@@ -206,6 +206,36 @@ describe('module pool: live logs and resource use', () => {
       // Longer than a second: at least one sample, with the memory held.
       assert.ok(samples.length >= 1, 'no sample');
       assert.ok(samples[0]!.rssBytes > idle.peakRssBytes! + 90e6, `sample rss ${samples[0]!.rssBytes}`);
+    } finally {
+      await pool.close(1000);
+    }
+  });
+});
+
+describe('module pool: sinks that throw', () => {
+  it('a log sink or sample sink that throws breaks neither the run nor the pool; the pool reports it on the bus', async () => {
+    const bus = new EventBus();
+    const warnings: SundialEvents['pool:warning'][] = [];
+    bus.on('pool:warning', (w) => warnings.push(w));
+    const { pool } = newPool({
+      workers: 1,
+      bus,
+      onLogs: () => {
+        throw new Error('log sink down');
+      },
+      onSample: () => {
+        throw new Error('sample sink down');
+      },
+    });
+    try {
+      const o = await pool.run(moduleJob('logs.js', { payload: { tag: 'S' } }));
+      assert.equal(o.status, 'succeeded', JSON.stringify(o.error));
+      assert.equal(o.result, 'S');
+      const long = await pool.run(moduleJob('streams-logs.js', { payload: { lines: 2, gapMs: 1300 } }));
+      assert.equal(long.status, 'succeeded', JSON.stringify(long.error));
+      assert.ok(warnings.some((w) => w.pool === 'module' && w.message === 'the log sink threw' && w.error?.message === 'log sink down'), JSON.stringify(warnings));
+      assert.ok(warnings.some((w) => w.message === 'the sample sink threw' && w.error?.message === 'sample sink down'), JSON.stringify(warnings));
+      assert.equal((await pool.run(moduleJob('ok.js', { payload: 'still serving' }))).result, 'still serving');
     } finally {
       await pool.close(1000);
     }
@@ -304,7 +334,7 @@ describe('module pool: timeouts, cancels, crashes', () => {
   });
 
   it('a child that fails to start is not reused and restarts back off', async () => {
-    const { pool, exits } = newPool({ workers: 1, workerEntry: fileURLToPath(new URL('../fixtures/broken-worker.js', import.meta.url)) });
+    const { pool, exits } = newPool({ workers: 1, workerEntry: fileURLToPath(new URL('../../fixtures/broken-worker.js', import.meta.url)) });
     const times: number[] = [];
     const seen = (): number => {
       while (times.length < exits.length) times.push(Date.now());
@@ -357,7 +387,7 @@ describe('module pool: close', () => {
   });
 
   it('children die with their parent even when stuck in a synchronous loop', async () => {
-    const harness = spawn(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), fileURLToPath(new URL('../fixtures/pool-harness.ts', import.meta.url))], {
+    const harness = spawn(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), fileURLToPath(new URL('../../fixtures/pool-harness.ts', import.meta.url))], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const line = await new Promise<string>((resolve, reject) => {

@@ -1,8 +1,7 @@
-// The parent's side of a forked worker child, as the module pool and the script pool both need it.
-// The two pools route and account for runs differently, but they fork, back off, ref and watch
-// their children the same way, and the subtle parts (which flags a child may inherit, which handles
-// keep the parent alive, that 'exit' can arrive before the child's last IPC messages) must not
-// drift apart between them, so they live here once.
+// The parent's side of a forked worker child: which flags a child may inherit, where its entry is,
+// how restarts back off, which handles keep the parent alive, and that 'exit' can arrive before
+// the child's last IPC messages. The worker pool (worker-pool.ts, pool-child.ts) uses these for the
+// module and the script pool alike.
 
 import type { ChildProcess } from 'node:child_process';
 import { extname, resolve as resolvePath } from 'node:path';

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { ManualClock, systemClock } from '../../src/core/clock.js';
-import { EventBus } from '../../src/core/events.js';
-import type { LogLine } from '../../src/core/types.js';
-import type { ResourceSample, RunJob, RunOutcome } from '../../src/executor/executor.js';
-import { TRUNCATED_MARKER } from '../../src/executor/log-capture.js';
-import { ScriptPool, type ScriptPoolOptions } from '../../src/executor/script/script-pool.js';
+import { ManualClock, systemClock } from '../../../src/core/clock.js';
+import { EventBus, type SundialEvents } from '../../../src/core/events.js';
+import type { LogLine } from '../../../src/core/types.js';
+import type { ResourceSample, RunJob, RunOutcome } from '../../../src/executor/executor.js';
+import { TRUNCATED_MARKER } from '../../../src/executor/log-capture.js';
+import { ScriptPool, type ScriptPoolOptions } from '../../../src/executor/script/script-pool.js';
 
 setMaxListeners(Infinity);
 
@@ -565,6 +565,35 @@ describe('script pool: aborts and routing', () => {
     assert.equal(code(await queued), 'shutting_down');
     assert.equal(code(await running), 'worker_lost');
     assert.equal(code(await h.pool.run(scriptJob('export default () => 1'))), 'shutting_down');
+  });
+});
+
+describe('script pool: sinks that throw', () => {
+  it('a log sink or sample sink that throws breaks neither the run nor the pool; the pool reports it on the bus', async () => {
+    const bus = new EventBus();
+    const warnings: SundialEvents['pool:warning'][] = [];
+    bus.on('pool:warning', (w) => warnings.push(w));
+    const h = newPool({
+      workers: 1,
+      bus,
+      onLogs: () => {
+        throw new Error('log sink down');
+      },
+      onSample: () => {
+        throw new Error('sample sink down');
+      },
+    });
+    try {
+      const job = scriptJob('export default async (ctx) => { ctx.log("one"); const end = Date.now() + 1300; while (Date.now() < end) await ctx.sleep(5); ctx.log("two"); return 7; }');
+      const o = await h.pool.run(job);
+      assert.equal(o.status, 'succeeded', JSON.stringify(o.error));
+      assert.equal(o.result, 7);
+      assert.ok(warnings.some((w) => w.pool === 'script' && w.message === 'the log sink threw' && w.error?.message === 'log sink down'), JSON.stringify(warnings));
+      assert.ok(warnings.some((w) => w.message === 'the sample sink threw' && w.error?.message === 'sample sink down'), JSON.stringify(warnings));
+      assert.equal((await h.pool.run(scriptJob('export default () => "still serving"'))).result, 'still serving');
+    } finally {
+      await h.pool.close(1000);
+    }
   });
 });
 

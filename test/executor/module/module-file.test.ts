@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SundialError } from '../../src/core/errors.js';
-import { checkModuleFile, resolveModuleFile } from '../../src/executor/module-file.js';
+import { SundialError } from '../../../src/core/errors.js';
+import { checkModuleFile, resolveModuleFile } from '../../../src/executor/module/module-file.js';
 
 describe('module files must live under the tasks directory', () => {
   let root: string;

@@ -4,7 +4,7 @@
 
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { SundialError } from '../core/errors.js';
+import { SundialError } from '../../core/errors.js';
 
 /** Why a module file is refused; also the run's error code. */
 export type ModuleFileProblem = 'module_not_found' | 'module_outside_tasks_dir';

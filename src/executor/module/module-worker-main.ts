@@ -4,7 +4,7 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Worker } from 'node:worker_threads';
-import { installConsoleCapture, type RunLog } from './log-capture.js';
+import { installConsoleCapture, type RunLog } from '../log-capture.js';
 import { ModuleInvoker } from './module-invoke.js';
 import { isToChild, MAX_BATCH, type FromChild, type FromChildBatch, type WireDone, type WireSample, type WorkerConfig } from './module-protocol.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { checkScriptSyntax, checkScriptSyntaxAsync, loadScriptSyntaxChecker } from '../../src/executor/script/script-syntax.js';
+import { checkScriptSyntax, checkScriptSyntaxAsync, loadScriptSyntaxChecker } from '../../../src/executor/script/script-syntax.js';
 
 describe('checkScriptSyntax', () => {
   before(() => loadScriptSyntaxChecker());

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { systemClock } from '../../src/core/clock.js';
-import { EventBus } from '../../src/core/events.js';
-import type { RunJob, RunOutcome } from '../../src/executor/executor.js';
-import { ScriptPool, type ScriptPoolOptions } from '../../src/executor/script/script-pool.js';
-import { assertNoRouteOut } from '../helpers/netns.js';
+import { systemClock } from '../../../src/core/clock.js';
+import { EventBus } from '../../../src/core/events.js';
+import type { RunJob, RunOutcome } from '../../../src/executor/executor.js';
+import { ScriptPool, type ScriptPoolOptions } from '../../../src/executor/script/script-pool.js';
+import { assertNoRouteOut } from '../../helpers/netns.js';
 
 // Run by npm test in a network namespace with no route out: a broken guard cannot leak a packet.
 before(assertNoRouteOut);
