@@ -3,7 +3,9 @@
 // `database_unavailable` and the transition writer writes the same starts again. Whatever the
 // first COMMIT did, the run must still end: a start that was in fact committed must not be taken
 // for a stale claim (the node would drop the run while its row says `running` on this node, and
-// the node's own heartbeat would keep that lease alive for as long as it lives).
+// the node's own heartbeat would keep that lease alive for as long as it lives). A claim that
+// started a due run and lost its COMMIT's answer must hand the run back unexecuted, not leave it
+// to be recovered as `lost`.
 //
 // The break is made by a TCP proxy between the node and the database: it forwards the COMMIT
 // that follows the start statement, then resets the node's side before the answer comes back.
@@ -36,8 +38,9 @@ export default async function (ctx) {
 
 describe('a COMMIT whose answer is lost (real process, real PostgreSQL)', () => {
   for (const c of [
-    { kind: 'plain start (a manual run)', marker: 'sundial_mark_running', guarded: false },
-    { kind: 'guarded start (a schedule occurrence, overlap skip)', marker: 'sundial_lock_starting_runs', guarded: true },
+    { kind: 'start in the claim (a manual run due now)', marker: 'sundial_claim_locked', scheduled: false, overlap: 'skip' },
+    { kind: 'plain start (an occurrence claimed ahead of its time, overlap allow_all)', marker: 'sundial_mark_running', scheduled: true, overlap: 'allow_all' },
+    { kind: 'guarded start (an occurrence, overlap skip)', marker: 'sundial_lock_starting_runs', scheduled: true, overlap: 'skip' },
   ]) {
     it(`${c.kind}: the run still ends`, { timeout: 90_000 }, async () => {
       const cluster = await Cluster.create({ prefix: 'commitlost', modules: { 'noop.mjs': COUNTING_MODULE }, lease: '3s', env: { SUNDIAL_WORKERS: '1' } });
@@ -47,12 +50,13 @@ describe('a COMMIT whose answer is lost (real process, real PostgreSQL)', () => 
         const node = await cluster.start({ id: 'solo', env: { SUNDIAL_DATABASE_URL: proxy.rewrite(cluster.db.url) } });
         const broken = proxy.breakAfter([c.marker, 'COMMIT'], 20_000);
         let runId: string;
-        if (c.guarded) {
+        if (c.scheduled) {
           const task = await node.api<{ id: string }>('POST', '/v1/tasks', {
             name: 'once',
             kind: 'module',
             spec: { file: 'noop.mjs' },
             schedule: { type: 'once', at: new Date(Date.now() + 1500).toISOString() },
+            policies: { overlap: c.overlap },
           });
           assert.equal(task.status, 201);
           const runs = await eventually(async () => {

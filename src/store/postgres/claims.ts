@@ -25,7 +25,7 @@ export interface ClaimContext {
  * the claim statement, the tasks, then a constant handful of batch writes (ended runs, inserts,
  * task counters, counts), whatever the batch size.
  */
-export async function claimDue(c: pg.ClientBase, ctx: ClaimContext, opts: ClaimOptions): Promise<ClaimedRun[]> {
+export async function claimDue(c: pg.ClientBase, ctx: ClaimContext, opts: ClaimOptions, token: string): Promise<ClaimedRun[]> {
   const { now } = opts;
   // Without startDue the claim is one statement; with it, the runs are locked first and written
   // once the caller has chosen which start (a second round trip instead of a second row update).
@@ -47,7 +47,7 @@ export async function claimDue(c: pg.ClientBase, ctx: ClaimContext, opts: ClaimO
   if (lockFirst) {
     const started = chooseStarts(plan.out, opts);
     const startIds = new Set([...started].map((s) => s.run.id));
-    const { rowCount } = await S.claimLocked.run(c, [runs.map((r) => r.id), runs.map((r) => startIds.has(r.id)), now, opts.node, opts.leaseUntil]);
+    const { rowCount } = await S.claimLocked.run(c, [runs.map((r) => r.id), runs.map((r) => startIds.has(r.id)), now, opts.node, opts.leaseUntil, token]);
     if (rowCount !== runs.length) throw new Error(`claim updated ${rowCount} of ${runs.length} locked runs`);
     for (const s of started) markStartedOnClaim(s, now);
   }

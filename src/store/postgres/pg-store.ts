@@ -91,6 +91,8 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #db: PgDb;
   readonly #ctx: ClaimContext;
+  /** Claims that failed with their COMMIT's fate unknown: their runs are handed back (claimDueRuns). */
+  readonly #uncertainClaims: { node: string; token: string; leaseUntil: Millis }[] = [];
   readonly #taskParts = new TaskPartsCache();
   /** Last `lastUsedAt` written per key; touches within the resolution are not written again. */
   readonly #touched = new Map<string, Millis>();
@@ -265,8 +267,30 @@ export class PostgresStore implements Store {
 
   // ---- runs (scheduler side) ----
 
-  claimDueRuns(opts: ClaimOptions): Promise<ClaimedRun[]> {
-    return this.#tx((c) => claimDue(c, this.#ctx, opts));
+  async claimDueRuns(opts: ClaimOptions): Promise<ClaimedRun[]> {
+    await this.#releaseUncertainClaims(opts.node, opts.now);
+    // A claim that starts runs marks them with a token of its own: should its COMMIT's answer be
+    // lost, they would be `running` on this node with nobody executing them, and recovered as
+    // `lost` once the lease lapsed. They are handed back instead (#releaseUncertainClaims).
+    const token = opts.startDue === undefined ? opts.node : `${opts.node} claim:${randomUUID()}`;
+    try {
+      return await this.#tx((c) => claimDue(c, this.#ctx, opts, token));
+    } catch (err) {
+      if (token !== opts.node) this.#uncertainClaims.push({ node: opts.node, token, leaseUntil: opts.leaseUntil });
+      throw err;
+    }
+  }
+
+  /**
+   * Hands back the runs of failed claims that may have committed after all (a no-op for those
+   * that did not). Tried before every claim until it succeeds; the lease leaves many chances.
+   */
+  async #releaseUncertainClaims(node: string, now: Millis): Promise<void> {
+    const pending = this.#uncertainClaims.filter((u) => u.node === node);
+    for (const u of pending) {
+      await this.#db.one(S.releaseClaim, [u.node, u.token, u.leaseUntil, now]);
+      this.#uncertainClaims.splice(this.#uncertainClaims.indexOf(u), 1);
+    }
   }
 
   markRunning(starts: RunStart[]): Promise<StartResult> {

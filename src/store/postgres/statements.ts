@@ -280,13 +280,29 @@ export const lockDue = stmt<RunRow>(
     'ORDER BY r.scheduled_for, r.priority DESC, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED',
 );
 
-/** Claims the runs lock_due locked: `queued`, or `running` (started at the claim) where `$2` says so. */
+/**
+ * Claims the runs lock_due locked: `queued`, or `running` (started at the claim) where `$2` says
+ * so. `updated_by` is the claim's token ($6): if the COMMIT's answer is lost, release_claim finds
+ * exactly these rows again.
+ */
 export const claimLocked = stmt(
   'claim_locked',
   "UPDATE runs AS r SET status = CASE WHEN u.start THEN 'running' ELSE 'queued' END, queued_at = $3, " +
     'started_at = CASE WHEN u.start THEN $3 ELSE r.started_at END, node = $4, lease_until = $5, ' +
-    'lease_epoch = r.lease_epoch + 1, updated_at = $3, updated_by = $4 ' +
+    'lease_epoch = r.lease_epoch + 1, updated_at = $3, updated_by = $6 ' +
     'FROM unnest($1::text[], $2::bool[]) AS u(id, start) WHERE r.id = u.id',
+);
+
+/**
+ * Hands back, unexecuted, the runs of a claim whose outcome the node never learnt (its token in
+ * `updated_by`, its lease untouched): they go back to `scheduled` as if never claimed. Found
+ * through runs_lease by the claim's lease end.
+ */
+export const releaseClaim = stmt(
+  'release_claim',
+  "UPDATE runs SET status = 'scheduled', queued_at = NULL, started_at = NULL, node = NULL, lease_until = NULL, " +
+    'lease_epoch = lease_epoch + 1, updated_at = $4, updated_by = $1 ' +
+    "WHERE status IN ('queued', 'running') AND lease_until = $3 AND node = $1 AND updated_by = $2",
 );
 
 /**
