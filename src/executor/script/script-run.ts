@@ -1,61 +1,36 @@
-// One `script` run inside QuickJS (WebAssembly), in the interpreter thread of a pool child.
+// One `script` run inside QuickJS (WebAssembly), in the interpreter thread of a pool child: its
+// life from start to teardown. The parts it is made of live beside it: the host functions it
+// offers the script (script-host.ts), its memory guard (script-memory-guard.ts), and what its
+// endings become (script-endings.ts).
 //
 // Isolation: every run gets a fresh QuickJS runtime AND context, so no global, prototype change
 // or leftover job of one run is visible to the next, and its memory limit is its own. The
 // runtime lives in a wasm instance of its own for the run (wasm-instances.ts).
 //
-// The script reaches the host only through the prelude's host functions (script-prelude.ts).
-// Values cross the boundary as strings (JSON) or numbers; the host never trusts a value that
-// came out of the sandbox (types and sizes are checked before anything is copied out).
-//
 // The interrupt handler is the run's guard while its code runs synchronously: it enforces the
 // deadline, the pool's aborts (through shared memory, so a tight loop is stopped without the
-// event loop), and the memory limit by sampling the runtime's real usage. QuickJS's own
-// setMemoryLimit only stops single allocations under emscripten (it cannot see allocation sizes),
-// so sampling plus a cap on the instance's memory growth do the rest.
+// event loop), and the memory limit. It only decides; the host acts once QuickJS has unwound
+// (every entry point checks the decision afterwards).
 
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten';
-import { toLevel } from '../log-capture.js';
 import type { SandboxEnv } from './sandbox-env.js';
-import {
-  ABORT_BUDGET_MS,
-  FETCH_CONCURRENCY,
-  FETCH_QUEUE_MAX,
-  growthCapBytes,
-  JOB_CHUNK,
-  LINE_MAX_BYTES,
-  QUICKJS_INTERRUPT_TICKS,
-  QUICKJS_STACK_BYTES,
-  RESOURCE_SAMPLE_MS,
-  SAMPLE_COST_RATIO,
-  SAMPLE_MIN_MS,
-  HOT_INTERRUPT_MS,
-  HOT_MS,
-  HOT_SAMPLE_COST_RATIO,
-  HOT_SAMPLE_MS,
-  SLICE_MS,
-  TIMERS_MAX,
-} from './script-limits.js';
+import { abortedEnding, memoryEnding, parseThrown, resultEnding, STACK_OVERFLOW, thrownEnding, UNDESCRIBED, type Ending, type Thrown } from './script-endings.js';
+import { BROKEN, ScriptHost, type Entered, type HostRun } from './script-host.js';
+import { ABORT_BUDGET_MS, growthCapBytes, JOB_CHUNK, LINE_MAX_BYTES, QUICKJS_STACK_BYTES, RESOURCE_SAMPLE_MS, SLICE_MS } from './script-limits.js';
 import { ScriptLog } from './script-log.js';
-import { PARTS, PRELUDE } from './script-prelude.js';
+import { MemoryGuard } from './script-memory-guard.js';
+import { PRELUDE } from './script-prelude.js';
 import { ABORT_FLAG, type AbortReason, type ThreadRun, type WireScriptDone } from './script-protocol.js';
 import { pointerOf, type Instance } from './wasm-instances.js';
 
+/** Why the run must stop, decided by the interrupt handler, the deadline or an abort flag. */
 type Stop = 'timeout' | 'abort' | 'memory' | 'budget';
-/** An ending before the pool-facing fields are added (distributes over the union). */
-type Ending = WireScriptDone extends infer T ? (T extends WireScriptDone ? Omit<T, 'id' | 'u'> : never) : never;
+
 interface Pending {
   handle: QuickJSHandle;
   ok: (value: QuickJSHandle) => void;
   fail: (error: QuickJSHandle) => void;
 }
-interface PendingFetch {
-  req: string;
-  cb: QuickJSHandle;
-}
-
-/** Sentinel: a host exception went through QuickJS; the run has been failed already. */
-const BROKEN = Symbol('broken');
 
 const threadCpu = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
 /**
@@ -68,33 +43,18 @@ function cpuMicros(): number {
   return u.user + u.system;
 }
 
-const STACK_LINES = 12;
-const STACK_CHARS = 4000;
-/** A parse error's stack is one frame at the script itself; a runtime SyntaxError has callers. */
-const COMPILE_ERROR_STACK = /^\s*at script\.js:(\d+):(\d+)\s*$/;
-const MEMORY_ERRORS: ReadonlySet<string> = new Set([
-  'InternalError: out of memory',
-  'InternalError: string too long',
-  'RangeError: invalid array buffer length',
-  'RangeError: invalid string length',
-]);
-
-/** The first lines of a stack, without the prelude's own frames. */
-function stackExcerpt(stack: string): string {
-  const lines = stack.split('\n').filter((l) => !l.includes('sundial:prelude') && !l.includes('<input>'));
-  return lines.slice(0, STACK_LINES).join('\n').slice(0, STACK_CHARS);
-}
-
 export class ScriptRun {
   readonly id: number;
   readonly log: ScriptLog;
   readonly #env: SandboxEnv;
   readonly #wire: ThreadRun;
+  readonly #host: ScriptHost;
   readonly #startedAt = performance.now();
   #deadline: number;
   #inst: Instance | null = null;
   #rt: QuickJSRuntime | null = null;
   #vm: QuickJSContext | null = null;
+  #memory: MemoryGuard | null = null;
   /** [abort, serialize, describe, invoke] from the prelude. */
   #fns: QuickJSHandle[] = [];
   #awaited: Pending | null = null;
@@ -106,26 +66,9 @@ export class ScriptRun {
   #budget = false;
   #done = false;
   #pumpQueued = false;
-  // Accounting.
   #cpuUs = 0;
   #entryCpu = -1;
-  #usedBytes = 0;
-  #peakBytes = 0;
-  #nextSampleAt = 0;
-  #seenGrew = 0;
-  #hotUntil = 0;
-  #nextHotSampleAt = 0;
-  #lastInterruptAt = 0;
-  #hotTicks = 0;
-  #hotTime = 0;
-  #lastCounter = QUICKJS_INTERRUPT_TICKS;
   #lastResourceAt: number;
-  // Host work that could still settle the script's promise.
-  readonly #timers = new Map<number, { timer: NodeJS.Timeout; cb: QuickJSHandle }>();
-  #timerSeq = 0;
-  readonly #fetchQueue: PendingFetch[] = [];
-  readonly #fetchActive = new Set<PendingFetch>();
-  #fetchAbort: AbortController | null = null;
 
   constructor(env: SandboxEnv, wire: ThreadRun) {
     this.#env = env;
@@ -136,6 +79,17 @@ export class ScriptRun {
     // pool's clock started first) only matters if that abort cannot arrive.
     this.#deadline = this.#startedAt + Math.max(0, wire.timeoutMs) + 50;
     this.#lastResourceAt = this.#startedAt;
+    const run: HostRun = {
+      vm: () => this.#vm!,
+      done: () => this.#done,
+      log: this.log,
+      logsPending: () => env.hooks.logsPending(this),
+      enter: (fn) => this.#enter(fn),
+      settle: (r) => this.#settleCallback(r),
+      afterHostEvent: () => this.#afterHostEvent(),
+      disposeQuietly: (h) => this.#disposeQuietly(h),
+    };
+    this.#host = new ScriptHost(run, env);
   }
 
   start(): void {
@@ -167,9 +121,9 @@ export class ScriptRun {
   maybeSample(now: number, measure: boolean): void {
     if (this.#done || now - this.#startedAt < RESOURCE_SAMPLE_MS || now - this.#lastResourceAt < RESOURCE_SAMPLE_MS) return;
     this.#lastResourceAt = now;
-    if (measure && this.#entryCpu < 0 && this.#rt !== null) this.#measure(now);
+    if (measure && this.#entryCpu < 0) this.#memory?.measure(now);
     const cpu = this.#cpuUs + (this.#entryCpu >= 0 ? cpuMicros() - this.#entryCpu : 0);
-    this.#env.hooks.sample([this.id, Date.now(), Math.round(cpu / 100) / 10, this.#usedBytes]);
+    this.#env.hooks.sample([this.id, Date.now(), Math.round(cpu / 100) / 10, this.#memory?.usedBytes ?? 0]);
   }
 
   // ---- start ------------------------------------------------------------------------------
@@ -196,7 +150,8 @@ export class ScriptRun {
 
   #setup(): void {
     const w = this.#wire;
-    const rt = this.#inst!.module.newRuntime();
+    const inst = this.#inst!;
+    const rt = inst.module.newRuntime();
     this.#rt = rt;
     rt.setMemoryLimit(w.memoryBytes);
     rt.setMaxStackSize(QUICKJS_STACK_BYTES);
@@ -205,9 +160,8 @@ export class ScriptRun {
     this.#vm = vm;
     const offset = this.#env.instances.counterOffset;
     const ctxPtr = pointerOf(vm, 'ctx');
-    this.#inst!.counterAddr = offset !== null && ctxPtr !== 0 ? ctxPtr + offset : 0;
-    this.#seenGrew = this.#inst!.grew;
-    this.#lastInterruptAt = performance.now();
+    inst.counterAddr = offset !== null && ctxPtr !== 0 ? ctxPtr + offset : 0;
+    this.#memory = new MemoryGuard(inst, rt, w.memoryBytes);
     let scheduledFor: string | null = null;
     try {
       scheduledFor = new Date(w.scheduledFor).toISOString();
@@ -221,16 +175,7 @@ export class ScriptRun {
     const payload = w.payload === undefined ? undefined : JSON.stringify(w.payload);
     const factory = vm.unwrapResult(vm.evalCode(PRELUDE, 'sundial:prelude', { type: 'global' }));
     const args = [
-      vm.newFunction('log', (level, message) => this.#hostLog(level, message)),
-      vm.newFunction('timer', (ms, cb) => this.#hostTimer(ms, cb)),
-      vm.newFunction('clearTimer', (id) => this.#hostClearTimer(id)),
-      vm.newFunction('fetch', (req, cb) => this.#hostFetch(req, cb)),
-      vm.newFunction('source', (name) => {
-        const key = name !== undefined && vm.typeof(name) === 'string' ? vm.getString(name) : '';
-        const src = Object.hasOwn(PARTS, key) ? PARTS[key] : undefined;
-        if (src === undefined) throw new Error('no such part');
-        return vm.newString(src);
-      }),
+      ...this.#host.functions(vm),
       payload === undefined ? vm.undefined : vm.newString(payload),
       vm.newString(info),
       vm.newNumber(LINE_MAX_BYTES),
@@ -324,18 +269,18 @@ export class ScriptRun {
       const now = performance.now();
       if (r.value === 0) {
         if (this.#pollAwaited()) continue;
-        if (this.#hostWork() === 0) {
+        if (this.#host.pending === 0) {
           this.#finish({
             ok: false,
             code: 'script_never_settled',
             message: 'the promise the script returned can never settle: no job, timer or fetch is left that could settle it',
           });
         }
-        this.#measureIfDue(now);
+        this.#checkMemory(now);
         return; // a timer or fetch wakes the run up
       }
       if (now >= sliceEnd) {
-        this.#measureIfDue(now);
+        this.#checkMemory(now);
         this.#schedulePump();
         return;
       }
@@ -360,7 +305,7 @@ export class ScriptRun {
       case null:
         return false;
       case 'memory':
-        this.#memoryExceeded();
+        this.#finish(memoryEnding(this.#wire.memoryBytes));
         return true;
       case 'timeout':
         this.#abortKind ??= 'timeout';
@@ -400,74 +345,17 @@ export class ScriptRun {
       return true;
     }
     if (!this.#budget && this.#readAbortFlag()) return true;
-    const inst = this.#inst!;
-    // Ticks QuickJS counted down since the last call: what we set then, or 1 after a growth poke.
-    let ticks = this.#lastCounter;
-    // The heap grew past the limit's size: the run may be over it, whatever sampling costs (the
-    // linear memory bounds what is in use, so below the limit no sample is needed to be safe).
-    const mustSample = inst.grew !== this.#seenGrew && inst.memory.buffer.byteLength > this.#wire.memoryBytes;
-    if (inst.grew !== this.#seenGrew) {
-      if (now >= this.#hotUntil) this.#hotTicks = this.#hotTime = 0;
-      this.#hotUntil = now + HOT_MS;
-      ticks = 1;
-    }
-    const elapsed = now - this.#lastInterruptAt;
-    this.#lastInterruptAt = now;
-    const hot = now < this.#hotUntil;
-    if (hot) {
-      this.#hotTicks += ticks;
-      this.#hotTime += elapsed;
-    }
-    if (mustSample || now >= this.#nextSampleAt || (hot && now >= this.#nextHotSampleAt)) {
-      this.#measure(now);
-      if (this.#usedBytes > this.#wire.memoryBytes) {
-        this.#stop = 'memory';
-        return true;
-      }
-    }
-    // While the heap grows, ask QuickJS to call back about every HOT_INTERRUPT_MS instead of every
-    // 10,000 ticks (which a loop of 100 big allocations never reaches): the counter is set from
-    // the tick rate just observed, so a tight loop is not slowed down by the handler.
-    if (hot && inst.counterAddr !== 0) {
-      // Ticks per ms over the whole hot period: single intervals are too noisy (a growth poke
-      // fires after one tick, an allocation may take milliseconds).
-      const rate = this.#hotTicks / Math.max(this.#hotTime, 0.05);
-      this.#lastCounter = Math.max(1, Math.min(QUICKJS_INTERRUPT_TICKS, Math.round(rate * HOT_INTERRUPT_MS)));
-      new Int32Array(inst.memory.buffer)[inst.counterAddr >> 2] = this.#lastCounter;
-    } else {
-      this.#lastCounter = QUICKJS_INTERRUPT_TICKS;
+    if (this.#memory?.interrupt(now) === true) {
+      this.#stop = 'memory';
+      return true;
     }
     this.maybeSample(now, false);
     return false;
   };
 
-  /** Reads the runtime's real memory use (its own dump: no object is created in the sandbox). */
-  #measure(now: number): void {
-    const rt = this.#rt;
-    if (rt === null || this.#inst === null || this.#inst.poisoned) return;
-    let used = -1;
-    try {
-      const m = /^memory used\s+\d+\s+(\d+)/m.exec(rt.dumpMemoryUsage());
-      if (m !== null) used = Number(m[1]);
-    } catch {
-      // The dump itself may fail when the heap is exhausted; the growth cap still holds.
-    }
-    const after = performance.now();
-    // Sampling a heap of millions of values costs milliseconds: space samples so they take at
-    // most 1/SAMPLE_COST_RATIO of the run's time.
-    // While the heap grows, up to 1/HOT_SAMPLE_COST_RATIO: that is when the peak happens.
-    const cost = after - now;
-    this.#nextSampleAt = after + Math.max(SAMPLE_MIN_MS, cost * SAMPLE_COST_RATIO);
-    this.#nextHotSampleAt = after + Math.max(HOT_SAMPLE_MS, cost * HOT_SAMPLE_COST_RATIO);
-    this.#seenGrew = this.#inst.grew;
-    if (used < 0) return;
-    this.#usedBytes = used;
-    if (used > this.#peakBytes) this.#peakBytes = used;
-  }
-
-  #measureIfDue(now: number): void {
-    if (now >= this.#nextSampleAt) this.#measure(now);
-    if (this.#usedBytes > this.#wire.memoryBytes) this.#memoryExceeded();
+  /** Between slices: the memory limit, sampled when due. */
+  #checkMemory(now: number): void {
+    if (this.#memory?.checkIfDue(now) === true) this.#finish(memoryEnding(this.#wire.memoryBytes));
   }
 
   /**
@@ -475,7 +363,7 @@ export class ScriptRun {
    * host exception out of QuickJS (the native stack exhausted, a wasm trap) fails the run and
    * retires its instance, whose C state may be half-updated.
    */
-  #enter<T>(fn: () => T): T | typeof BROKEN {
+  #enter<T>(fn: () => T): Entered<T> {
     const outer = this.#entryCpu < 0;
     const wall = outer ? performance.now() : 0;
     const current = this.#env.current;
@@ -502,15 +390,30 @@ export class ScriptRun {
     if (this.#inst !== null) this.#inst.poisoned = true;
     const e = err instanceof Error ? err : new Error(String(err));
     if (this.#stop === 'memory' || (e instanceof RangeError && /memory|allocation/i.test(e.message))) {
-      this.#memoryExceeded();
+      this.#finish(memoryEnding(this.#wire.memoryBytes));
     } else if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      this.#finish({ ok: false, code: 'script_threw', message: 'stack overflow', detail: { name: 'InternalError', stack: '' } });
+      this.#finish(STACK_OVERFLOW);
     } else if (this.#stop !== null && this.#stop !== 'budget') {
       this.#abortKind ??= 'timeout';
       this.#finishAborted();
     } else {
       this.#finish({ ok: false, code: 'internal', message: `the interpreter failed: ${e.name}: ${e.message}` });
     }
+  }
+
+  /**
+   * Disposes what a host-invoked callback returned; a throw ends the run, as an uncaught
+   * exception would end a process. False when the interpreter broke under the call.
+   */
+  #settleCallback(r: Entered<ReturnType<QuickJSContext['callFunction']>>): boolean {
+    if (r === BROKEN) return false;
+    if (r.error) {
+      if (this.#stop === null) this.#threw(r.error);
+      r.error.dispose();
+    } else {
+      r.value.dispose();
+    }
+    return true;
   }
 
   // ---- endings ------------------------------------------------------------------------------
@@ -529,56 +432,24 @@ export class ScriptRun {
     const h = r.value;
     try {
       if (this.#stopIfFlagged()) return;
-      const max = this.#env.cfg.resultMaxBytes;
-      // Check the length before copying the string out: a result can be hundreds of megabytes.
-      const len = vm.typeof(h) === 'string' ? vm.getNumber(vm.getProp(h, 'length')) : -1;
-      if (len < 1) {
-        this.#finish({ ok: false, code: 'internal', message: 'the result could not be read' });
-        return;
-      }
-      if (len - 1 > max) {
-        const message = `the result is at least ${len - 1} bytes of JSON; the limit is ${max}`;
-        this.#finish({ ok: false, code: 'result_too_large', message, detail: { bytes: len - 1, limit: max } });
-        return;
-      }
-      const text = vm.getString(h);
-      const tag = text[0];
-      if (tag === 'U') {
-        this.#finish({ ok: true });
-      } else if (tag === 'E') {
-        this.#finish({ ok: false, code: 'result_not_json', message: `the returned value is not JSON-serialisable: ${text.slice(1)}` });
-      } else {
-        const json = text.slice(1);
-        const bytes = Buffer.byteLength(json, 'utf8');
-        if (bytes > max) {
-          this.#finish({ ok: false, code: 'result_too_large', message: `the result is ${bytes} bytes of JSON; the limit is ${max}`, detail: { bytes, limit: max } });
-        } else {
-          this.#finish({ ok: true, result: JSON.parse(json) as unknown });
-        }
-      }
+      this.#finish(resultEnding(vm, h, this.#env.cfg.resultMaxBytes));
     } finally {
       h.dispose();
     }
   }
 
   /** What a thrown value says about itself (asked inside the sandbox, under the run's limits). */
-  #describe(err: QuickJSHandle): { name: string; message: string; stack: string } {
+  #describe(err: QuickJSHandle): Thrown {
     const vm = this.#vm!;
-    const fallback = { name: 'Error', message: 'the script threw a value that could not be described', stack: '' };
-    if (this.#stop !== null) return fallback;
+    if (this.#stop !== null) return UNDESCRIBED;
     const r = this.#enter(() => vm.callFunction(this.#fns[2]!, vm.undefined, err));
-    if (r === BROKEN) return fallback;
+    if (r === BROKEN) return UNDESCRIBED;
     if (r.error) {
       r.error.dispose();
-      return fallback;
+      return UNDESCRIBED;
     }
     try {
-      if (vm.typeof(r.value) !== 'string') return fallback;
-      const d = JSON.parse(vm.getString(r.value)) as Record<string, unknown>;
-      const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-      return { name: str(d.name), message: str(d.message), stack: str(d.stack) };
-    } catch {
-      return fallback;
+      return vm.typeof(r.value) === 'string' ? parseThrown(vm.getString(r.value)) : UNDESCRIBED;
     } finally {
       r.value.dispose();
     }
@@ -589,11 +460,7 @@ export class ScriptRun {
     if (this.#done || this.#stop !== null) return;
     const d = this.#describe(err);
     if (this.#done || this.#stop !== null) return;
-    if (MEMORY_ERRORS.has(`${d.name}: ${d.message}`)) {
-      this.#memoryExceeded(d.message);
-      return;
-    }
-    this.#finish({ ok: false, code: 'script_threw', message: d.message === '' ? d.name : d.message, detail: { name: d.name, stack: stackExcerpt(d.stack) } });
+    this.#finish(thrownEnding(d, this.#wire.memoryBytes, false));
   }
 
   /** Evaluating the module failed: a syntax error, a failed import, or its top-level code threw. */
@@ -601,20 +468,7 @@ export class ScriptRun {
     const d = this.#describe(err);
     err.dispose();
     if (this.#done || this.#stopIfFlagged()) return;
-    const pos = d.name === 'SyntaxError' ? COMPILE_ERROR_STACK.exec(d.stack) : null;
-    if (pos !== null) {
-      this.#finish({ ok: false, code: 'script_syntax', message: d.message, detail: { line: Number(pos[1]), column: Number(pos[2]) } });
-    } else if (MEMORY_ERRORS.has(`${d.name}: ${d.message}`)) {
-      this.#memoryExceeded(d.message);
-    } else {
-      this.#finish({ ok: false, code: 'script_threw', message: d.message === '' ? d.name : d.message, detail: { name: d.name, stack: stackExcerpt(d.stack) } });
-    }
-  }
-
-  #memoryExceeded(cause?: string): void {
-    const limit = this.#wire.memoryBytes;
-    const message = `the script used more than its interpreter memory limit of ${limit} bytes${cause ? ` (${cause})` : ''}`;
-    this.#finish({ ok: false, code: 'script_memory_limit', message, detail: { limitBytes: limit } });
+    this.#finish(thrownEnding(d, this.#wire.memoryBytes, true));
   }
 
   /**
@@ -630,7 +484,7 @@ export class ScriptRun {
     this.#budget = true;
     this.#stop = null;
     this.#deadline = performance.now() + ABORT_BUDGET_MS;
-    this.#clearHostWork();
+    this.#host.clear();
     const vm = this.#vm;
     if (vm === null || this.#fns.length === 0) {
       this.#finishAborted();
@@ -659,9 +513,7 @@ export class ScriptRun {
   }
 
   #finishAborted(): void {
-    const kind = this.#abortKind ?? 'timeout';
-    if (this.#poolAborted) this.#finish({ ok: false, code: 'aborted', message: `the run was aborted (${kind})` });
-    else this.#finish({ ok: false, code: 'timeout', message: `the run did not finish within ${this.#wire.timeoutMs} ms` });
+    this.#finish(abortedEnding(this.#abortKind ?? 'timeout', this.#poolAborted, this.#wire.timeoutMs));
   }
 
   /**
@@ -672,11 +524,10 @@ export class ScriptRun {
   #finish(ending: Ending): void {
     if (this.#done) return;
     this.#done = true;
-    this.#clearHostWork();
-    const inst = this.#inst;
-    if (inst !== null && !inst.poisoned && this.#rt !== null) this.#measure(performance.now());
+    this.#host.clear();
+    this.#memory?.measure(performance.now());
     this.log.seal();
-    const usage: [number, number] = [Math.round(this.#cpuUs / 100) / 10, this.#peakBytes];
+    const usage: [number, number] = [Math.round(this.#cpuUs / 100) / 10, this.#memory?.peakBytes ?? 0];
     const done = { ...ending, id: this.id, u: usage } as WireScriptDone;
     if (this.log.truncated) done.truncated = true;
     this.#env.ended(this, done, this.log.take());
@@ -685,6 +536,7 @@ export class ScriptRun {
 
   #teardown(): void {
     const inst = this.#inst;
+    this.#memory?.detach();
     if (inst !== null) inst.counterAddr = 0;
     if (inst !== null && !inst.poisoned) {
       try {
@@ -702,137 +554,6 @@ export class ScriptRun {
     this.#rt = null;
     this.#inst = null;
     if (inst !== null) this.#env.instances.release(inst);
-  }
-
-  // ---- host capabilities (called from inside the sandbox) ------------------------------------
-
-  #str(h: QuickJSHandle | undefined, maxChars: number): string | null {
-    const vm = this.#vm!;
-    if (h === undefined || vm.typeof(h) !== 'string') return null;
-    const len = vm.getNumber(vm.getProp(h, 'length'));
-    return len > maxChars ? null : vm.getString(h);
-  }
-
-  /** Appends a line; answers 0 once the log is full, so the prelude stops formatting lines. */
-  #hostLog(level: QuickJSHandle | undefined, message: QuickJSHandle | undefined): QuickJSHandle {
-    const vm = this.#vm!;
-    if (!this.log.truncated) {
-      const lv = this.#str(level, 16) ?? 'info';
-      const text = this.#str(message, LINE_MAX_BYTES + 64) ?? '[a log line too long to read]';
-      if (this.log.push(toLevel(lv), text)) this.#env.hooks.logsPending(this);
-    }
-    return vm.newNumber(this.log.truncated ? 0 : 1);
-  }
-
-  #hostTimer(msH: QuickJSHandle | undefined, cbH: QuickJSHandle | undefined): QuickJSHandle {
-    const vm = this.#vm!;
-    if (this.#timers.size >= TIMERS_MAX) throw new Error(`too many pending timers (at most ${TIMERS_MAX} per run)`);
-    if (cbH === undefined || vm.typeof(cbH) !== 'function') throw new TypeError('timer callback must be a function');
-    const ms = msH !== undefined && vm.typeof(msH) === 'number' ? vm.getNumber(msH) : 0;
-    const delay = Number.isFinite(ms) ? Math.min(Math.max(0, ms), 2 ** 31 - 1) : 0;
-    const id = ++this.#timerSeq;
-    const cb = cbH.dup();
-    this.#timers.set(id, { timer: setTimeout(() => this.#fireTimer(id), delay), cb });
-    return vm.newNumber(id);
-  }
-
-  #hostClearTimer(idH: QuickJSHandle | undefined): void {
-    const vm = this.#vm!;
-    if (idH === undefined || vm.typeof(idH) !== 'number') return;
-    const id = vm.getNumber(idH);
-    const t = this.#timers.get(id);
-    if (t === undefined) return;
-    this.#timers.delete(id);
-    clearTimeout(t.timer);
-    t.cb.dispose();
-  }
-
-  #fireTimer(id: number): void {
-    const t = this.#timers.get(id);
-    if (t === undefined || this.#done) return;
-    this.#timers.delete(id);
-    const vm = this.#vm!;
-    const r = this.#enter(() => vm.callFunction(t.cb, vm.undefined));
-    t.cb.dispose();
-    if (!this.#settleCallback(r)) return;
-    this.#afterHostEvent();
-  }
-
-  /**
-   * Disposes what a host-invoked callback returned; a throw ends the run, as an uncaught
-   * exception would end a process. False when the interpreter broke under the call.
-   */
-  #settleCallback(r: ReturnType<QuickJSContext['callFunction']> | typeof BROKEN): boolean {
-    if (r === BROKEN) return false;
-    if (r.error) {
-      if (this.#stop === null) this.#threw(r.error);
-      r.error.dispose();
-    } else {
-      r.value.dispose();
-    }
-    return true;
-  }
-
-  #hostFetch(reqH: QuickJSHandle | undefined, cbH: QuickJSHandle | undefined): void {
-    const vm = this.#vm!;
-    if (this.#fetchActive.size + this.#fetchQueue.length >= FETCH_CONCURRENCY + FETCH_QUEUE_MAX) {
-      throw new Error(`too many fetches at once (at most ${FETCH_CONCURRENCY} running and ${FETCH_QUEUE_MAX} waiting per run)`);
-    }
-    if (cbH === undefined || vm.typeof(cbH) !== 'function') throw new TypeError('fetch callback must be a function');
-    const req = this.#str(reqH, this.#env.cfg.fetchMaxBytes * 2 + 65536);
-    if (req === null) throw new TypeError('fetch: the request is too large');
-    this.#fetchQueue.push({ req, cb: cbH.dup() });
-    this.#startFetches();
-  }
-
-  #startFetches(): void {
-    while (this.#fetchActive.size < FETCH_CONCURRENCY && this.#fetchQueue.length > 0 && !this.#done) {
-      const f = this.#fetchQueue.shift()!;
-      this.#fetchActive.add(f);
-      this.#fetchAbort ??= new AbortController();
-      this.#env.fetcher.fetch(f.req, this.#fetchAbort.signal).then(
-        (out) => this.#fetchDone(f, out.error, out.response),
-        (err: unknown) => this.#fetchDone(f, JSON.stringify({ name: 'TypeError', message: `fetch failed: ${(err as Error).message}` }), null),
-      );
-    }
-  }
-
-  #fetchDone(f: PendingFetch, error: string | null, response: string | null): void {
-    if (!this.#fetchActive.delete(f) || this.#done) return;
-    const vm = this.#vm!;
-    const r = this.#enter(() => {
-      const a = error === null ? vm.null : vm.newString(error);
-      const b = response === null ? vm.null : vm.newString(response);
-      try {
-        return vm.callFunction(f.cb, vm.undefined, a, b);
-      } finally {
-        a.dispose();
-        b.dispose();
-      }
-    });
-    f.cb.dispose();
-    if (!this.#settleCallback(r)) return;
-    this.#startFetches();
-    this.#afterHostEvent();
-  }
-
-  #hostWork(): number {
-    return this.#timers.size + this.#fetchActive.size + this.#fetchQueue.length;
-  }
-
-  /** Cancels timers and fetches; their callbacks never run. */
-  #clearHostWork(): void {
-    for (const t of this.#timers.values()) {
-      clearTimeout(t.timer);
-      this.#disposeQuietly(t.cb);
-    }
-    this.#timers.clear();
-    for (const f of this.#fetchQueue) this.#disposeQuietly(f.cb);
-    this.#fetchQueue.length = 0;
-    for (const f of this.#fetchActive) this.#disposeQuietly(f.cb);
-    this.#fetchActive.clear();
-    this.#fetchAbort?.abort();
-    this.#fetchAbort = null;
   }
 
   #disposeQuietly(h: QuickJSHandle): void {
