@@ -13,5 +13,9 @@ export function logBusEvents(bus: EventBus, log: Logger): void {
   bus.on('pool:child:exit', (e) => {
     if (!e.expected) log.warn(e, 'worker process exited unexpectedly');
   });
+  // What worker processes print outside any run, and what the pools handled but the operator
+  // should know: structured lines instead of raw text on the server's stderr.
+  bus.on('pool:child:output', (e) => log.info({ pool: e.pool, pid: e.pid, output: e.text }, 'worker process output'));
+  bus.on('pool:warning', (e) => log.warn({ pool: e.pool, pid: e.pid, ...(e.error && { err: e.error }) }, e.message));
   bus.on('bus:listener:error', (e) => log.error({ err: e.error, event: e.event }, 'event listener failed'));
 }
