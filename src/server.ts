@@ -32,7 +32,6 @@ import { ClusterControl } from './cluster/cluster-control.js';
 import { DatabaseHealth } from './cluster/database-health.js';
 import { NodeRegistry } from './cluster/node-registry.js';
 import { SignalBridge } from './cluster/signal-bridge.js';
-import { openPostgresStore } from './store/postgres/pg-store.js';
 
 /**
  * How long a node trusts a cached API key in a cluster: a revocation reaches the other nodes as a
@@ -77,7 +76,11 @@ export interface RunningServer {
 
 /** Opens the store for the configured backend. */
 async function openStore(config: Config): Promise<Store> {
-  if (config.databaseUrl !== '') return openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize });
+  if (config.databaseUrl !== '') {
+    // Loaded only when used: a single node on SQLite starts without the PostgreSQL driver.
+    const { openPostgresStore } = await import('./store/postgres/pg-store.js');
+    return openPostgresStore({ url: config.databaseUrl, poolSize: config.databasePoolSize });
+  }
   mkdirSync(config.dataDir, { recursive: true });
   return openSqliteStore({ dir: config.dataDir });
 }
@@ -229,6 +232,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await abort(err);
   }
   ready = true;
+  // The module workers and the http client start once the server answers (see createExecutor).
+  if (config.roles.includes('executor')) for (const kind of ['module', 'http'] as const) executor.prepare?.(kind);
   log.info({ address, dataDir: config.dataDir, node: config.nodeId, roles: config.roles, backend: store.backend }, 'sundial is listening');
 
   let closing: Promise<void> | null = null;

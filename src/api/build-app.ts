@@ -5,6 +5,7 @@
 
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -29,6 +30,7 @@ import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
 import { installUi } from './ui-static.js';
+import { LazySchemas } from './lazy-schemas.js';
 import type { LiveLogSource } from './log-follow.js';
 import type { ScriptSyntaxError } from '../services/task-spec.js';
 import type { NodeDirectory } from '../services/admin-service.js';
@@ -75,8 +77,15 @@ export interface AppDeps {
 
 /** Builds the API (routes registered, not listening). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const schemas = new LazySchemas();
+  const buildSerializer = SerializerSelector();
   // One cast: Fastify's types cannot relate a pino Logger instance to its own logger type.
   const fastify = Fastify({
+    schemaController: {
+      compilersFactory: {
+        buildSerializer: (externalSchemas: unknown, options: unknown) => schemas.wrap(buildSerializer(externalSchemas as never, options as never)),
+      },
+    },
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: deps.config.bodyLimit,
     // Two log lines per request cost more than the request itself at thousands per second;
@@ -86,7 +95,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(schemas.wrap(TypeBoxValidatorCompiler));
+  // What start-up left uncompiled is compiled once the server listens.
+  fastify.addHook('onListen', (done) => {
+    schemas.warm((err) => fastify.log.error({ err }, 'a route schema failed to compile'));
+    done();
+  });
   const notFound: { current: NotFoundFallback } = { current: () => false };
   installProblemHandlers(fastify, notFound);
 

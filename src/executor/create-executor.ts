@@ -80,6 +80,10 @@ export function createExecutor(opts: ExecutorOptions): Executor {
     onSample: output.sample,
     clock,
     bus: opts.bus,
+    // Forking the children while the server starts would compete with it for the CPU (and a
+    // node with no executor role never needs them): they start at prepare('module'), which the
+    // server calls once it listens and the dispatcher calls for every claimed module run.
+    startOnFirstRun: true,
   });
   const shell = new ShellRunner({
     enabled: opts.shell?.enabled ?? false,
@@ -139,7 +143,10 @@ export function createExecutor(opts: ExecutorOptions): Executor {
     prepare(kind) {
       // Script workers start lazily (most servers never run a script); a claimed script run,
       // due within the lookahead, is the moment to start them.
-      if (kind === 'script' && !closing) scripts.warm();
+      if (closing) return;
+      if (kind === 'script') scripts.warm();
+      else if (kind === 'module') pool.warm();
+      else if (kind === 'http') http.warm();
     },
     cancel(runId) {
       return pool.cancel(runId) || http.cancel(runId) || scripts.cancel(runId) || shell.cancel(runId);

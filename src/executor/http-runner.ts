@@ -2,7 +2,7 @@
 // hop passes the outbound guard), a deadline of the task's timeout over the whole exchange, and
 // an excerpt of the response body as the run's result.
 
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import type { HttpSpec } from '../core/types.js';
 import { VERSION } from '../version.js';
@@ -103,20 +103,33 @@ interface InFlight {
 export class HttpRunner {
   readonly #o: HttpRunnerOptions;
   readonly #guard: OutboundGuard;
-  readonly #agent: Agent;
+  /** The client, loaded on first use (undici is ~110 modules: not worth loading at every start-up). */
+  #client: Promise<{ agent: Agent; request: typeof import('undici').request }> | null = null;
   readonly #inflight = new Set<InFlight>();
   readonly #byRun = new Map<string, InFlight>();
 
   constructor(opts: HttpRunnerOptions) {
     this.#o = opts;
     this.#guard = createOutboundGuard(opts.outboundAllow, opts.baseLookup ? { baseLookup: opts.baseLookup } : {});
-    this.#agent = new Agent({
-      // Every new connection resolves through the guard: the address checked is the one used.
-      connect: { lookup: this.#guard.lookup },
-      // The run's own deadline governs; undici's 300 s defaults would only hide it.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+  }
+
+  /** Loads the client now, ahead of the first run that needs it (the executor's prepare). */
+  warm(): void {
+    void this.#loadClient();
+  }
+
+  #loadClient(): Promise<{ agent: Agent; request: typeof import('undici').request }> {
+    this.#client ??= import('undici').then(({ Agent, request }) => ({
+      agent: new Agent({
+        // Every new connection resolves through the guard: the address checked is the one used.
+        connect: { lookup: this.#guard.lookup },
+        // The run's own deadline governs; undici's 300 s defaults would only hide it.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      }),
+      request,
+    }));
+    return this.#client;
   }
 
   /** Runs one http job; never rejects. */
@@ -140,7 +153,7 @@ export class HttpRunner {
     }
     for (const r of this.#inflight) r.abortForClose();
     await Promise.allSettled([...this.#inflight].map((r) => r.done));
-    await this.#agent.destroy().catch(() => undefined);
+    if (this.#client !== null) await (await this.#client).agent.destroy().catch(() => undefined);
   }
 
   /** Cancels the run with this id if it is in flight here. */
@@ -202,12 +215,13 @@ export class HttpRunner {
     let method = (spec.method ?? 'GET').toUpperCase();
     let body = spec.body === undefined ? undefined : typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body);
     let headers = requestHeaders(spec, job, body);
+    const { agent, request } = await this.#loadClient();
     for (let hop = 0; ; hop++) {
       // IP literals never go through DNS, so the connect-time lookup would not see them.
       const refused = this.#guard.checkHost(url.hostname);
       if (refused !== null) return this.#blocked(refused);
 
-      const res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, signal, dispatcher: this.#agent });
+      const res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, signal, dispatcher: agent });
       const location = res.headers.location;
       // A redirect the task expects (expectStatus: 302) is the answer, not a hop.
       if (REDIRECTS.has(res.statusCode) && typeof location === 'string' && !(spec.expectStatus !== undefined && statusExpected(spec, res.statusCode))) {

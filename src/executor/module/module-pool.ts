@@ -44,6 +44,8 @@ export interface ModulePoolOptions {
   onLogs?: LogSink;
   /** Receives resource samples of runs longer than a second. */
   onSample?: SampleSink;
+  /** Children start at the first run or warm() instead of at construction (default false). */
+  startOnFirstRun?: boolean;
 }
 
 const DEFAULT_KILL_GRACE_MS = 1000;
@@ -74,7 +76,7 @@ export class ModulePool {
         if (end?.u !== undefined) [outcome.cpuMs, outcome.peakRssBytes, outcome.diskWriteBytes] = end.u;
       },
       timeoutFromStart: false,
-      startOnFirstRun: false,
+      startOnFirstRun: opts.startOnFirstRun ?? false,
       killGraceMs: opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
       startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
       coalesce,
@@ -94,6 +96,11 @@ export class ModulePool {
   /** Resolves once every slot has a ready child (or failed to start); for tests and warm-up. */
   ready(): Promise<void> {
     return this.#pool.ready();
+  }
+
+  /** Starts the children now, ahead of the first run that needs them. */
+  warm(): void {
+    this.#pool.warm();
   }
 
   /** Runs one module job; never rejects. */
