@@ -10,6 +10,7 @@ import type Database from 'better-sqlite3';
 import { applyMigrations } from '../../src/store/sqlite/migrations.js';
 import { openDatabase } from '../../src/store/sqlite/open-db.js';
 import { Queries } from '../../src/store/sqlite/queries.js';
+import { prepareStatements } from '../../src/store/sqlite/statements.js';
 import type { TaskFilter } from '../../src/store/store.js';
 import { T0 } from './store-fixtures.js';
 
@@ -101,6 +102,25 @@ describe('SQLite query plans', () => {
       assert.doesNotMatch(p, /tasks_name\b/, p);
       assert.match(p, /TEMP B-TREE FOR ORDER BY/, p);
     }
+  });
+
+  it('a heartbeat probes its list of runs once built, not by a scan of the list per in-flight run', () => {
+    const prepared: string[] = [];
+    const record = ((sql: string) => {
+      prepared.push(sql);
+      return plain(sql);
+    }) as Database.Database['prepare'];
+    prepareStatements({ ...db, prepare: record } as unknown as Parameters<typeof prepareStatements>[0]);
+    const sql = prepared.find((s) => s.startsWith('UPDATE runs SET lease_until = @leaseUntil'));
+    assert.ok(sql, 'the lease renewal statement');
+    const rows = plain(`EXPLAIN QUERY PLAN ${sql}`).all({ leaseUntil: T0, node: 'n', runs: '[]' }) as { id: number; parent: number; detail: string }[];
+    const text = rows.map((r) => `${r.id}<${r.parent} ${r.detail}`).join('\n');
+    // A json_each scan joined at the top level runs once per runs row: 24 s for 20,000 held runs.
+    const lists = new Set(rows.filter((r) => r.detail.startsWith('LIST SUBQUERY')).map((r) => r.id));
+    const scans = rows.filter((r) => r.detail.includes('json_each'));
+    assert.ok(scans.length > 0, text);
+    for (const s of scans) assert.ok(lists.has(s.parent), `json_each scanned outside a list subquery:\n${text}`);
+    assert.doesNotMatch(text, /SCAN runs/, text);
   });
 
   it('the time sorts have no index (the scheduler writes those columns on every run)', () => {
