@@ -4,9 +4,10 @@
 //    batches; the store plans each schedule occurrence's successor in the same transaction.
 // 2. Claimed runs wait in a timer heap; one timer is armed for the earliest and never for more
 //    than a second, so a wall-clock jump or a schedule months away cannot stall or overflow it.
-// 3. When a run is due it passes admission: the overlap policy (schedule occurrences only), the
-//    per-task / per-key concurrency cap, then the node's slot cap. Runs that must wait stay in
-//    memory, held under this node's lease (renewed by heartbeat).
+// 3. When a run is due it passes admission (./admission.ts decides, the dispatcher acts): the
+//    overlap policy (schedule occurrences only), the per-task / per-key concurrency cap, then the
+//    node's slot cap. Runs that must wait stay in memory, held under this node's lease (renewed by
+//    heartbeat), and admission gives them back as runs end.
 // 4. Starting a run is written (group commit) before the executor sees it, so a run that was
 //    cancelled or rescheduled after the claim can never start: its stale epoch is refused.
 // 5. Outcomes and retries are written in batches by the TransitionWriter.
@@ -29,9 +30,10 @@ import { planRetry, type PlannerOptions } from '../core/planner.js';
 import { transitionEvent } from '../core/transition-event.js';
 import type { Millis, Run, RunError, Task, TaskKind } from '../core/types.js';
 import type { Executor, RunJob, RunOutcome } from '../executor/executor.js';
-import type { ClaimedRun, HeldLease, PlanOccurrence, StartGuard, Store } from '../store/store.js';
+import type { ClaimedRun, HeldLease, PlanOccurrence, Store } from '../store/store.js';
+import { Admission, startGuard, type Admitted, type Decision, type Entry } from './admission.js';
 import type { SchedulerControl } from './scheduler-control.js';
-import { TimerHeap, type HeapEntry } from './timer-heap.js';
+import { TimerHeap } from './timer-heap.js';
 import { TransitionWriter } from './transition-writer.js';
 
 export interface DispatcherOptions {
@@ -58,10 +60,6 @@ export interface DispatcherDeps {
   bus: EventBus;
   plan: PlanOccurrence;
   planner: PlannerOptions;
-}
-
-interface Entry extends HeapEntry {
-  claimed: ClaimedRun;
 }
 
 interface Running {
@@ -94,27 +92,11 @@ export class Dispatcher implements SchedulerControl {
   readonly #d: DispatcherDeps;
   readonly #writer: TransitionWriter;
   readonly #heap = new TimerHeap<Entry>();
-  /** Every claimed run not yet started, wherever it waits; an entry not in here is dropped. */
+  /** Every claimed run not yet started, wherever it waits; an entry not in here is dropped (admission reads it too). */
   readonly #held = new Map<string, Entry>();
   readonly #running = new Map<string, Running>();
-  readonly #runningByKey = new Map<string, number>();
-  /**
-   * Runs of each task past the overlap check: running, or admitted and waiting for a key or a
-   * node slot. The overlap policy counts both, or two occurrences that both waited would start
-   * together. Ids of runs dropped while waiting (cancelled, rescheduled) are pruned on read.
-   */
-  readonly #activeByTask = new Map<string, Set<string>>();
-  /** Overlap buffers (buffer_one / buffer_all), per task. */
-  readonly #buffered = new Map<string, Entry[]>();
-  /**
-   * Node slots promised to the runs the claim in flight starts (ClaimOptions.startDue): counted
-   * as taken until the claim returns, so nothing else fills them meanwhile.
-   */
-  #claimStarting = 0;
-  /** Runs waiting for their concurrency key to have room. */
-  readonly #waitingForKey = new Map<string, Entry[]>();
-  /** Runs waiting for a node slot, in due/priority order. */
-  readonly #ready = new TimerHeap<Entry>();
+  /** The admission rules and what they count (running runs, waiting lists); see ./admission.ts. */
+  readonly #admission: Admission;
   #seq = 0;
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
@@ -129,8 +111,7 @@ export class Dispatcher implements SchedulerControl {
   #idleWaiters: (() => void)[] = [];
   /** Other nodes share the database: starts carry guards, leases must be renewed in time. */
   readonly #shared: boolean;
-  /** Runs whose start a guard refused (another node runs the task or fills the key); retried each poll. */
-  #blocked: Entry[] = [];
+  /** Retries the starts a guard refused (Admission.refused) at the next poll. */
   #blockedTimer: NodeJS.Timeout | null = null;
   /** When the last lease renewal that succeeded was sent (leases run from then at the latest). */
   #renewedAt: Millis;
@@ -141,6 +122,7 @@ export class Dispatcher implements SchedulerControl {
   constructor(opts: DispatcherOptions, deps: DispatcherDeps) {
     this.#o = { maxHeld: Math.max(10_000, 2 * opts.maxConcurrentRuns), ...opts };
     this.#d = deps;
+    this.#admission = new Admission(this.#o, this.#held);
     this.#writer = new TransitionWriter(deps.store, deps.bus, deps.clock);
     this.#shared = deps.store.capabilities.shared;
     this.#renewedAt = deps.clock.now();
@@ -237,8 +219,7 @@ export class Dispatcher implements SchedulerControl {
         } finally {
           // The runs the claim started are in #running now (or were handed back): their promised
           // slots are released, and runs that waited for a slot meanwhile go on.
-          this.#claimStarting = 0;
-          this.#pumpReady();
+          this.#actAll(this.#admission.claimDone());
         }
       }
       if (this.#stopping) break;
@@ -256,25 +237,11 @@ export class Dispatcher implements SchedulerControl {
   }
 
   /**
-   * Chooses the claimed runs that start in the claim's own write (ClaimOptions.startDue): due
-   * now, with nothing for admission to check (see startableOnClaim), while this node has free
-   * slots. The store calls it once per attempt, so each call replaces the last one's promise.
+   * Chooses the claimed runs that start in the claim's own write (ClaimOptions.startDue; see
+   * Admission.chooseClaimStarts): none while fenced or stopping.
    */
-  readonly #chooseClaimStarts = (due: readonly ClaimedRun[]): ReadonlySet<ClaimedRun> => {
-    this.#claimStarting = 0;
-    const chosen = new Set<ClaimedRun>();
-    if (this.#fenced || this.#stopping) return chosen;
-    // Runs already waiting for a slot come first.
-    let free = this.#o.maxConcurrentRuns - this.#running.size - this.#ready.size;
-    for (const c of due) {
-      if (free <= 0) break;
-      if (!startableOnClaim(c.run, c.task)) continue;
-      chosen.add(c);
-      free--;
-    }
-    this.#claimStarting = chosen.size;
-    return chosen;
-  };
+  readonly #chooseClaimStarts = (due: readonly ClaimedRun[]): ReadonlySet<ClaimedRun> =>
+    this.#admission.chooseClaimStarts(this.#fenced || this.#stopping ? [] : due);
 
   #accept(claimed: ClaimedRun[], now: Millis): void {
     const publish = this.#d.bus.has('run:transition');
@@ -369,51 +336,33 @@ export class Dispatcher implements SchedulerControl {
     for (let top = this.#heap.peek(); top && top.dueAt <= now; top = this.#heap.peek()) {
       this.#heap.pop();
       if (this.#held.get(top.claimed.run.id) !== top) continue;
-      this.#admit(top, false);
+      this.#act(top, this.#admission.admit(top));
     }
     if (!this.#stopping) this.#armTimer();
   }
 
-  // ---- admission ----
+  // ---- acting on admission ----
 
-  #admit(entry: Entry, overlapChecked: boolean): void {
+  /**
+   * Carries out admission's decision for a run: skips it, leaves it waiting, stops or drops the
+   * task's other runs (cancel_other, on the other nodes too), starts it.
+   */
+  #act(entry: Entry, d: Decision): void {
+    if (d.action === 'skip') return this.#skip(entry, d.reason);
+    if (d.action === 'buffer') return;
     const { run, task } = entry.claimed;
-    if (!overlapChecked && run.trigger === 'schedule') {
-      const buffered = this.#buffered.get(task.id);
-      if (this.#hasOtherActive(task.id, run.id) || (buffered && buffered.length > 0)) {
-        switch (task.policies.overlap) {
-          case 'skip':
-            return this.#skip(entry, 'overlap');
-          case 'buffer_one':
-            if (buffered && buffered.length >= 1) return this.#skip(entry, 'overlap');
-            return this.#push(this.#buffered, task.id, entry);
-          case 'buffer_all':
-            return this.#push(this.#buffered, task.id, entry);
-          case 'cancel_other':
-            for (const id of this.#othersActive(task.id, run.id)) {
-              const r = this.#running.get(id);
-              if (r) this.#stopRun(r, 'overlap');
-              else this.#dropWaiting(id);
-            }
-            break;
-          case 'allow_all':
-            break;
-        }
-      }
+    for (const id of d.cancel) {
+      const r = this.#running.get(id);
+      if (r) this.#stopRun(r, 'overlap');
+      else this.#dropWaiting(id);
     }
-    let ids = this.#activeByTask.get(task.id);
-    if (!ids) this.#activeByTask.set(task.id, (ids = new Set()));
-    ids.add(run.id);
     if (this.#shared && run.trigger === 'schedule' && task.policies.overlap === 'cancel_other') this.#cancelOthersElsewhere(run, task);
-    const cap = task.policies.concurrency;
-    if (cap !== null && (this.#runningByKey.get(concurrencyKey(task)) ?? 0) >= cap) {
-      return this.#push(this.#waitingForKey, concurrencyKey(task), entry);
-    }
-    if (this.#running.size + this.#claimStarting >= this.#o.maxConcurrentRuns) {
-      this.#ready.push(entry);
-      return;
-    }
-    this.#start(entry);
+    if (d.action === 'start') this.#start(entry);
+  }
+
+  /** Acts on the runs a waiting list gave back, in order. */
+  #actAll(admitted: readonly Admitted[]): void {
+    for (const a of admitted) this.#act(a.entry, a.decision);
   }
 
   /** cancel_other across the cluster: runs of the task on other nodes are asked to stop. */
@@ -429,26 +378,15 @@ export class Dispatcher implements SchedulerControl {
 
   /** A start the cluster refused: skip it (overlap `skip`) or keep it and try again next poll. */
   #refused(entry: Entry, reason: 'overlap' | 'concurrency'): void {
-    const { run, task } = entry.claimed;
-    if (reason === 'overlap' && task.policies.overlap === 'skip') return this.#skip(entry, 'overlap');
-    if (reason === 'overlap' && task.policies.overlap === 'buffer_one' && this.#blocked.some((e) => e.claimed.task.id === task.id)) {
-      return this.#skip(entry, 'overlap');
-    }
-    this.#held.set(run.id, entry);
-    this.#blocked.push(entry);
+    if (this.#admission.refused(entry, reason) === 'skip') return this.#skip(entry, 'overlap');
+    this.#held.set(entry.claimed.run.id, entry);
     if (this.#blockedTimer !== null || this.#stopping) return;
     this.#blockedTimer = setTimeout(() => {
       this.#blockedTimer = null;
-      const retry = this.#blocked;
-      this.#blocked = [];
-      for (const e of retry) if (this.#held.get(e.claimed.run.id) === e && !this.#fenced) this.#admit(e, false);
+      for (const e of this.#admission.takeRefused()) {
+        if (this.#held.get(e.claimed.run.id) === e && !this.#fenced) this.#act(e, this.#admission.admit(e));
+      }
     }, this.#o.pollIntervalMs);
-  }
-
-  #push(map: Map<string, Entry[]>, key: string, entry: Entry): void {
-    const list = map.get(key);
-    if (list) list.push(entry);
-    else map.set(key, [entry]);
   }
 
   #skip(entry: Entry, reason: string): void {
@@ -462,6 +400,19 @@ export class Dispatcher implements SchedulerControl {
     );
   }
 
+  /** Drops a run that waits for a key or slot (cancel_other of an occurrence not started yet). */
+  #dropWaiting(runId: string): void {
+    const e = this.#held.get(runId);
+    if (e === undefined) return;
+    this.#held.delete(runId);
+    this.#heldShrank();
+    this.#writer.complete(
+      e.claimed.run,
+      { runId, leaseEpoch: e.claimed.run.leaseEpoch, status: 'skipped', finishedAt: this.#d.clock.now(), reason: 'overlap' },
+      'queued',
+    );
+  }
+
   // ---- running ----
 
   #start(entry: Entry): void {
@@ -471,9 +422,6 @@ export class Dispatcher implements SchedulerControl {
     const startedAt = this.#d.clock.now();
     const r: Running = { entry, startedAt, abortReason: null, executing: false };
     this.#running.set(run.id, r);
-    const key = concurrencyKey(task);
-    this.#runningByKey.set(key, (this.#runningByKey.get(key) ?? 0) + 1);
-
     this.#writer
       .start(run, startedAt, this.#shared ? startGuard(run, task) : undefined)
       .then((verdict) => {
@@ -502,16 +450,12 @@ export class Dispatcher implements SchedulerControl {
 
   /** A run its claim started (ClaimOptions.startDue): already `running` in the store, it executes now. */
   #startClaimed(claimed: ClaimedRun): void {
-    const { run, task } = claimed;
+    const { run } = claimed;
     const startedAt = run.startedAt!;
     const entry: Entry = { dueAt: run.scheduledFor, priority: run.priority, seq: this.#seq++, claimed };
     const r: Running = { entry, startedAt, abortReason: null, executing: false };
     this.#running.set(run.id, r);
-    const key = concurrencyKey(task);
-    this.#runningByKey.set(key, (this.#runningByKey.get(key) ?? 0) + 1);
-    let ids = this.#activeByTask.get(task.id);
-    if (!ids) this.#activeByTask.set(task.id, (ids = new Set()));
-    ids.add(run.id);
+    this.#admission.started(entry);
     if (this.#d.bus.has('run:transition')) {
       this.#d.bus.emit('run:transition', transitionEvent(run, 'queued', startedAt, { finishedAt: null, reason: null, errorCode: null }));
     }
@@ -602,108 +546,10 @@ export class Dispatcher implements SchedulerControl {
   #release(r: Running): void {
     const { run, task } = r.entry.claimed;
     if (!this.#running.delete(run.id)) return;
-    const key = concurrencyKey(task);
-    const n = (this.#runningByKey.get(key) ?? 1) - 1;
-    if (n > 0) this.#runningByKey.set(key, n);
-    else this.#runningByKey.delete(key);
-    const ids = this.#activeByTask.get(task.id);
-    ids?.delete(run.id);
-    if (ids && ids.size === 0) this.#activeByTask.delete(task.id);
+    this.#admission.ended(r.entry);
     if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
     if (this.#stopping) return;
-    this.#pump(task);
-  }
-
-  #pump(task: Task): void {
-    // Overlap buffer: the next buffered occurrence starts once no run of the task is active.
-    if (this.#buffered.has(task.id) && !this.#hasOtherActive(task.id, null)) {
-      const next = this.#shiftLive(this.#buffered, task.id);
-      if (next) this.#admit(next, true);
-    }
-    // Runs waiting for the key, first come first served, each against its own task's cap: tasks
-    // sharing a key may have different caps, or none (an uncapped task still holds the key).
-    const key = concurrencyKey(task);
-    while (this.#running.size + this.#claimStarting < this.#o.maxConcurrentRuns) {
-      const next = this.#peekLive(this.#waitingForKey, key);
-      if (!next) break;
-      const cap = next.claimed.task.policies.concurrency;
-      if (cap !== null && (this.#runningByKey.get(key) ?? 0) >= cap) break;
-      this.#shiftLive(this.#waitingForKey, key);
-      this.#admit(next, true);
-    }
-    this.#pumpReady();
-  }
-
-  /** Starts runs that wait only for a node slot, while there are free slots. */
-  #pumpReady(): void {
-    while (this.#running.size + this.#claimStarting < this.#o.maxConcurrentRuns && this.#ready.size > 0) {
-      const next = this.#ready.pop()!;
-      if (this.#held.get(next.claimed.run.id) !== next) continue;
-      this.#admit(next, true);
-    }
-  }
-
-  /** The first entry of `map[key]` still held (dead ones are dropped), without taking it. */
-  #peekLive(map: Map<string, Entry[]>, key: string): Entry | undefined {
-    const list = map.get(key);
-    while (list && list.length > 0) {
-      const e = list[0]!;
-      if (this.#held.get(e.claimed.run.id) === e) return e;
-      list.shift();
-    }
-    map.delete(key);
-    return undefined;
-  }
-
-  /**
-   * Whether another run of the task is active, pruning dead ids on the way: it stops at the first
-   * live one, so a task with 20,000 runs in flight costs one step, not 20,000, per admission.
-   */
-  #hasOtherActive(taskId: string, except: string | null): boolean {
-    const ids = this.#activeByTask.get(taskId);
-    if (!ids) return false;
-    for (const id of ids) {
-      if (!this.#running.has(id) && !this.#held.has(id)) ids.delete(id);
-      else if (id !== except) return true;
-    }
-    if (ids.size === 0) this.#activeByTask.delete(taskId);
-    return false;
-  }
-
-  /** Active runs of the task other than `except` (pruning ids of runs no longer held or running). */
-  #othersActive(taskId: string, except: string | null): string[] {
-    const ids = this.#activeByTask.get(taskId);
-    if (!ids) return [];
-    const out: string[] = [];
-    for (const id of ids) {
-      if (!this.#running.has(id) && !this.#held.has(id)) ids.delete(id);
-      else if (id !== except) out.push(id);
-    }
-    if (ids.size === 0) this.#activeByTask.delete(taskId);
-    return out;
-  }
-
-  /** Drops a run that waits for a key or slot (cancel_other of an occurrence not started yet). */
-  #dropWaiting(runId: string): void {
-    const e = this.#held.get(runId);
-    if (e === undefined) return;
-    this.#held.delete(runId);
-    this.#heldShrank();
-    this.#writer.complete(
-      e.claimed.run,
-      { runId, leaseEpoch: e.claimed.run.leaseEpoch, status: 'skipped', finishedAt: this.#d.clock.now(), reason: 'overlap' },
-      'queued',
-    );
-  }
-
-  #shiftLive(map: Map<string, Entry[]>, key: string): Entry | undefined {
-    const list = map.get(key);
-    while (list && list.length > 0) {
-      const e = list.shift()!;
-      if (list.length === 0) map.delete(key);
-      if (this.#held.get(e.claimed.run.id) === e) return e;
-    }
-    return undefined;
+    this.#actAll(this.#admission.pump(task));
   }
 
   // ---- recovery, leases, shutdown ----
@@ -778,10 +624,7 @@ export class Dispatcher implements SchedulerControl {
     const held = [...this.#held.values()];
     this.#held.clear();
     this.#heap.drain();
-    this.#ready.drain();
-    this.#buffered.clear();
-    this.#waitingForKey.clear();
-    this.#blocked = [];
+    this.#admission.clear();
     for (const e of held) this.#fencedRuns.push(e.claimed);
     for (const r of this.#running.values()) this.#stopRun(r, 'fenced');
     this.#d.bus.emit('scheduler:fenced', { at: now, running: this.#running.size, held: held.length });
@@ -821,10 +664,7 @@ export class Dispatcher implements SchedulerControl {
     const unstarted = [...this.#held.values()].map((e) => ({ runId: e.claimed.run.id, leaseEpoch: e.claimed.run.leaseEpoch }));
     this.#held.clear();
     this.#heap.drain();
-    this.#ready.drain();
-    this.#buffered.clear();
-    this.#waitingForKey.clear();
-    this.#blocked = [];
+    this.#admission.clear();
     if (this.#blockedTimer) clearTimeout(this.#blockedTimer);
     this.#blockedTimer = null;
     const all = (): Promise<void> =>
@@ -841,29 +681,4 @@ export class Dispatcher implements SchedulerControl {
     const toRelease = [...unstarted, ...this.#released.splice(0)];
     if (toRelease.length > 0) await this.#d.store.releaseRuns(this.#o.node, toRelease, now);
   }
-}
-
-/**
- * Whether a run may start in its claim's write: admission would start it at once, with nothing to
- * check (no overlap guard, no concurrency cap, no other run to cancel) but a free node slot.
- */
-function startableOnClaim(run: Run, task: Task): boolean {
-  if (task.policies.concurrency !== null) return false;
-  return run.trigger !== 'schedule' || task.policies.overlap === 'allow_all';
-}
-
-/** What a start must not collide with on other nodes (null: nothing to check). */
-function startGuard(run: Run, task: Task): StartGuard | undefined {
-  const overlap = task.policies.overlap;
-  const guardsOverlap = run.trigger === 'schedule' && overlap !== 'allow_all' && overlap !== 'cancel_other';
-  const cap = task.policies.concurrency;
-  if (!guardsOverlap && cap === null) return undefined;
-  const guard: StartGuard = {};
-  if (guardsOverlap) guard.overlapTaskId = task.id;
-  if (cap !== null) guard.concurrency = { key: concurrencyKey(task), cap };
-  return guard;
-}
-
-function concurrencyKey(task: Task): string {
-  return task.policies.concurrencyKey ?? `task:${task.id}`;
 }
