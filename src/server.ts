@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { buildApp } from './api/build-app.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
 import type { Config } from './config/config.js';
@@ -72,6 +73,40 @@ export interface RunningServer {
   bus: EventBus;
   /** Drains (SIGTERM semantics) and closes everything. */
   close(): Promise<void>;
+}
+
+/**
+ * The InfluxDB sink (SUNDIAL_INFLUX_URL), subscribed to the bus. Loaded only when configured. The
+ * operator's own InfluxDB is not an `http` task's target: the outbound guard does not apply.
+ */
+async function startInfluxSink(
+  config: Config,
+  d: { bus: EventBus; clock: Clock; registry: Registry; log: ReturnType<typeof createLogger>; store: Store; load: () => { held: number; running: number } },
+): Promise<{ stop(boundMs: number): Promise<void> }> {
+  const { InfluxSink } = await import('./observability/influx/influx-sink.js');
+  const sink = new InfluxSink(
+    {
+      target: { url: config.influxUrl, database: config.influxDatabase, bucket: config.influxBucket, org: config.influxOrg, token: config.influxToken },
+      batchSize: config.influxBatchSize,
+      flushIntervalMs: config.influxFlushInterval,
+      bufferSize: config.influxBufferSize,
+      timeoutMs: config.influxTimeout,
+      nodeIntervalMs: config.influxNodeInterval,
+      node: config.nodeId,
+    },
+    {
+      bus: d.bus,
+      clock: d.clock,
+      registry: d.registry,
+      log: d.log,
+      lookupTask: (id) => d.store.getTask(id),
+      load: d.load,
+      backlog: async () => (await d.store.countRuns('*', d.clock.now())).backlog,
+    },
+  );
+  sink.start();
+  d.log.info({ origin: sink.endpoint.origin, api: sink.endpoint.api, path: sink.endpoint.path.replace(/\?.*/, '') }, 'writing measurements to InfluxDB');
+  return sink;
 }
 
 /** Opens the store for the configured backend. */
@@ -178,6 +213,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const retention = roles.has('scheduler') || !shared ? new HistoryRetention(retentionOptions(config), { store, clock, bus }) : null;
   logClusterEvents(bus, log);
   const metricsRegistry = createMetrics({ bus, store, clock, load: () => dispatcher.load });
+  // Subscribed before the scheduler starts, so the transitions of the recovery are written too.
+  const influx = config.influxUrl === '' ? null : await startInfluxSink(config, { bus, clock, registry: metricsRegistry, log, store, load: () => dispatcher.load });
   let ready = false;
   const app = await buildApp({
     config,
@@ -214,6 +251,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await app.close();
     await executor.close(0);
     output.close();
+    await influx?.stop(0);
     await store.close();
     throw err;
   };
@@ -257,6 +295,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         // Lines and samples of runs cut off by the drain are kept with what else they wrote.
         await output.flush();
         output.close();
+        // The last transitions, samples and lines, within the sink's time limit.
+        await influx?.stop(config.influxTimeout);
         await store.close();
         log.info('stopped');
       })();

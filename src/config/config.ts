@@ -101,6 +101,23 @@ export const OPTIONS = {
   },
   httpBodyExcerptBytes: { env: 'SUNDIAL_HTTP_BODY_EXCERPT_BYTES', kind: 'int', def: 4096, min: 0, max: 1_048_576, doc: 'How much of an `http` task response body is stored with the run.' },
   bodyLimit: { env: 'SUNDIAL_BODY_LIMIT', kind: 'int', def: 1_048_576, min: 1024, max: 104_857_600, doc: 'Largest API request body in bytes.' },
+  influxUrl: { env: 'SUNDIAL_INFLUX_URL', kind: 'string', def: '', doc: 'InfluxDB to write runs, metrics and logs to (`http://127.0.0.1:8086`); unset: no InfluxDB sink. Exempt from the outbound guard.' },
+  influxDatabase: { env: 'SUNDIAL_INFLUX_DATABASE', kind: 'string', def: 'sundial', doc: 'InfluxDB 1.x database (`/write?db=`), used when no bucket is set.' },
+  influxBucket: { env: 'SUNDIAL_INFLUX_BUCKET', kind: 'string', def: '', doc: 'InfluxDB 2.x/3.x bucket: when set, points go to `/api/v2/write` instead of 1.x `/write`.' },
+  influxOrg: { env: 'SUNDIAL_INFLUX_ORG', kind: 'string', def: '', doc: 'InfluxDB 2.x organization of the bucket.' },
+  influxToken: { env: 'SUNDIAL_INFLUX_TOKEN', kind: 'string', def: '', doc: 'InfluxDB API token, sent as `Authorization: Token …`.' },
+  influxBatchSize: { env: 'SUNDIAL_INFLUX_BATCH_SIZE', kind: 'int', def: 5000, min: 1, max: 100_000, doc: 'Points per InfluxDB write request at most.' },
+  influxFlushInterval: { env: 'SUNDIAL_INFLUX_FLUSH_INTERVAL', kind: 'duration', def: 1000, min: 10, max: 60_000, doc: 'Longest a point waits before a write request goes out.' },
+  influxBufferSize: {
+    env: 'SUNDIAL_INFLUX_BUFFER_SIZE',
+    kind: 'int',
+    def: 100_000,
+    min: 100,
+    max: 10_000_000,
+    doc: 'Points held while InfluxDB is slow or away (and at most 64 MiB); beyond it the oldest are dropped and counted in `sundial_sink_dropped_total`.',
+  },
+  influxTimeout: { env: 'SUNDIAL_INFLUX_TIMEOUT', kind: 'duration', def: 5000, min: 100, max: 300_000, doc: 'Time limit of one InfluxDB write request, and of the last flush at shutdown.' },
+  influxNodeInterval: { env: 'SUNDIAL_INFLUX_NODE_INTERVAL', kind: 'duration', def: 10_000, min: 1000, max: 3_600_000, doc: "How often this node's figures (lateness, backlog, runs/s) are written as a `sundial_node` point." },
 } as const satisfies Record<string, OptionSpec>;
 
 type Options = typeof OPTIONS;
@@ -154,6 +171,29 @@ function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown } | { 
       return { ok: false, message: 'must be a comma-separated list' };
     }
   }
+}
+
+/** The InfluxDB sink's settings that only make sense together. */
+function validateInflux(out: Record<string, unknown>): FieldError[] {
+  const url = out.influxUrl;
+  if (typeof url !== 'string' || url === '') return [];
+  const errors: FieldError[] = [];
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below
+  }
+  if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    errors.push({ path: 'influxUrl', message: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8086' });
+  }
+  if (out.influxBucket === '' && out.influxDatabase === '') {
+    errors.push({ path: 'influxDatabase', message: 'must name a database (InfluxDB 1.x), or set influxBucket (2.x/3.x)' });
+  }
+  if (typeof out.influxBatchSize === 'number' && typeof out.influxBufferSize === 'number' && out.influxBatchSize > out.influxBufferSize) {
+    errors.push({ path: 'influxBatchSize', message: `must not exceed influxBufferSize (${out.influxBufferSize})` });
+  }
+  return errors;
 }
 
 /** Resolves configuration once; throws a SundialError listing every bad option. */
@@ -212,6 +252,7 @@ export function resolveConfig(input: ResolveInput = {}): Config {
   if (typeof out.scriptMemory === 'number' && typeof out.scriptMemoryMax === 'number' && out.scriptMemory > out.scriptMemoryMax) {
     errors.push({ path: 'scriptMemory', message: `must not exceed scriptMemoryMax (${out.scriptMemoryMax})` });
   }
+  for (const e of validateInflux(out)) errors.push(e);
   if (errors.length > 0) {
     throw new SundialError('validation_failed', `invalid configuration: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
   }

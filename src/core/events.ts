@@ -30,8 +30,11 @@ export interface SundialEvents {
   'run:transition': RunTransition;
   /** Log lines a running run wrote; `fromSeq` is the index of the first in the run's whole log. */
   'run:logs': { runId: string; namespace: string; fromSeq: number; lines: LogLine[] };
-  /** A resource sample of a long run. */
-  'run:sample': { runId: string; namespace: string; sample: ResourceSample };
+  /**
+   * A resource sample of a long run (about once a second), and one with `final` when a run ends
+   * with its totals (then `rssBytes` is the run's peak).
+   */
+  'run:sample': { runId: string; namespace: string; sample: ResourceSample; final?: boolean };
   'task:changed': { action: 'created' | 'updated' | 'deleted' | 'paused' | 'resumed'; task: Task; at: Millis };
   /** The dispatcher's timer fired later than asked (event loop blocked or clock jump). */
   'scheduler:tick:overdue': { expectedAt: Millis; firedAt: Millis };

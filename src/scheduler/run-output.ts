@@ -76,6 +76,11 @@ export class RunOutputRecorder implements RunOutput {
   finish(job: RunJob, outcome: RunOutcome): void {
     // Samples go out now, ahead of the completion, so a finished run's series is complete.
     if (this.#samples.length > 0) void this.flush();
+    // The run's totals, for sinks that keep a series per run (stored with the completion, not here).
+    if (outcome.cpuMs !== null && this.#bus.has('run:sample')) {
+      const sample = { at: outcome.finishedAt, cpuMs: outcome.cpuMs, rssBytes: outcome.peakRssBytes ?? 0, diskWriteBytes: outcome.diskWriteBytes ?? 0 };
+      this.#bus.emit('run:sample', { runId: job.runId, namespace: job.namespace, sample, final: true });
+    }
     const buf = this.#runs.get(job.runId);
     if (buf === undefined) return;
     const unsent = buf.lines.slice(buf.handed);

@@ -64,6 +64,20 @@ describe('resolveConfig', () => {
     assert.throws(() => resolveConfig({ env: { SUNDIAL_DATABASE_URL: 'mysql://x' } }), /postgres/);
   });
 
+  it('leaves the InfluxDB sink off by default and checks its settings when it is on', () => {
+    const off = resolveConfig({ env: {} });
+    assert.equal(off.influxUrl, '');
+    assert.deepEqual([off.influxDatabase, off.influxBatchSize, off.influxFlushInterval, off.influxBufferSize, off.influxTimeout], ['sundial', 5000, 1000, 100_000, 5000]);
+    const on = resolveConfig({ env: { SUNDIAL_INFLUX_URL: 'http://127.0.0.1:8086', SUNDIAL_INFLUX_FLUSH_INTERVAL: '250ms', SUNDIAL_INFLUX_BUCKET: 'runs' } });
+    assert.deepEqual([on.influxUrl, on.influxFlushInterval, on.influxBucket], ['http://127.0.0.1:8086', 250, 'runs']);
+    assert.throws(() => resolveConfig({ env: { SUNDIAL_INFLUX_URL: 'udp://127.0.0.1:8089' } }), /influxUrl must be an http/);
+    assert.throws(() => resolveConfig({ env: { SUNDIAL_INFLUX_URL: 'not a url' } }), /influxUrl/);
+    assert.throws(() => resolveConfig({ env: { SUNDIAL_INFLUX_URL: 'http://h:8086', SUNDIAL_INFLUX_DATABASE: '' } }), /influxDatabase/);
+    assert.throws(() => resolveConfig({ env: { SUNDIAL_INFLUX_URL: 'http://h:8086', SUNDIAL_INFLUX_BATCH_SIZE: '5000', SUNDIAL_INFLUX_BUFFER_SIZE: '1000' } }), /influxBatchSize/);
+    // Off, the sink's settings are not cross-checked (an empty database is fine then).
+    assert.equal(resolveConfig({ env: { SUNDIAL_INFLUX_DATABASE: '' } }).influxDatabase, '');
+  });
+
   it('docs/configuration.md carries the generated table of every option', () => {
     const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     assert.ok(doc.includes(configTable()), 'regenerate the table: node --import tsx scripts/config-doc.ts');

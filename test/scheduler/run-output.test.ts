@@ -103,4 +103,21 @@ describe('run output recorder', () => {
     assert.deepEqual(f.samples, [{ runId: 'r1', at: 5, cpuMs: 1.5, rssBytes: 100, diskWriteBytes: 0 }]);
     rec.close();
   });
+
+  it('publishes a run’s totals as a final sample when it ends (not stored: the completion carries them)', () => {
+    const bus = new EventBus();
+    const seen: SundialEvents['run:sample'][] = [];
+    bus.on('run:sample', (e) => seen.push(e));
+    const f = fakeStore();
+    const rec = new RunOutputRecorder({ store: f.store, bus, flushIntervalMs: 60_000 });
+    const outcome = makeOutcome(systemClock, 'succeeded');
+    Object.assign(outcome, { cpuMs: 40, peakRssBytes: 2048, diskWriteBytes: 7, finishedAt: 99 });
+    rec.finish(job, outcome);
+    assert.deepEqual(seen, [{ runId: 'r1', namespace: 'ns', sample: { at: 99, cpuMs: 40, rssBytes: 2048, diskWriteBytes: 7 }, final: true }]);
+    // A runner that measured nothing (an http run) sends none.
+    rec.finish(job, makeOutcome(systemClock, 'succeeded'));
+    assert.equal(seen.length, 1);
+    assert.equal(f.samples.length, 0);
+    rec.close();
+  });
 });
