@@ -16,7 +16,8 @@ import type {
   TaskSpec,
   TaskStatus,
 } from '../core/types.js';
-import type { NewRun, NodeRegistration, StoredApiKey } from './store.js';
+import { newId } from '../core/ids.js';
+import type { NewAudit, NewRun, NewTask, NodeRegistration, StoredApiKey } from './store.js';
 
 /** A `tasks` row. */
 export interface TaskRow {
@@ -364,4 +365,33 @@ export function rowToNode(r: NodeRow): NodeRegistration {
     instanceId: r.instance_id,
     runsInFlight: r.runs_in_flight,
   };
+}
+
+/**
+ * The values of a task insert, in column order (id … status, next_run_at, created_at, updated_at,
+ * created_by, updated_by): both stores' statements take them as written.
+ */
+export function newTaskValues(task: NewTask, firstRun: NewRun | null): unknown[] {
+  return [
+    task.id,
+    task.namespace,
+    task.name,
+    task.description,
+    task.kind,
+    JSON.stringify(task.spec),
+    toJson(task.schedule),
+    JSON.stringify(task.policies),
+    toJson(task.payload),
+    task.status,
+    task.nextRunAt ?? firstRun?.scheduledFor ?? null,
+    task.createdAt,
+    task.updatedAt,
+    task.createdBy,
+    task.updatedBy,
+  ];
+}
+
+/** The values of an audit insert, in column order (its id is made from its time). */
+export function newAuditValues(a: NewAudit): unknown[] {
+  return [newId(a.at), a.namespace, a.at, a.actor, a.ip, a.action, a.targetType, a.targetId, toJson(a.detail)];
 }

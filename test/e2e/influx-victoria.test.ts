@@ -65,14 +65,20 @@ it('writes task_schedule, task_metrics, task_logs and sundial_node through /api/
     assert.equal(s.metric.run_id, undefined, 'the run id is a field, never a label');
     assert.ok(s.values.every((v) => v === 1));
   }
-  await vm.flush();
-  const failed = await vm.export(`task_schedule_attempt{task_id="${fails.body.id}"}`);
+  // The last runs' points may still be on their way (the sink sends by size and by time).
+  const exported = (query: string, enough: (s: VmSeries[]) => boolean): Promise<VmSeries[]> =>
+    eventually(async () => {
+      await vm.flush();
+      const s = await vm.export(query);
+      return enough(s) ? s : null;
+    }, 15_000, 250).catch(() => vm.export(query));
+  const failed = await exported(`task_schedule_attempt{task_id="${fails.body.id}"}`, (s) => samples(s) >= 3);
   assert.ok(samples(failed) >= 3);
-  const cpu = await vm.export(`task_metrics_cpu_utilization{task_id="${work.body.id}"}`);
-  const memory = await vm.export(`task_metrics_memory_utilization{task_id="${work.body.id}"}`);
+  const cpu = await exported(`task_metrics_cpu_utilization{task_id="${work.body.id}"}`, (s) => samples(s) >= 5);
+  const memory = await exported(`task_metrics_memory_utilization{task_id="${work.body.id}"}`, (s) => samples(s) >= 5);
   assert.ok(samples(cpu) >= 5 && samples(memory) >= 5, `metrics: ${samples(cpu)} cpu, ${samples(memory)} memory samples`);
   assert.ok(memory.every((s) => s.values.every((v) => v > 0)));
-  const seq = await vm.export(`task_logs_seq{task_id="${work.body.id}"}`);
+  const seq = await exported(`task_logs_seq{task_id="${work.body.id}"}`, (s) => samples(s) >= 5);
   assert.ok(samples(seq) >= 5, `log lines: ${samples(seq)}`);
   const node = await eventually(async () => {
     await vm.flush();

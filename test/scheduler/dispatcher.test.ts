@@ -234,10 +234,10 @@ describe('starts in the claim (runs already due when claimed)', () => {
     // Several claim rounds pass while both slots are held: nothing more may start.
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(h.executor.executing.length, 2);
-    while (h.executor.jobs.length < 6 || h.executor.heldIds.length > 0) {
-      const [id] = h.executor.heldIds;
-      if (id !== undefined) h.executor.release(id);
-      await new Promise((r) => setTimeout(r, 10));
+    // Each run that ends lets exactly one more start.
+    for (let released = 0; released < 6; released++) {
+      await h.executor.started(Math.min(6, released + 2));
+      h.executor.release(h.executor.heldIds[0]!);
     }
     await h.waitFor((t) => t.to === 'succeeded', 6);
     assert.equal(h.executor.peak(), 2);

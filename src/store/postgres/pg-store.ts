@@ -6,7 +6,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { SundialError } from '../../core/errors.js';
 import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, ResourceSample, Run, Task, TaskStatus } from '../../core/types.js';
-import { TaskPartsCache, newRunToRun, rowToApiKey, rowToNode, rowToRun, rowToStoredApiKey, rowToTask } from '../rows.js';
+import { TaskPartsCache, newAuditValues, newRunToRun, rowToApiKey, rowToNode, rowToRun, rowToStoredApiKey, rowToTask } from '../rows.js';
 import { RunCountTally } from '../run-count-tally.js';
 import { nodeIdTaken } from '../store-errors.js';
 import type {
@@ -183,7 +183,7 @@ export class PostgresStore implements Store {
         if (existing === undefined) throw new Error(`run key ${run.idempotencyKey} conflicted but has no row`);
         return { run: rowToRun(existing), created: false };
       }
-      if (audit !== null) await S.insertAudit.run(c, S.auditValues(audit));
+      if (audit !== null) await S.insertAudit.run(c, newAuditValues(audit));
       await this.#count(c, (t) => t.add(run.namespace, run.status));
       return { run: newRunToRun(run), created: true };
     });
@@ -238,7 +238,7 @@ export class PostgresStore implements Store {
       }
       const row = (await S.rescheduleRun.run(c, [at, now, audit.actor, id])).rows[0]!;
       if (cur.trigger === 'schedule') await S.recomputeNextRun.run(c, [cur.task_id]);
-      await S.insertAudit.run(c, S.auditValues(audit));
+      await S.insertAudit.run(c, newAuditValues(audit));
       return rowToRun(row);
     });
   }
@@ -259,7 +259,7 @@ export class PostgresStore implements Store {
       } else {
         throw new SundialError('run_already_finished', `The run already ended ${cur.status}`);
       }
-      await S.insertAudit.run(c, S.auditValues(audit));
+      await S.insertAudit.run(c, newAuditValues(audit));
       await applyCounts(c, this.#ctx.shard, counts);
       return { run: rowToRun(row), previousStatus: cur.status as CancelOutcome['previousStatus'] };
     });
@@ -369,7 +369,7 @@ export class PostgresStore implements Store {
           key.createdBy,
         ])
       ).rows[0]!;
-      await S.insertAudit.run(c, S.auditValues(audit));
+      await S.insertAudit.run(c, newAuditValues(audit));
       return rowToApiKey(row);
     });
   }
@@ -387,7 +387,7 @@ export class PostgresStore implements Store {
     return this.#tx(async (c) => {
       const row = (await S.revokeApiKey.run(c, [now, audit.actor, id])).rows[0];
       if (row === undefined) throw new SundialError('api_key_not_found', `No API key with id ${id}`);
-      await S.insertAudit.run(c, S.auditValues(audit));
+      await S.insertAudit.run(c, newAuditValues(audit));
       return rowToApiKey(row);
     });
   }
@@ -414,7 +414,7 @@ export class PostgresStore implements Store {
   }
 
   async appendAudit(entry: NewAudit): Promise<void> {
-    await this.#tx((c) => S.insertAudit.run(c, S.auditValues(entry)));
+    await this.#tx((c) => S.insertAudit.run(c, newAuditValues(entry)));
   }
 
   async upsertNode(node: NodeRegistration, aliveSince: Millis): Promise<void> {

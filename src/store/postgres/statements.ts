@@ -15,9 +15,8 @@
 // - run inserts skip keys that already have a row rather than wait on it (insertRunsIfNew).
 // The stress runs behind test/store/postgres-store.test.ts ("survives churn") log no deadlock.
 import type pg from 'pg';
-import { newId } from '../../core/ids.js';
 import { RUN_COLUMNS, toJson, type ApiKeyRow, type NodeRow, type RunRow, type TaskRow } from '../rows.js';
-import type { NewAudit, NewRun } from '../store.js';
+import type { NewRun } from '../store.js';
 
 /** Anything that runs a query: the pool, or the client of a transaction. */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
@@ -484,10 +483,6 @@ export const deleteTask = stmt<TaskRow>('delete_task', 'DELETE FROM tasks WHERE 
 
 // ---- keys, audit, nodes ----
 
-/** The values of `insertAudit` (the id is time-ordered from the entry's time). */
-export function auditValues(a: NewAudit): unknown[] {
-  return [newId(a.at), a.namespace, a.at, a.actor, a.ip, a.action, a.targetType, a.targetId, toJson(a.detail)];
-}
 
 export const insertAudit = stmt(
   'insert_audit',

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { SundialError } from '../../core/errors.js';
 import type { Millis, Run, Task } from '../../core/types.js';
-import { rowToRun, rowToTask, toJson } from '../rows.js';
+import { newAuditValues, newTaskValues, rowToRun, rowToTask, toJson } from '../rows.js';
 import { RunCountTally } from '../run-count-tally.js';
 import type { DeleteTaskOutcome, NewAudit, NewRun, NewTask, UpdateTaskOptions } from '../store.js';
 import { applyCounts } from './run-counts.js';
@@ -17,23 +17,7 @@ const UNIQUE_VIOLATION = '23505';
 export async function createTask(c: pg.ClientBase, shard: number, task: NewTask, firstRun: NewRun | null, audit: NewAudit): Promise<Task> {
   let row;
   try {
-    ({ rows: [row] } = await S.insertTask.run(c, [
-      task.id,
-      task.namespace,
-      task.name,
-      task.description,
-      task.kind,
-      JSON.stringify(task.spec),
-      toJson(task.schedule),
-      JSON.stringify(task.policies),
-      toJson(task.payload),
-      task.status,
-      task.nextRunAt ?? firstRun?.scheduledFor ?? null,
-      task.createdAt,
-      task.updatedAt,
-      task.createdBy,
-      task.updatedBy,
-    ]));
+    ({ rows: [row] } = await S.insertTask.run(c, newTaskValues(task, firstRun)));
   } catch (err) {
     throw nameTaken(err, task.namespace, task.name);
   }
@@ -42,7 +26,7 @@ export async function createTask(c: pg.ClientBase, shard: number, task: NewTask,
     await S.insertRun.run(c, S.newRunValues(firstRun));
     counts.add(firstRun.namespace, firstRun.status);
   }
-  await S.insertAudit.run(c, S.auditValues(audit));
+  await S.insertAudit.run(c, newAuditValues(audit));
   // Last in every write: the counts rows are the hottest rows, so they are held the shortest.
   await applyCounts(c, shard, counts);
   return rowToTask(row!);
@@ -101,7 +85,7 @@ export async function updateTask(c: pg.ClientBase, shard: number, task: Task, op
       await S.setTaskNextRun.run(c, [row!.next_run_at, task.id]);
     }
   }
-  await S.insertAudit.run(c, S.auditValues(opts.audit));
+  await S.insertAudit.run(c, newAuditValues(opts.audit));
   await applyCounts(c, shard, counts);
   return rowToTask(row!);
 }
@@ -118,7 +102,7 @@ export async function deleteTask(c: pg.ClientBase, shard: number, id: string, no
   if (row === undefined) throw notFound(id);
   const counts = new RunCountTally();
   for (const r of cancelled) counts.add(r.namespace, 'cancelled');
-  await S.insertAudit.run(c, S.auditValues(audit));
+  await S.insertAudit.run(c, newAuditValues(audit));
   await applyCounts(c, shard, counts);
   return { task: rowToTask(row), cancelled: sortRuns(cancelled), running: sortRuns(running) };
 }

@@ -34,11 +34,11 @@ import { HeldRuns, claimDue, claimOrphans, type ClaimContext, type RunOwner } fr
 import { applyMigrations } from './migrations.js';
 import { openDatabase } from './open-db.js';
 import { Queries } from './queries.js';
-import { TaskPartsCache, newRunToRun, rowToApiKey, rowToRun, rowToStoredApiKey, rowToNode, rowToTask, toJson } from '../rows.js';
+import { TaskPartsCache, newAuditValues, newRunToRun, newTaskValues, rowToApiKey, rowToRun, rowToStoredApiKey, rowToNode, rowToTask, toJson } from '../rows.js';
 import { nodeIdTaken } from '../store-errors.js';
 import { RunCountDelta, insertRun } from './run-counts.js';
 import { SqliteRetention } from './retention.js';
-import { auditParams, prepareStatements, type Statements } from './statements.js';
+import { prepareStatements, type Statements } from './statements.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export { DataDirLockedError } from './open-db.js';
@@ -118,23 +118,7 @@ export class SqliteStore implements Store {
     return this.#write((st) => {
       let row;
       try {
-        row = st.insertTask.get(
-          task.id,
-          task.namespace,
-          task.name,
-          task.description,
-          task.kind,
-          JSON.stringify(task.spec),
-          toJson(task.schedule),
-          JSON.stringify(task.policies),
-          toJson(task.payload),
-          task.status,
-          task.nextRunAt ?? firstRun?.scheduledFor ?? null,
-          task.createdAt,
-          task.updatedAt,
-          task.createdBy,
-          task.updatedBy,
-        );
+        row = st.insertTask.get(...newTaskValues(task, firstRun));
       } catch (err) {
         throw nameTaken(err, task.namespace, task.name);
       }
@@ -143,7 +127,7 @@ export class SqliteStore implements Store {
         insertRun(st, counts, firstRun, false);
         counts.apply(st);
       }
-      st.insertAudit.run(auditParams(audit));
+      st.insertAudit.run(newAuditValues(audit));
       return rowToTask(row!);
     });
   }
@@ -211,7 +195,7 @@ export class SqliteStore implements Store {
           st.setTaskNextRun.run(row.next_run_at, task.id);
         }
       }
-      st.insertAudit.run(auditParams(opts.audit));
+      st.insertAudit.run(newAuditValues(opts.audit));
       this.#taskParts.forget(task.id);
       return rowToTask(row);
     });
@@ -228,7 +212,7 @@ export class SqliteStore implements Store {
       // Holders that poll (listCancelRequests) stop these; the caller also stops local ones.
       const running = st.requestTaskRunsCancel.all(now, now, audit.actor, id).map(rowToRun);
       st.deleteTask.run(id);
-      st.insertAudit.run(auditParams(audit));
+      st.insertAudit.run(newAuditValues(audit));
       this.#taskParts.forget(id);
       return { task: rowToTask(row), cancelled: sortRuns(cancelled), running: sortRuns(running) };
     });
@@ -244,7 +228,7 @@ export class SqliteStore implements Store {
         return { run: rowToRun(existing), created: false };
       }
       counts.apply(st);
-      if (audit !== null) st.insertAudit.run(auditParams(audit));
+      if (audit !== null) st.insertAudit.run(newAuditValues(audit));
       return { run: newRunToRun(run), created: true };
     });
   }
@@ -290,7 +274,7 @@ export class SqliteStore implements Store {
       }
       const row = st.rescheduleRun.get(at, now, audit.actor, id)!;
       if (cur.trigger === 'schedule') st.recomputeNextRun.run({ task: cur.task_id });
-      st.insertAudit.run(auditParams(audit));
+      st.insertAudit.run(newAuditValues(audit));
       return rowToRun(row);
     });
   }
@@ -310,7 +294,7 @@ export class SqliteStore implements Store {
       } else {
         throw new SundialError('run_already_finished', `The run already ended ${cur.status}`);
       }
-      st.insertAudit.run(auditParams(audit));
+      st.insertAudit.run(newAuditValues(audit));
       return { run: rowToRun(row), previousStatus: cur.status as CancelOutcome['previousStatus'] };
     });
   }
@@ -458,7 +442,7 @@ export class SqliteStore implements Store {
         key.createdBy,
         key.createdBy,
       )!;
-      st.insertAudit.run(auditParams(audit));
+      st.insertAudit.run(newAuditValues(audit));
       return rowToApiKey(row);
     });
   }
@@ -476,7 +460,7 @@ export class SqliteStore implements Store {
     return this.#write((st) => {
       const row = st.revokeApiKey.get(now, now, audit.actor, id);
       if (row === undefined) throw new SundialError('api_key_not_found', `No API key with id ${id}`);
-      st.insertAudit.run(auditParams(audit));
+      st.insertAudit.run(newAuditValues(audit));
       return rowToApiKey(row);
     });
   }
@@ -506,7 +490,7 @@ export class SqliteStore implements Store {
 
   appendAudit(entry: NewAudit): Promise<void> {
     return this.#write((st) => {
-      st.insertAudit.run(auditParams(entry));
+      st.insertAudit.run(newAuditValues(entry));
     });
   }
 

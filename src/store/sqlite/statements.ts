@@ -1,8 +1,7 @@
 // Every fixed SQL statement of the SQLite store, prepared once after migration and reused:
 // preparing costs more than running, and the hot path runs these thousands of times a second.
 import type Database from 'better-sqlite3';
-import type { NewAudit, NewRun } from '../store.js';
-import { newId } from '../../core/ids.js';
+import type { NewRun } from '../store.js';
 import { RUN_COLUMNS, toJson, type ApiKeyRow, type NodeRow, type RunRow, type TaskRow } from '../rows.js';
 
 type Db = Database.Database;
@@ -43,10 +42,6 @@ export function newRunParams(r: NewRun): unknown[] {
   ];
 }
 
-/** The positional parameters of the audit insert. */
-export function auditParams(a: NewAudit): unknown[] {
-  return [newId(a.at), a.namespace, a.at, a.actor, a.ip, a.action, a.targetType, a.targetId, toJson(a.detail)];
-}
 
 /** Prepares the store's fixed statements (the schema must exist). */
 export function prepareStatements(db: Db) {
