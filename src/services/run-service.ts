@@ -10,6 +10,7 @@ import { coversNamespace, readScope } from '../auth/roles.js';
 import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun } from './run-events.js';
+import { payloadDigest, requireShellAdmin } from './shell-guard.js';
 import type { TaskRef, TaskService } from './task-service.js';
 
 /** A manual run request. */
@@ -50,6 +51,7 @@ export class RunService {
    */
   async trigger(actor: Actor, ref: TaskRef, req: RunRequest): Promise<{ run: Run; created: boolean }> {
     const task = await this.#tasks.get(actor, ref);
+    requireShellAdmin(actor, task.kind, 'run');
     // Schedule occurrences use `<taskId>:<occurrence ms>` as their key; a manual run holding one
     // would make the planner's insert of that occurrence a no-op, silently skipping it.
     if (req.idempotencyKey !== undefined && req.idempotencyKey.startsWith(`${task.id}:`)) {
@@ -62,6 +64,7 @@ export class RunService {
       taskId: task.id,
       trigger: 'manual',
       ...(req.idempotencyKey !== undefined && { idempotencyKey: req.idempotencyKey }),
+      ...(req.payload !== undefined && payloadDigest(req.payload)),
     });
     const { run, created } = await this.#d.store.createRun(draft, audit);
     if (!created) {
@@ -79,6 +82,7 @@ export class RunService {
   /** Puts one run of the task on the calendar at `at` (trigger `api`). */
   async scheduleOnce(actor: Actor, ref: TaskRef, at: Millis): Promise<Run> {
     const task = await this.#tasks.get(actor, ref);
+    requireShellAdmin(actor, task.kind, 'schedule');
     const now = this.#d.clock.now();
     const draft = this.#draft(actor, task, 'api', now, at, task.payload, undefined);
     const audit = auditOf(actor, now, 'run.create', { type: 'run', id: draft.id, namespace: task.namespace }, {
@@ -131,6 +135,7 @@ export class RunService {
   async reschedule(actor: Actor, id: string, at: Millis): Promise<Run> {
     const { store, clock, scheduler, bus } = this.#d;
     const before = await this.get(actor, id);
+    await this.#requireShellAdminFor(actor, before, 'reschedule runs of');
     const now = clock.now();
     const audit = auditOf(actor, now, 'run.reschedule', { type: 'run', id: before.id, namespace: before.namespace }, {
       from: new Date(before.scheduledFor).toISOString(),
@@ -159,6 +164,14 @@ export class RunService {
       publishRun(bus, run, previousStatus, now);
     }
     return run;
+  }
+
+  /** The shell rule for a change to an existing run: the run carries no kind, its task does. */
+  async #requireShellAdminFor(actor: Actor, run: Run, what: string): Promise<void> {
+    if (actor.role === 'admin') return;
+    const task = await this.#d.store.getTask(run.taskId);
+    // A deleted task's runs were cancelled with it; nothing is left to protect.
+    if (task !== null) requireShellAdmin(actor, task.kind, what);
   }
 
   #draft(actor: Actor, task: Task, trigger: RunTrigger, now: Millis, at: Millis, payload: unknown, key: string | undefined): NewRun {

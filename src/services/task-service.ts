@@ -12,6 +12,7 @@ import { coversNamespace, homeNamespace, readScope, requireNamespace } from '../
 import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun, statusBeforeCancel } from './run-events.js';
+import { payloadDigest, requireShellAdmin } from './shell-guard.js';
 import { validateTaskSpec, type SpecChecks } from './task-spec.js';
 import { ErrorCollector } from './validation.js';
 
@@ -170,8 +171,7 @@ export class TaskService {
   async update(actor: Actor, ref: TaskRef, patch: TaskPatch, expectedVersion?: number): Promise<Task> {
     if (patch.kind === 'script' || typeof (patch.spec as { code?: unknown } | undefined)?.code === 'string') await this.#checks.loadScriptSyntaxChecker?.();
     return this.#change(actor, ref, expectedVersion, (current, now) => {
-      // What a shell task runs includes its payload (stdin) and timing, so only admins edit it.
-      if (current.kind === 'shell' && actor.role !== 'admin') throw new SundialError('forbidden', 'only admin keys may change shell tasks');
+      requireShellAdmin(actor, current.kind, 'change');
       const next: Task = { ...current };
       const check = new ErrorCollector();
       if (patch.name !== undefined) next.name = patch.name;
@@ -203,7 +203,7 @@ export class TaskService {
         next,
         action: 'task.update',
         event: 'updated',
-        detail: { fields },
+        detail: { fields, ...(patch.payload !== undefined && payloadDigest(patch.payload)) },
         ...(scheduleChanged && { replacePending: 'rescheduled' }),
       };
     });
@@ -211,37 +211,43 @@ export class TaskService {
 
   /** Sets (or, with null, removes) the task's recurrence and replaces its pending occurrence. */
   async setSchedule(actor: Actor, ref: TaskRef, scheduleInput: unknown): Promise<Task> {
-    return this.#change(actor, ref, undefined, (current, now) => ({
-      next: { ...current, schedule: this.#schedule(scheduleInput, now) },
-      action: 'task.schedule',
-      event: 'updated',
-      detail: { schedule: scheduleInput },
-      replacePending: 'rescheduled',
-    }));
+    return this.#change(actor, ref, undefined, (current, now) => {
+      requireShellAdmin(actor, current.kind, 'schedule');
+      return {
+        next: { ...current, schedule: this.#schedule(scheduleInput, now) },
+        action: 'task.schedule',
+        event: 'updated',
+        detail: { schedule: scheduleInput },
+        replacePending: 'rescheduled',
+      };
+    });
   }
 
   /** Pauses a task: its pending schedule occurrence is cancelled (reason `paused`). */
   async pause(actor: Actor, ref: TaskRef): Promise<Task> {
-    return this.#change(actor, ref, undefined, (current) =>
-      current.status === 'paused'
+    return this.#change(actor, ref, undefined, (current) => {
+      requireShellAdmin(actor, current.kind, 'pause');
+      return current.status === 'paused'
         ? null
-        : { next: { ...current, status: 'paused' }, action: 'task.pause', event: 'paused', detail: {}, replacePending: 'paused' },
-    );
+        : { next: { ...current, status: 'paused' }, action: 'task.pause', event: 'paused', detail: {}, replacePending: 'paused' };
+    });
   }
 
   /** Resumes a task: the next occurrence is planned from now. */
   async resume(actor: Actor, ref: TaskRef): Promise<Task> {
-    return this.#change(actor, ref, undefined, (current) =>
-      current.status === 'active'
+    return this.#change(actor, ref, undefined, (current) => {
+      requireShellAdmin(actor, current.kind, 'resume');
+      return current.status === 'active'
         ? null
-        : { next: { ...current, status: 'active' }, action: 'task.resume', event: 'resumed', detail: {}, replacePending: 'resumed' },
-    );
+        : { next: { ...current, status: 'active' }, action: 'task.resume', event: 'resumed', detail: {}, replacePending: 'resumed' };
+    });
   }
 
   /** Deletes a task: unstarted runs are cancelled, running ones stopped. */
   async delete(actor: Actor, ref: TaskRef): Promise<void> {
     const { store, clock, scheduler, bus } = this.#d;
     const task = await this.get(actor, ref);
+    requireShellAdmin(actor, task.kind, 'delete');
     const now = clock.now();
     const target = { type: 'task', id: task.id, namespace: task.namespace } as const;
     const outcome = await store.deleteTask(task.id, now, auditOf(actor, now, 'task.delete', target, { name: task.name }));
