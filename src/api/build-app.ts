@@ -21,6 +21,7 @@ import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { createServices } from '../services/index.js';
 import { installAuth } from './auth-hook.js';
 import { EventStreamHub } from './event-stream.js';
+import { installJsonBodyParser } from './json-body.js';
 import { installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -103,6 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const notFound: { current: NotFoundFallback } = { current: () => false };
   installProblemHandlers(fastify, notFound);
+  installJsonBodyParser(fastify);
 
   const version = deps.nodes.self().version;
   await app.register(swagger, {

@@ -24,6 +24,7 @@ export const RUN_ERROR_CODES = {
   // Module and script tasks.
   result_not_json: 'The returned value cannot be serialised as JSON.',
   result_too_large: 'The returned value is larger than the result limit.',
+  result_too_deep: 'The returned value nests arrays and objects more than 64 levels deep.',
   worker_crashed: 'The worker process running the run exited unexpectedly.',
   worker_lost: 'The worker process was killed (another run on it would not stop, or the executor closed).',
   worker_start_failed: 'No worker process could be started.',

@@ -5,6 +5,7 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { jsonTextDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../../core/json-depth.js';
 import type { RunErrorCode } from '../../core/run-errors.js';
 import { RunLog, toLevel } from '../log-capture.js';
 import type { AbortReason, WireDone, WireLogLine, WireRun, WireSample, WorkerConfig } from './module-protocol.js';
@@ -245,6 +246,12 @@ export class ModuleInvoker {
       if (json.length > max || (json.length * 3 > max && Buffer.byteLength(json, 'utf8') > max)) {
         const size = Buffer.byteLength(json, 'utf8');
         this.#fail(run, 'result_too_large', `the result is ${size} bytes of JSON; the limit is ${max}`, { bytes: size, limit: max });
+        return;
+      }
+      // Deeper data would overflow the stack of whoever walks it next (the IPC channel, the
+      // store, the API, the dashboard); JSON.stringify itself gives up only near 4,800 levels.
+      if (jsonTextDepth(json) > MAX_JSON_DEPTH) {
+        this.#fail(run, 'result_too_deep', tooDeepMessage('the result'), { limit: MAX_JSON_DEPTH });
         return;
       }
     }

@@ -4,6 +4,7 @@
 // before anything is copied out, and a description that does not parse is replaced.
 
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
+import { jsonTextDepth, MAX_JSON_DEPTH, tooDeepMessage } from '../../core/json-depth.js';
 import type { AbortReason, WireScriptDone } from './script-protocol.js';
 
 /** An ending before the pool-facing fields are added (distributes over the union). */
@@ -97,5 +98,7 @@ export function resultEnding(vm: QuickJSContext, serialised: QuickJSHandle, maxB
   if (bytes > maxBytes) {
     return { ok: false, code: 'result_too_large', message: `the result is ${bytes} bytes of JSON; the limit is ${maxBytes}`, detail: { bytes, limit: maxBytes } };
   }
+  // Checked on the text, before anything parses or walks it (see core/json-depth.ts).
+  if (jsonTextDepth(json) > MAX_JSON_DEPTH) return { ok: false, code: 'result_too_deep', message: tooDeepMessage('the result'), detail: { limit: MAX_JSON_DEPTH } };
   return { ok: true, result: JSON.parse(json) as unknown };
 }
