@@ -2,7 +2,7 @@
 // (every field filled, milliseconds) out, and back again for the API's view.
 import { formatDuration, parseDuration } from './duration.js';
 import { invalid, type FieldError } from './errors.js';
-import type { MisfirePolicy, OverlapPolicy, Policies } from './types.js';
+import { NOTIFY_EVENTS, type MisfirePolicy, type NotifyRule, type OverlapPolicy, type Policies } from './types.js';
 
 /** Policies applied where a task sets none (DESIGN.md "Policies"). */
 export const DEFAULT_POLICIES: Policies = {
@@ -23,6 +23,7 @@ export const POLICY_LIMITS = {
   catchupWindowMs: { min: 0, max: 365 * 86_400_000 },
   priority: { min: -1000, max: 1000 },
   concurrencyKeyLength: 200,
+  notifyRules: 20,
 } as const;
 
 const OVERLAP: readonly OverlapPolicy[] = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'allow_all'];
@@ -106,7 +107,7 @@ export function normalizePolicies(input: unknown, base: Policies = DEFAULT_POLIC
   if (input === undefined) return structuredClone(base);
   if (!isRecord(input)) throw invalid([{ path, message: 'must be an object' }]);
   const top = input;
-  r.object(top, path, ['retry', 'timeout', 'overlap', 'misfire', 'priority', 'concurrency', 'concurrencyKey']);
+  r.object(top, path, ['retry', 'timeout', 'overlap', 'misfire', 'priority', 'concurrency', 'concurrencyKey', 'notify']);
 
   const retryIn = r.object(top.retry, `${path}/retry`, ['maxAttempts', 'backoff']) ?? {};
   const backoffIn = r.object(retryIn.backoff, `${path}/retry/backoff`, ['type', 'initial', 'max', 'jitter']) ?? {};
@@ -161,8 +162,34 @@ export function normalizePolicies(input: unknown, base: Policies = DEFAULT_POLIC
     concurrency,
     concurrencyKey,
   };
+  const notify = top.notify === undefined ? base.notify : readNotify(r, top.notify, `${path}/notify`);
+  // Left out when empty: a task without rules must cost the scheduler nothing (it tests presence).
+  if (notify !== undefined && notify.length > 0) out.notify = notify;
   if (r.errors.length > 0) throw invalid(r.errors);
   return out;
+}
+
+/** `policies.notify`: a list of `{ on: [events], channel }`; the channel's existence is the service's check. */
+function readNotify(r: Reader, v: unknown, path: string): NotifyRule[] | undefined {
+  if (v === null) return [];
+  if (!Array.isArray(v) || v.length > POLICY_LIMITS.notifyRules) {
+    r.fail(path, `must be a list of at most ${POLICY_LIMITS.notifyRules} rules { on: [events], channel }`);
+    return undefined;
+  }
+  const rules: NotifyRule[] = [];
+  v.forEach((item: unknown, i) => {
+    const at = `${path}/${i}`;
+    const o = r.object(item, at, ['on', 'channel']);
+    if (o === undefined) return;
+    const on = o.on;
+    const okOn = Array.isArray(on) && on.length > 0 && on.every((e) => (NOTIFY_EVENTS as readonly unknown[]).includes(e));
+    if (!okOn) r.fail(`${at}/on`, `must be a non-empty list of: ${NOTIFY_EVENTS.join(', ')}`);
+    const channel = o.channel;
+    const okChannel = typeof channel === 'string' && channel.length > 0 && channel.length <= 200;
+    if (!okChannel) r.fail(`${at}/channel`, 'must name a channel (1..200 characters)');
+    if (okOn && okChannel) rules.push({ on: [...new Set(on as NotifyRule['on'])], channel });
+  });
+  return rules;
 }
 
 /** Policies as the API shows them: durations as shorthand strings (`timeout: "5m"`). */
@@ -183,5 +210,6 @@ export function policiesToView(p: Policies): Record<string, unknown> {
     priority: p.priority,
     concurrency: p.concurrency,
     concurrencyKey: p.concurrencyKey,
+    notify: (p.notify ?? []).map((n) => ({ on: [...n.on], channel: n.channel })),
   };
 }

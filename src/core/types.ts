@@ -99,6 +99,21 @@ export interface Policies {
   concurrency: number | null;
   /** Runs of all tasks sharing this key count against `concurrency` together. */
   concurrencyKey: string | null;
+  /**
+   * Whom to tell about which outcomes (docs/notifications.md). Absent on tasks stored before
+   * notifications existed and on tasks that set none: the scheduler's hot path tests only this.
+   */
+  notify?: NotifyRule[];
+}
+
+/** Outcomes a task can be notified about (`policies.notify[].on`). */
+export const NOTIFY_EVENTS = ['failed', 'timed_out', 'retries_exhausted', 'lost', 'succeeded', 'recovered'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** One entry of `policies.notify`: these events go to the channel of this name (in the task's namespace). */
+export interface NotifyRule {
+  on: NotifyEvent[];
+  channel: string;
 }
 
 export type TaskStatus = 'active' | 'paused';

@@ -27,6 +27,7 @@ import type { Clock } from '../core/clock.js';
 import { coerceError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { planRetry, type PlannerOptions } from '../core/planner.js';
+import { withNotifications } from './notify-outcome.js';
 import { transitionEvent } from '../core/transition-event.js';
 import type { Millis, Run, RunError, Task, TaskKind } from '../core/types.js';
 import type { Executor, RunJob, RunOutcome } from '../executor/executor.js';
@@ -521,7 +522,7 @@ export class Dispatcher implements SchedulerControl {
         : null;
     this.#writer.complete(
       run,
-      {
+      withNotifications(task, run, {
         runId: run.id,
         leaseEpoch: run.leaseEpoch,
         status,
@@ -536,7 +537,7 @@ export class Dispatcher implements SchedulerControl {
         peakRssBytes: outcome.peakRssBytes,
         diskWriteBytes: outcome.diskWriteBytes,
         retry,
-      },
+      }, this.#d.planner.newId),
       'running',
     );
     if (retry) this.wake(retry.scheduledFor);
@@ -576,7 +577,7 @@ export class Dispatcher implements SchedulerControl {
       const retry = planRetry(task, { ...run, status: 'failed' }, now, this.#d.planner);
       this.#writer.complete(
         run,
-        {
+        withNotifications(task, run, {
           runId: run.id,
           leaseEpoch: run.leaseEpoch,
           status: 'failed',
@@ -585,7 +586,7 @@ export class Dispatcher implements SchedulerControl {
           error: LOST,
           reason: 'lost',
           retry,
-        },
+        }, this.#d.planner.newId),
         'running',
       );
     }

@@ -28,6 +28,8 @@ import type {
 } from '../core/types.js';
 import type { LatenessBucket } from '../core/lateness.js';
 import type { OccurrencePlan, PlanOccurrence } from '../core/planner.js';
+import type { NewNotification } from '../core/notify.js';
+import type { NotificationStore } from './notification-store.js';
 
 // Shapes the core defines and the Store contract uses, re-exported for the store's many callers.
 export type { NamespaceScope, NewRun, OccurrencePlan, PlanOccurrence, RunCounts };
@@ -97,6 +99,8 @@ export interface RunCompletion extends Partial<RunMetrics> {
   logsTruncated?: boolean;
   /** A retry attempt to insert in the same transaction. */
   retry?: NewRun | null;
+  /** Outbox rows this outcome causes (policies.notify), inserted in the same transaction; absent for most runs. */
+  notifications?: NewNotification[];
 }
 
 export interface RunStart {
@@ -284,6 +288,8 @@ export interface Store {
   readonly capabilities: StoreCapabilities;
   /** Cross-node messages; null where no other node can share the database. */
   readonly signals: StoreSignals | null;
+  /** Notification channels and the outbox (notification-store.ts). */
+  readonly notifications: NotificationStore;
 
   /** The database's clock (epoch ms), to measure this node's skew; the local clock where the database is in-process. */
   databaseTime(): Promise<Millis>;

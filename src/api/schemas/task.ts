@@ -3,7 +3,7 @@
 // their shape and document them.
 
 import { Type } from 'typebox';
-import { RUN_STATUSES, TASK_KINDS, TERMINAL_STATUSES } from '../../core/types.js';
+import { NOTIFY_EVENTS, RUN_STATUSES, TASK_KINDS, TERMINAL_STATUSES } from '../../core/types.js';
 import { NAME_PATTERN } from '../../services/names.js';
 import { SCHEDULE_FILTERS, TASK_SORTS } from '../../store/store.js';
 import { IsoTime, IsoTimeInput, Namespace, Nullable, PageQuery } from './common.js';
@@ -47,6 +47,15 @@ export const PoliciesSchema = Type.Object({
   priority: Type.Optional(Type.Integer()),
   concurrency: Type.Optional(Nullable(Type.Integer())),
   concurrencyKey: Type.Optional(Nullable(Type.String())),
+  notify: Type.Optional(
+    Type.Array(
+      Type.Object({
+        on: Type.Array(Type.Enum([...NOTIFY_EVENTS])),
+        channel: Type.String({ description: 'A channel of the task\'s namespace (/v1/channels).' }),
+      }),
+      { description: 'Who is told about which outcomes (docs/notifications.md); unknown channels are refused.' },
+    ),
+  ),
 });
 
 const Name = Type.String({ pattern: NAME_PATTERN, description: '1..200 characters of A-Z a-z 0-9 . _ : -', examples: ['nightly-report'] });

@@ -8,6 +8,8 @@ import { RunCountTally } from '../run-count-tally.js';
 import type { NewRun, RunCompletion } from '../store.js';
 import { roundsByRun } from './batches.js';
 import { applyCounts, insertRunsIfNew } from './run-counts.js';
+import { insertOutbox } from './notifications.js';
+import type { NewNotification } from '../../core/notify.js';
 import * as S from './statements.js';
 
 /**
@@ -22,6 +24,7 @@ export async function completeRuns(c: pg.ClientBase, shard: number, completions:
   const lastByTask = new Map<string, { at: Millis; status: string }>();
   const logs: unknown[][] = [[], [], [], [], []];
   const retries: NewRun[] = [];
+  const notifications: NewNotification[] = [];
   for (const round of roundsByRun(completions)) {
     const { rows } = await S.completeRuns.run(c, completionValues(round));
     const ended = new Map(rows.map((r) => [r.id, r]));
@@ -42,12 +45,15 @@ export async function completeRuns(c: pg.ClientBase, shard: number, completions:
         }
       }
       if (x.retry != null) retries.push(x.retry);
+      if (x.notifications !== undefined) notifications.push(...x.notifications);
       const prev = lastByTask.get(row.task_id);
       if (prev === undefined || prev.at <= x.finishedAt) lastByTask.set(row.task_id, { at: x.finishedAt, status: x.status });
     }
   }
   if (logs[0]!.length > 0) await S.insertLogs.run(c, logs);
   await insertRunsIfNew(c, retries, counts);
+  // Only batches with a notifying task pay for this statement.
+  if (notifications.length > 0) await insertOutbox(c, notifications);
   // A deleted task simply matches no row here.
   if (lastByTask.size > 0) {
     const ids = [...lastByTask.keys()];

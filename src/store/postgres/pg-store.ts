@@ -48,6 +48,7 @@ import type { RetryOptions } from './retry.js';
 import { applyCounts } from './run-counts.js';
 import { PgSignals } from './signals.js';
 import { markRunning } from './starts.js';
+import { PgNotifications } from './notifications.js';
 import * as S from './statements.js';
 import { createTask, deleteTask, updateTask } from './tasks.js';
 
@@ -88,6 +89,7 @@ export class PostgresStore implements Store {
   // Other nodes share the database: leases of live nodes are respected, starts carry guards.
   readonly capabilities: StoreCapabilities;
   readonly signals: PgSignals;
+  readonly notifications: PgNotifications;
   readonly #pool: pg.Pool;
   readonly #db: PgDb;
   readonly #ctx: ClaimContext;
@@ -109,6 +111,10 @@ export class PostgresStore implements Store {
     // Random, not derived from the node id: two stores of one node (tests, a restart that
     // overlaps the old process) then rarely share a shard, and none is ever required to.
     this.#ctx = { shard: randomInt(RUN_COUNT_SHARDS), taskParts: this.#taskParts };
+    this.notifications = new PgNotifications(
+      (fn) => this.#tx(fn),
+      async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
+    );
     this.signals = new PgSignals({
       connect: opts,
       db: this.#db,

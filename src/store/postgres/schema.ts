@@ -174,4 +174,46 @@ CREATE TABLE nodes (
 `;
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
-export const PG_MIGRATIONS: readonly PgMigration[] = [{ version: 1, description: 'initial schema', sql: V1 }];
+// Notification channels and the outbox, as in SQLite's V6 (docs/notifications.md). Deliverers on
+// every node claim due rows with FOR UPDATE SKIP LOCKED through the partial index of pending rows.
+const V2 = `
+CREATE TABLE channels (
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  namespace   TEXT COLLATE "C" NOT NULL,
+  name        TEXT COLLATE "C" NOT NULL,
+  type        TEXT NOT NULL,
+  url         TEXT,
+  recipients  TEXT,
+  secret      TEXT,
+  created_at  BIGINT NOT NULL,
+  updated_at  BIGINT NOT NULL,
+  created_by  TEXT NOT NULL,
+  updated_by  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX channels_namespace_name ON channels (namespace, name);
+
+CREATE TABLE notifications (
+  id              TEXT COLLATE "C" PRIMARY KEY,
+  namespace       TEXT COLLATE "C" NOT NULL,
+  channel         TEXT COLLATE "C" NOT NULL,
+  event           TEXT NOT NULL,
+  run_id          TEXT COLLATE "C",
+  task_id         TEXT COLLATE "C",
+  body            TEXT NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending',
+  attempts        TEXT NOT NULL DEFAULT '[]',
+  attempt_count   INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  claim_token     TEXT,
+  last_error      TEXT,
+  delivered_at    BIGINT,
+  created_at      BIGINT NOT NULL
+);
+CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX notifications_channel ON notifications (namespace, channel, id);
+`;
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  { version: 1, description: 'initial schema', sql: V1 },
+  { version: 2, description: 'notification channels and outbox', sql: V2 },
+];

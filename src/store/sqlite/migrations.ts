@@ -186,6 +186,46 @@ const V5 = `
 CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
 `;
 
+// Notification channels and the outbox (docs/notifications.md). Outbox rows are inserted with the
+// run outcome that caused them; `notifications_due` holds only pending rows, so the deliverer's
+// poll reads just what is due, and delivered history is listed per channel, newest first.
+const V6 = `
+CREATE TABLE channels (
+  id          TEXT PRIMARY KEY NOT NULL,
+  namespace   TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  url         TEXT,
+  recipients  TEXT,
+  secret      TEXT,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  created_by  TEXT NOT NULL,
+  updated_by  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX channels_namespace_name ON channels (namespace, name);
+
+CREATE TABLE notifications (
+  id              TEXT PRIMARY KEY NOT NULL,
+  namespace       TEXT NOT NULL,
+  channel         TEXT NOT NULL,
+  event           TEXT NOT NULL,
+  run_id          TEXT,
+  task_id         TEXT,
+  body            TEXT NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending',
+  attempts        TEXT NOT NULL DEFAULT '[]',
+  attempt_count   INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  claim_token     TEXT,
+  last_error      TEXT,
+  delivered_at    INTEGER,
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX notifications_channel ON notifications (namespace, channel, id);
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
@@ -193,6 +233,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, description: 'task listings sorted by name', sql: V3 },
   { version: 4, description: 'node instances and runs in flight', sql: V4 },
   { version: 5, description: 'finished runs by finish time, for retention', sql: V5 },
+  { version: 6, description: 'notification channels and outbox', sql: V6 },
 ];
 
 /** The schema version this code writes. */

@@ -40,6 +40,7 @@ import { RunCountDelta, insertRun } from './run-counts.js';
 import { SqliteRetention } from './retention.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { WriteBatcher } from './write-batcher.js';
+import { SqliteNotifications } from './notifications.js';
 
 export { DataDirLockedError } from './open-db.js';
 export { SchemaTooNewError } from './migrations.js';
@@ -68,6 +69,7 @@ export class SqliteStore implements Store {
   // One process owns the file (locked at open): nothing else can hold its runs.
   readonly capabilities = { shared: false, writeLanes: 1 } as const;
   readonly signals = null;
+  readonly notifications: SqliteNotifications;
   readonly #db: Database.Database;
   readonly #writer: WriteBatcher;
   readonly #taskParts = new TaskPartsCache();
@@ -82,6 +84,7 @@ export class SqliteStore implements Store {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#writer = new WriteBatcher(db);
+    this.notifications = new SqliteNotifications(db, (fn) => this.#writer.run(fn));
   }
 
   /** Group-commit counters (tests, metrics). */
@@ -94,6 +97,7 @@ export class SqliteStore implements Store {
     applyMigrations(this.#db);
     this.#st = prepareStatements(this.#db);
     this.#queries = new Queries(this.#db);
+    this.notifications.ready();
   }
 
   /** The database is in this process, so its clock is this process's. */
@@ -352,6 +356,7 @@ export class SqliteStore implements Store {
           for (const l of c.logs) st.insertLog.run(c.runId, l.at, l.level, l.message, by);
         }
         if (c.retry != null) insertRun(st, counts, c.retry, true);
+        if (c.notifications !== undefined) this.notifications.insertOutbox(c.notifications);
         const prev = lastByTask.get(owner.taskId);
         if (prev === undefined || prev.at <= c.finishedAt) lastByTask.set(owner.taskId, { at: c.finishedAt, status: c.status });
       }
