@@ -150,6 +150,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     resultMaxBytes: config.resultMaxBytes,
     httpBodyExcerptBytes: config.httpBodyExcerptBytes,
     outboundAllow: config.outboundAllow,
+    moduleEnv: config.moduleEnv,
     clock,
     bus,
     output,
@@ -160,7 +161,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       network: config.shellNetwork,
       sandbox: config.shellSandbox as SandboxPreference,
       maxLimits: { processes: config.shellMaxProcesses, fileSizeBytes: config.shellMaxFileSize },
-      onWarning: (message) => log.warn(message),
+      onWarning: (message, refused) => (refused === true ? log.error(message) : log.warn(message)),
     },
   });
   const checkModuleFile = createModuleFileChecker(config.tasksDir);

@@ -42,7 +42,9 @@ export const OPTIONS = {
     kind: 'string',
     def: 'auto',
     choices: ['auto', 'bwrap', 'none'],
-    doc: '`auto`: bubblewrap where it works, else a warning and process limits only; `bwrap`: shell runs fail without it; `none`: never use it.',
+    doc:
+      '`auto` and `bwrap`: `shell` runs in bubblewrap, and fail (with an error at start-up) where it is missing or does not work; ' +
+      '`none`: you accept shell commands running with no file system or network isolation (process limits only).',
   },
   shellMaxProcesses: { env: 'SUNDIAL_SHELL_MAX_PROCESSES', kind: 'int', def: 256, min: 1, max: 65_536, doc: 'Most processes a `shell` run may have at once (default per run: 64; `spec.limits.processes` up to this).' },
   shellMaxFileSize: {
@@ -65,6 +67,12 @@ export const OPTIONS = {
     doc: 'What this node does: `api` (HTTP API and dashboard), `executor` (claims due runs and runs them), `scheduler` (takes over the runs of dead nodes, prunes history).',
   },
   logLevel: { env: 'SUNDIAL_LOG_LEVEL', kind: 'string', def: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Server log level (pino).' },
+  moduleEnv: {
+    env: 'SUNDIAL_MODULE_ENV',
+    kind: 'list',
+    def: [],
+    doc: 'Environment variables passed to `module` workers besides PATH, HOME, LANG, LC_ALL, TZ and TMPDIR (never SUNDIAL_* or NODE_OPTIONS).',
+  },
   workers: { env: 'SUNDIAL_WORKERS', kind: 'int', def: () => Math.max(1, availableParallelism()), min: 1, max: 256, doc: 'Worker processes in the pool that runs `module` tasks.' },
   maxConcurrentRuns: { env: 'SUNDIAL_MAX_CONCURRENT_RUNS', kind: 'int', def: 1000, min: 1, max: 1_000_000, doc: 'Runs this node executes at once; due runs beyond it wait (and count as backlog).' },
   lookahead: { env: 'SUNDIAL_LOOKAHEAD', kind: 'duration', def: 1000, min: 50, max: 60_000, doc: 'How far ahead due runs are claimed into the in-memory timer heap.' },

@@ -42,6 +42,8 @@ export interface ExecutorOptions {
   httpBodyExcerptBytes: number;
   /** Hosts, addresses and CIDR ranges `http` tasks may reach although private or loopback. */
   outboundAllow: string[];
+  /** Variables `module` workers get besides PATH, HOME, locale, TZ and TMPDIR (SUNDIAL_MODULE_ENV). */
+  moduleEnv?: readonly string[];
   /** How long a timed-out or cancelled module run may take to stop before its worker is killed (default 1000). */
   killGraceMs?: number;
   clock: Clock;
@@ -58,7 +60,7 @@ export interface ExecutorOptions {
     sandbox: SandboxPreference;
     maxLimits: ShellLimits;
     /** Told once when isolation is degraded (no bubblewrap, no user namespaces…). */
-    onWarning?: (message: string) => void;
+    onWarning?: (message: string, refused?: boolean) => void;
   };
 }
 
@@ -76,6 +78,7 @@ export function createExecutor(opts: ExecutorOptions): Executor {
     logMaxBytes: opts.logMaxBytes,
     resultMaxBytes: opts.resultMaxBytes,
     ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
+    ...(opts.moduleEnv !== undefined && { passEnv: opts.moduleEnv }),
     onLogs: output.lines,
     onSample: output.sample,
     clock,

@@ -3,6 +3,7 @@
 // server option is a new flag without touching this file.
 
 import { Option, type Command } from 'commander';
+import { removeSecretsFromEnv } from '../../config/secret-env.js';
 import { OPTIONS, resolveConfig, type Config, type ConfigSource } from '../../config/config.js';
 import { SundialError } from '../../core/errors.js';
 import { isRecord } from '../api-client.js';
@@ -69,6 +70,8 @@ export async function runServe(opts: Record<string, unknown> & { config?: string
     const lines = err.errors?.map((e) => `  ${e.path}: ${e.message}`) ?? [];
     throw new UsageError(lines.length > 0 ? ['invalid configuration', ...lines].join('\n') : err.message);
   }
+  // The config holds them now; nothing started from here on (workers, shell tools) inherits them.
+  removeSecretsFromEnv(deps.env ?? process.env);
   const startServer = await deps.loadStartServer();
   const server = await startServer(config, {
     printBootstrapKey: (key) => {

@@ -16,6 +16,7 @@ import type { LogSink, RunJob, RunOutcome, SampleSink } from '../executor.js';
 import { failedOutcome } from '../outcome.js';
 import { WorkerPool } from '../pool/worker-pool.js';
 import { workerEntryBeside } from '../pool/worker-process.js';
+import { childEnvironment, MODULE_BASE_ENV } from '../pool/child-env.js';
 import { FixedSlots, type ModuleTypes } from './fixed-slots.js';
 import { createModuleFileChecker, type ModuleFileCheck } from './module-file.js';
 import { isFromChild, type WorkerConfig } from './module-protocol.js';
@@ -46,6 +47,8 @@ export interface ModulePoolOptions {
   onSample?: SampleSink;
   /** Children start at the first run or warm() instead of at construction (default false). */
   startOnFirstRun?: boolean;
+  /** Variables passed to the children besides MODULE_BASE_ENV (SUNDIAL_MODULE_ENV). */
+  passEnv?: readonly string[];
 }
 
 const DEFAULT_KILL_GRACE_MS = 1000;
@@ -69,6 +72,8 @@ export class ModulePool {
         entry: opts.workerEntry ?? workerEntryBeside(import.meta.url, 'module-worker-main'),
         args: [JSON.stringify(cfg)],
         absolutePreloads: false,
+        // Read when the pool is built, after the server removed its secrets from process.env.
+        env: childEnvironment([...MODULE_BASE_ENV, ...(opts.passEnv ?? [])]),
       },
       isFromChild,
       placement: (host) => new FixedSlots(host, opts.workers),

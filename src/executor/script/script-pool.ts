@@ -16,6 +16,7 @@ import type { EventBus } from '../../core/events.js';
 import type { LogSink, RunJob, RunOutcome, SampleSink } from '../executor.js';
 import { failedOutcome } from '../outcome.js';
 import { WorkerPool } from '../pool/worker-pool.js';
+import { childEnvironment } from '../pool/child-env.js';
 import { workerEntryBeside } from '../pool/worker-process.js';
 import { ElasticWorkers, type ScriptTypes } from './elastic-workers.js';
 import { DEFAULT_FETCH_MAX_BYTES, DEFAULT_MEMORY_BYTES, runMemoryBytes } from './script-limits.js';
@@ -64,7 +65,7 @@ const DEFAULT_EXTRA_IDLE_MS = 30_000;
 
 /** Children get none of the server's environment (secrets, database URLs): a PATH only. */
 function childEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
+  return childEnvironment(['PATH']);
 }
 
 /** Runs `script` jobs in QuickJS sandboxes inside a pool of worker processes. */

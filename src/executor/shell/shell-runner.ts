@@ -47,7 +47,7 @@ export interface ShellRunnerOptions {
   onLogs: LogSink;
   onSample?: SampleSink;
   /** Told once when isolation is degraded or impossible, and when disk writes cannot be counted. */
-  onWarning?: (message: string) => void;
+  onWarning?: (message: string, refused?: boolean) => void;
   /** 'auto' (default) uses bubblewrap when it works; tests force one path. */
   sandbox?: SandboxPreference;
 }

@@ -288,8 +288,18 @@ async function bwrapHelp(bwrap: string): Promise<string> {
   return r.stdout + r.stderr;
 }
 
-async function makePlan(preference: SandboxPreference): Promise<SandboxPlan> {
-  const tools = detectTools();
+/** Why shell runs are refused when bubblewrap cannot isolate them, and the two ways out. */
+function noIsolation(why: string): string {
+  return `${why}: shell tasks would run with the host's file system and network, so they are refused; ${INSTALL_HINT}, or set SUNDIAL_SHELL_SANDBOX=none to accept running them without isolation`;
+}
+
+/**
+ * Works out how shell runs are wrapped on this machine with these tools. Without working
+ * bubblewrap, `auto` (the default) and `bwrap` refuse shell runs: isolation that silently
+ * disappears when a package is missing is no isolation (issue 12). Only `none`, the operator's
+ * explicit choice, runs commands unisolated.
+ */
+export async function probeSandbox(preference: SandboxPreference, tools: SandboxTools = detectTools()): Promise<SandboxPlan> {
   const asRoot = process.getuid?.() === 0;
   const base: SandboxPlan = { kind: 'none', asRoot, userns: false, tools, tmpfsSize: false, uid: asRoot ? SANDBOX_UID : (process.getuid?.() ?? 0), degraded: null, unusable: null };
   const problems: string[] = [];
@@ -302,8 +312,7 @@ async function makePlan(preference: SandboxPreference): Promise<SandboxPlan> {
   let plan: SandboxPlan | null = null;
   if (preference !== 'none') {
     if (tools.bwrap === null) {
-      if (preference === 'bwrap') return { ...base, unusable: `bubblewrap (bwrap) not found: ${INSTALL_HINT}` };
-      problems.unshift(`bubblewrap not found: shell tasks run without filesystem/network isolation; ${INSTALL_HINT}`);
+      return { ...base, unusable: noIsolation('bubblewrap (bwrap) not found') };
     } else {
       const help = await bwrapHelp(tools.bwrap);
       const failures: string[] = [];
@@ -323,9 +332,7 @@ async function makePlan(preference: SandboxPreference): Promise<SandboxPlan> {
         }
       }
       if (plan === null) {
-        const why = `bubblewrap cannot create a sandbox here (${failures.join('; ')})`;
-        if (preference === 'bwrap') return { ...base, unusable: `${why}; ${INSTALL_HINT}` };
-        problems.unshift(`${why}: shell tasks run without filesystem/network isolation`);
+        return { ...base, unusable: noIsolation(`bubblewrap cannot create a sandbox here (${failures.join('; ')})`) };
       } else if (!plan.userns) {
         problems.push('user namespaces are unavailable: the process limit of shell tasks counts all runs together (all run as uid 65534)');
       }
@@ -347,7 +354,7 @@ const plans = new Map<SandboxPreference, Promise<SandboxPlan>>();
 export function planSandbox(preference: SandboxPreference = 'auto'): Promise<SandboxPlan> {
   let p = plans.get(preference);
   if (p === undefined) {
-    p = makePlan(preference);
+    p = probeSandbox(preference);
     plans.set(preference, p);
   }
   return p;
@@ -356,13 +363,13 @@ export function planSandbox(preference: SandboxPreference = 'auto'): Promise<San
 export interface ShellSandboxOptions {
   preference?: SandboxPreference;
   /** Told once, the first time the plan is known, when isolation is degraded or impossible. */
-  onWarning?: (message: string) => void;
+  onWarning?: (message: string, refused?: boolean) => void;
 }
 
 /** The sandbox as one runner sees it: the shared plan, and its own one-time warning. */
 export class ShellSandbox {
   readonly #preference: SandboxPreference;
-  readonly #onWarning: ((message: string) => void) | undefined;
+  readonly #onWarning: ((message: string, refused?: boolean) => void) | undefined;
   #warned = false;
 
   constructor(opts: ShellSandboxOptions = {}) {
@@ -375,7 +382,8 @@ export class ShellSandbox {
     if (!this.#warned) {
       this.#warned = true;
       const message = plan.unusable ?? plan.degraded;
-      if (message !== null) this.#onWarning?.(message);
+      // `refused`: every shell run fails with this message until the operator acts.
+      if (message !== null) this.#onWarning?.(message, plan.unusable !== null);
     }
     return plan;
   }
