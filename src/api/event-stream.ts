@@ -6,6 +6,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { EventBus, RunTransition, SundialEvents } from '../core/events.js';
+import type { Role } from '../core/types.js';
 import { iso, isoOrNull, taskView } from './views.js';
 
 /** Response headers of every server-sent event stream. */
@@ -21,6 +22,8 @@ export const SSE_HEADERS = {
 interface Client {
   res: ServerResponse;
   covers: (namespace: string) => boolean;
+  /** Task events show specs as this role may see them (api/redact.ts). */
+  role: Role;
 }
 
 export interface EventStreamOptions {
@@ -46,8 +49,8 @@ export class EventStreamHub {
   }
 
   /** Streams events to `res` (headers already sent) until it closes; returns the detach function. */
-  attach(res: ServerResponse, covers: (namespace: string) => boolean): () => void {
-    const client: Client = { res, covers };
+  attach(res: ServerResponse, covers: (namespace: string) => boolean, role: Role): () => void {
+    const client: Client = { res, covers, role };
     this.#clients.add(client);
     if (this.#clients.size === 1) this.#start();
     const detach = (): void => {
@@ -67,11 +70,11 @@ export class EventStreamHub {
 
   #start(): void {
     this.#unsubscribe = [
-      this.#bus.on('run:transition', (t) => this.#publish(t.namespace, 'run:transition', () => transitionView(t))),
-      this.#bus.on('task:changed', (e) => this.#publish(e.task.namespace, 'task:changed', () => taskChangeView(e))),
+      this.#bus.on('run:transition', (t) => this.#publish(t.namespace, 'run:transition', () => transitionView(t), false)),
+      this.#bus.on('task:changed', (e) => this.#publish(e.task.namespace, 'task:changed', (role) => taskChangeView(e, role), true)),
       // Other nodes' events, relayed while this node listens (cluster/signal-bridge.ts).
-      this.#bus.on('cluster:run:transition', (t) => this.#publish(t.namespace, 'run:transition', () => transitionView(t))),
-      this.#bus.on('cluster:task:changed', (e) => this.#publish(e.task.namespace, 'task:changed', () => taskChangeView(e))),
+      this.#bus.on('cluster:run:transition', (t) => this.#publish(t.namespace, 'run:transition', () => transitionView(t), false)),
+      this.#bus.on('cluster:task:changed', (e) => this.#publish(e.task.namespace, 'task:changed', (role) => taskChangeView(e, role), true)),
     ];
     this.#heartbeat = setInterval(() => this.#broadcast(': heartbeat\n\n'), this.#heartbeatMs);
     this.#heartbeat.unref();
@@ -84,11 +87,17 @@ export class EventStreamHub {
     this.#heartbeat = null;
   }
 
-  #publish(namespace: string, event: string, data: () => unknown): void {
-    let frame: string | null = null;
+  /** Sends one event to the clients that cover its namespace, serialized once (per role when `byRole`). */
+  #publish(namespace: string, event: string, data: (role: Role) => unknown, byRole: boolean): void {
+    const frames = new Map<Role | '*', string>();
     for (const c of this.#clients) {
       if (!c.covers(namespace)) continue;
-      frame ??= `event: ${event}\ndata: ${JSON.stringify(data())}\n\n`;
+      const key = byRole ? c.role : '*';
+      let frame = frames.get(key);
+      if (frame === undefined) {
+        frame = `event: ${event}\ndata: ${JSON.stringify(data(c.role))}\n\n`;
+        frames.set(key, frame);
+      }
       this.#write(c, frame);
     }
   }
@@ -110,6 +119,6 @@ function transitionView(t: RunTransition): unknown {
   return { ...t, at: iso(t.at), scheduledFor: iso(t.scheduledFor), startedAt: isoOrNull(t.startedAt), finishedAt: isoOrNull(t.finishedAt) };
 }
 
-function taskChangeView(e: SundialEvents['task:changed']): unknown {
-  return { action: e.action, at: iso(e.at), task: taskView(e.task) };
+function taskChangeView(e: SundialEvents['task:changed'], role: Role): unknown {
+  return { action: e.action, at: iso(e.at), task: taskView(e.task, role) };
 }

@@ -5,8 +5,9 @@
 import type { Static } from 'typebox';
 import { policiesToView } from '../core/policies.js';
 import { describeSchedule } from '../core/schedule/describe.js';
-import { RUN_STATUSES, type ApiKey, type AuditEntry, type LogLine, type Millis, type NodeState, type Run } from '../core/types.js';
+import { RUN_STATUSES, type ApiKey, type AuditEntry, type LogLine, type Millis, type NodeState, type Role, type Run } from '../core/types.js';
 import type { Page, RecentRun } from '../store/store.js';
+import { specFor } from './redact.js';
 import type { RunStats, Stats } from '../services/admin-service.js';
 import type { ListedTask } from '../services/task-service.js';
 import type { ApiKeyView, AuditView, NodeView, RunStatsView, StatsView } from './schemas/admin.js';
@@ -23,15 +24,18 @@ export function isoOrNull(ms: Millis | null): string | null {
   return ms === null ? null : iso(ms);
 }
 
-/** A task for the API; `recentRuns` only when the task carries them (listings that asked). */
-export function taskView(t: ListedTask): Static<typeof TaskView> {
+/**
+ * A task for a key with `role` (its spec's credentials hidden as redact.ts says); `recentRuns`
+ * only when the task carries them (listings that asked).
+ */
+export function taskView(t: ListedTask, role: Role): Static<typeof TaskView> {
   return {
     id: t.id,
     namespace: t.namespace,
     name: t.name,
     description: t.description,
     kind: t.kind,
-    spec: t.spec,
+    spec: specFor(role, t.kind, t.spec),
     schedule: t.schedule,
     scheduleDescription: t.schedule === null ? null : describeSchedule(t.schedule),
     policies: policiesToView(t.policies),

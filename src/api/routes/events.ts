@@ -34,7 +34,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteDeps & { hub: EventStre
       const res = reply.raw;
       res.writeHead(200, SSE_HEADERS);
       res.write('retry: 3000\n: connected\n\n');
-      hub.attach(res, (ns) => (only === undefined || ns === only) && coversNamespace(actor, ns));
+      hub.attach(res, (ns) => (only === undefined || ns === only) && coversNamespace(actor, ns), actor.role);
     },
   );
 };

@@ -32,7 +32,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
     },
     async (request, reply) => {
       const task = await tasks.create(actorOf(request), request.body);
-      return reply.code(201).header('etag', etagOf(task)).header('location', `/v1/tasks/${task.id}`).send(taskView(task));
+      return reply.code(201).header('etag', etagOf(task)).header('location', `/v1/tasks/${task.id}`).send(taskView(task, actorOf(request).role));
     },
   );
 
@@ -63,7 +63,8 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
         limit: limitOf(q),
         cursor: q.cursor,
       });
-      return pageView(page, taskView);
+      const role = actorOf(request).role;
+      return pageView(page, (t) => taskView(t, role));
     },
   );
 
@@ -82,7 +83,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
     },
     async (request, reply) => {
       const task = await tasks.get(actorOf(request), ref(request.params, request.query));
-      return reply.header('etag', etagOf(task)).send(taskView(task));
+      return reply.header('etag', etagOf(task)).send(taskView(task, actorOf(request).role));
     },
   );
 
@@ -103,7 +104,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
     async (request, reply) => {
       const expected = parseIfMatch(request.headers['if-match']);
       const task = await tasks.update(actorOf(request), ref(request.params, request.query), request.body, expected);
-      return reply.header('etag', etagOf(task)).send(taskView(task));
+      return reply.header('etag', etagOf(task)).send(taskView(task, actorOf(request).role));
     },
   );
 
@@ -151,7 +152,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
         return reply.code(201).header('location', `/v1/runs/${run.id}`).send(runView(run));
       }
       const task = await tasks.setSchedule(actor, ref(request.params, request.query), body.schedule);
-      return reply.code(201).header('etag', etagOf(task)).send(taskView(task));
+      return reply.code(201).header('etag', etagOf(task)).send(taskView(task, actorOf(request).role));
     },
   );
 
@@ -195,7 +196,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
       },
       async (request, reply) => {
         const task = await tasks[action](actorOf(request), ref(request.params, request.query));
-        return reply.header('etag', etagOf(task)).send(taskView(task));
+        return reply.header('etag', etagOf(task)).send(taskView(task, actorOf(request).role));
       },
     );
   }
