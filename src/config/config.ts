@@ -126,6 +126,19 @@ export const OPTIONS = {
   },
   influxTimeout: { env: 'SUNDIAL_INFLUX_TIMEOUT', kind: 'duration', def: 5000, min: 100, max: 300_000, doc: 'Time limit of one InfluxDB write request, and of the last flush at shutdown.' },
   influxNodeInterval: { env: 'SUNDIAL_INFLUX_NODE_INTERVAL', kind: 'duration', def: 10_000, min: 1000, max: 3_600_000, doc: "How often this node's figures (lateness, backlog, runs/s) are written as a `sundial_node` point." },
+  publicUrl: {
+    env: 'SUNDIAL_PUBLIC_URL',
+    kind: 'string',
+    def: '',
+    doc: 'Where people reach this server (`https://sundial.example.com`), for links to runs in notifications; unset: the address it listens on.',
+  },
+  smtpUrl: { env: 'SUNDIAL_SMTP_URL', kind: 'string', def: '', doc: 'SMTP server of `email` channels (`smtp://host:587`, `smtps://user:pass@host`); unset: no e-mail channels. Exempt from the outbound guard.' },
+  smtpFrom: { env: 'SUNDIAL_SMTP_FROM', kind: 'string', def: 'sundial@localhost', doc: 'Sender address of notification e-mails.' },
+  notifyPollInterval: { env: 'SUNDIAL_NOTIFY_POLL_INTERVAL', kind: 'duration', def: 1000, min: 10, max: 60_000, doc: 'How often a `scheduler` node looks for notifications due for delivery.' },
+  notifyRetryInitial: { env: 'SUNDIAL_NOTIFY_RETRY_INITIAL', kind: 'duration', def: 5000, min: 10, max: 3_600_000, doc: 'Wait after a failed delivery attempt; doubled per attempt (with jitter) up to `notifyRetryMax`.' },
+  notifyRetryMax: { env: 'SUNDIAL_NOTIFY_RETRY_MAX', kind: 'duration', def: 600_000, min: 10, max: 86_400_000, doc: 'Longest wait between two delivery attempts of one notification.' },
+  notifyRetryFor: { env: 'SUNDIAL_NOTIFY_RETRY_FOR', kind: 'duration', def: 86_400_000, min: 100, max: 2_592_000_000, doc: 'How long a notification is retried after it was committed before it is marked dead.' },
+  notifyTimeout: { env: 'SUNDIAL_NOTIFY_TIMEOUT', kind: 'duration', def: 10_000, min: 100, max: 300_000, doc: 'Time limit of one delivery attempt (webhook, Slack or SMTP).' },
 } as const satisfies Record<string, OptionSpec>;
 
 type Options = typeof OPTIONS;

@@ -1,0 +1,206 @@
+// Delivers the outbox: claims due notifications under a lease (so two nodes never send the same
+// one at once, and a node that dies leaves them due again), sends them per channel within the
+// channel's rate limit, and records each attempt: delivered, retried later with backoff, or dead
+// once retries ran out or the channel is gone. At least once, never silently dropped: a send
+// whose settlement is lost (a crash right after it) is sent again with the same id, which
+// receivers use to drop repeats.
+import { coerceError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { MAX_KEPT_ATTEMPTS, type Channel, type DeliveryAttempt } from '../core/notify.js';
+import type { Millis } from '../core/types.js';
+import type { ClaimedNotification, Settlement } from '../store/notification-store.js';
+import type { Store } from '../store/store.js';
+import { nextAttemptAt, type RetrySchedule } from './backoff.js';
+import { ChannelRateLimiter, DEFAULT_RATES, type Rate } from './rate-limit.js';
+import { mailDigest, mailMessage, parseBody, slackDigest, slackMessage } from './render.js';
+import { signWebhook } from './signature.js';
+import type { Transports } from './transports.js';
+
+export interface DelivererOptions {
+  pollIntervalMs: number;
+  /** How long a claim holds its rows; a node that dies releases them after this. */
+  leaseMs: number;
+  /** Most rows per claim. */
+  batch: number;
+  retry: RetrySchedule;
+  /** Where the dashboard is, for links to runs. */
+  publicUrl: () => string;
+  rates?: Readonly<Record<Channel['type'], Rate>>;
+}
+
+export interface DelivererDeps {
+  store: Store;
+  clock: Clock;
+  transports: Transports;
+  /** Reports failures of the loop itself (a store error), not of deliveries (those are recorded). */
+  onError: (err: Error) => void;
+  random?: () => number;
+}
+
+/** Most sends in flight at once per channel. */
+const PER_CHANNEL_CONCURRENCY = 8;
+
+/** Sends the outbox's due notifications, on its own timer, until stopped. */
+export class Deliverer {
+  readonly #o: DelivererOptions;
+  readonly #d: DelivererDeps;
+  readonly #limiter: ChannelRateLimiter;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = true;
+
+  constructor(opts: DelivererOptions, deps: DelivererDeps) {
+    this.#o = opts;
+    this.#d = deps;
+    this.#limiter = new ChannelRateLimiter(opts.rates ?? DEFAULT_RATES);
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#arm(0);
+  }
+
+  /** Stops polling and waits for the deliveries in flight (each bounded by the transports' time limit). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+
+  #arm(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#running = this.tick().then(
+        (n) => this.#arm(n >= this.#o.batch ? 0 : this.#o.pollIntervalMs),
+        (err: unknown) => {
+          this.#d.onError(coerceError(err));
+          this.#arm(this.#o.pollIntervalMs);
+        },
+      );
+    }, ms);
+  }
+
+  /** One round: claims what is due, sends it, records the outcomes; returns how many rows it claimed. */
+  async tick(): Promise<number> {
+    const { store, clock } = this.#d;
+    const now = clock.now();
+    const claimed = await store.notifications.claimNotifications(now, now + this.#o.leaseMs, this.#o.batch);
+    if (claimed.length === 0) return 0;
+    const groups = new Map<string, ClaimedNotification[]>();
+    for (const n of claimed) {
+      const key = `${n.namespace}\u0000${n.channel}`;
+      const g = groups.get(key);
+      if (g === undefined) groups.set(key, [n]);
+      else g.push(n);
+    }
+    const settled = await Promise.all([...groups].map(([key, rows]) => this.#channel(key, rows)));
+    await store.notifications.settleNotifications(settled.flat());
+    return claimed.length;
+  }
+
+  async #channel(key: string, rows: ClaimedNotification[]): Promise<Settlement[]> {
+    const first = rows[0]!;
+    const channel = await this.#d.store.notifications.getChannel(first.namespace, first.channel);
+    const now = this.#d.clock.now();
+    if (channel === null) {
+      return rows.map((n) => this.#dead(n, { at: now, ok: false, status: null, error: `channel "${first.channel}" does not exist (deleted?)`, durationMs: 0 }));
+    }
+    const plan = this.#limiter.plan(`${key}\u0000${channel.id}`, channel.type, rows.length, now);
+    const single = rows.slice(0, plan.single);
+    const digest = rows.slice(plan.single, plan.single + plan.digest);
+    const waiting = rows.slice(plan.single + plan.digest);
+    const out: Settlement[] = waiting.map((n) => ({ ...this.#unchanged(n), nextAttemptAt: plan.deferUntil ?? now }));
+    for (let i = 0; i < single.length; i += PER_CHANNEL_CONCURRENCY) {
+      const part = single.slice(i, i + PER_CHANNEL_CONCURRENCY);
+      out.push(...(await Promise.all(part.map(async (n) => this.#settle(n, await this.#attempt(channel, [n]))))));
+    }
+    if (digest.length > 0) {
+      const attempt = await this.#attempt(channel, digest);
+      for (const n of digest) out.push(this.#settle(n, attempt));
+    }
+    return out;
+  }
+
+  /** Sends one notification, or a digest of several, and times it; never throws. */
+  async #attempt(channel: Channel, rows: ClaimedNotification[]): Promise<DeliveryAttempt> {
+    const { clock, transports } = this.#d;
+    const at = clock.now();
+    const started = performance.now();
+    const done = (ok: boolean, status: number | null, error: string | null): DeliveryAttempt => ({ at, ok, status, error, durationMs: Math.round(performance.now() - started) });
+    try {
+      const bodies = rows.map(parseBody);
+      const publicUrl = this.#o.publicUrl();
+      if (channel.type === 'email') {
+        const one = rows.length === 1 ? rows[0]! : null;
+        const mail = one !== null ? mailMessage(bodies[0]!, publicUrl) : mailDigest(bodies, publicUrl);
+        // A digest's id names its first row: a retried digest of the same rows keeps it.
+        await transports.mail({ to: channel.to ?? '', ...mail, messageId: `<${one?.id ?? `digest-${rows[0]!.id}`}@sundial>` });
+        return done(true, null, null);
+      }
+      let url: string;
+      let body: string;
+      let headers: Record<string, string> = {};
+      if (channel.type === 'slack') {
+        url = channel.url ?? '';
+        body = JSON.stringify(rows.length === 1 ? slackMessage(bodies[0]!, publicUrl) : slackDigest(bodies, publicUrl));
+      } else {
+        // Webhooks are never digested (rate-limit.ts): one row, its body as committed.
+        const n = rows[0]!;
+        url = channel.url ?? '';
+        body = n.body;
+        headers = signWebhook(channel.secret ?? '', n.id, Math.floor(at / 1000), body);
+      }
+      const res = await transports.post(url, body, headers);
+      if (res.status >= 200 && res.status < 300) return done(true, res.status, null);
+      return done(false, res.status, `HTTP ${res.status}${res.excerpt === '' ? '' : `: ${res.excerpt}`}`);
+    } catch (err) {
+      return done(false, null, describe(err));
+    }
+  }
+
+  #settle(n: ClaimedNotification, a: DeliveryAttempt): Settlement {
+    if (a.ok) {
+      return { ...this.#unchanged(n), status: 'delivered', attempts: keep(n, a), attemptCount: n.attemptCount + 1, lastError: null, deliveredAt: a.at };
+    }
+    const count = n.attemptCount + 1;
+    const next = nextAttemptAt(this.#o.retry, n.createdAt, count, this.#d.clock.now(), this.#d.random);
+    if (next === null) return this.#dead(n, a);
+    return { ...this.#unchanged(n), attempts: keep(n, a), attemptCount: count, nextAttemptAt: next, lastError: a.error };
+  }
+
+  #dead(n: ClaimedNotification, a: DeliveryAttempt): Settlement {
+    return { ...this.#unchanged(n), status: 'dead', attempts: keep(n, a), attemptCount: n.attemptCount + 1, lastError: a.error };
+  }
+
+  /** The row as claimed, due now; callers override what changed. */
+  #unchanged(n: ClaimedNotification): Settlement {
+    return {
+      id: n.id,
+      claimToken: n.claimToken,
+      status: 'pending',
+      attempts: n.attempts,
+      attemptCount: n.attemptCount,
+      nextAttemptAt: this.#d.clock.now() as Millis,
+      lastError: n.lastError,
+      deliveredAt: null,
+    };
+  }
+}
+
+/** The attempts list with `a` added, the oldest dropped past the limit. */
+function keep(n: ClaimedNotification, a: DeliveryAttempt): DeliveryAttempt[] {
+  const all = [...n.attempts, a];
+  return all.length > MAX_KEPT_ATTEMPTS ? all.slice(all.length - MAX_KEPT_ATTEMPTS) : all;
+}
+
+/** A short, secret-free description of a failed send. */
+function describe(err: unknown): string {
+  const e = coerceError(err);
+  const code = (e as { code?: unknown }).code;
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const detail = typeof cause?.code === 'string' ? ` (${cause.code})` : typeof code === 'string' ? ` (${code})` : '';
+  return `${e.message}${detail}`.slice(0, 500);
+}
+
