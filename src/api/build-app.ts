@@ -25,6 +25,7 @@ import { installJsonBodyParser } from './json-body.js';
 import { installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { channelRoutes } from './routes/channels.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
@@ -117,7 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer sdl_…`.' } } },
       security: [{ apiKey: [] }],
-      tags: ['tasks', 'runs', 'schedules', 'events', 'admin', 'cluster', 'health'].map((name) => ({ name })),
+      tags: ['tasks', 'runs', 'schedules', 'events', 'notifications', 'admin', 'cluster', 'health'].map((name) => ({ name })),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -150,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(scheduleRoutes, { ...opts, now: () => deps.clock.now() });
       await v1.register(eventRoutes, { ...opts, hub });
       await v1.register(apiKeyRoutes, opts);
+      await v1.register(channelRoutes, opts);
       await v1.register(adminRoutes, opts);
     },
     { prefix: '/v1' },

@@ -3,6 +3,7 @@
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { AdminService, type NodeDirectory } from './admin-service.js';
 import { ApiKeyService } from './api-key-service.js';
+import { ChannelService } from './channel-service.js';
 import type { ServiceDeps } from './deps.js';
 import { RunService } from './run-service.js';
 import { TaskService } from './task-service.js';
@@ -13,6 +14,7 @@ export interface Services {
   runs: RunService;
   apiKeys: ApiKeyService;
   admin: AdminService;
+  channels: ChannelService;
 }
 
 /** Builds the services over one set of dependencies. */
@@ -23,5 +25,6 @@ export function createServices(deps: ServiceDeps, authenticator: ApiKeyAuthentic
     runs: new RunService(deps, tasks),
     apiKeys: new ApiKeyService(deps, authenticator),
     admin: new AdminService(deps, nodes),
+    channels: new ChannelService(deps),
   };
 }

@@ -15,6 +15,7 @@ import { publishRun, statusBeforeCancel } from './run-events.js';
 import { payloadDigest, requireShellAdmin } from './shell-guard.js';
 import { validateTaskSpec, type SpecChecks } from './task-spec.js';
 import { ErrorCollector } from './validation.js';
+import { missingChannels } from './notify-channels.js';
 
 /** How a request names a task: a UUID is an id, anything else a name in `namespace`. */
 export interface TaskRef {
@@ -99,6 +100,7 @@ export class TaskService {
     const spec = check.run(() => validateTaskSpec(input.kind, input.spec, this.#checks, actor));
     const schedule = check.run(() => this.#schedule(input.schedule, now));
     const policies = check.run(() => normalizePolicies(input.policies, DEFAULT_POLICIES));
+    check.add(await missingChannels(store, namespace, (input.policies as { notify?: unknown } | undefined)?.notify));
     check.throwIfAny();
 
     const draft: Omit<Task, 'lastRunAt' | 'lastRunStatus' | 'version'> = {
@@ -170,6 +172,9 @@ export class TaskService {
   /** Applies a PATCH; `expectedVersion` comes from If-Match. */
   async update(actor: Actor, ref: TaskRef, patch: TaskPatch, expectedVersion?: number): Promise<Task> {
     if (patch.kind === 'script' || typeof (patch.spec as { code?: unknown } | undefined)?.code === 'string') await this.#checks.loadScriptSyntaxChecker?.();
+    // Channels are looked up before the change (it is synchronous); only patches with rules pay for it.
+    const notify = (patch.policies as { notify?: unknown } | undefined)?.notify;
+    const unknownChannels = Array.isArray(notify) ? await missingChannels(this.#d.store, (await this.get(actor, ref)).namespace, notify) : [];
     return this.#change(actor, ref, expectedVersion, (current, now) => {
       requireShellAdmin(actor, current.kind, 'change');
       const next: Task = { ...current };
@@ -194,6 +199,7 @@ export class TaskService {
       if (patch.policies !== undefined) {
         const policies = check.run(() => normalizePolicies(patch.policies, current.policies));
         if (policies !== undefined) next.policies = policies;
+        check.add(unknownChannels);
       }
       if (patch.payload !== undefined) next.payload = patch.payload;
       check.throwIfAny();
