@@ -177,7 +177,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           clock,
           onCancel: (runId) => void scheduler?.dispatcher.cancelRunning(runId),
           onWake: (dueAt) => scheduler?.dispatcher.wake(dueAt),
-          onKeyRevoked: () => authenticator.invalidate(),
+          onKeyRevoked: (id) => {
+            authenticator.invalidate();
+            // The key's open streams on this node end too (api/stream-registry.ts).
+            bus.emit('cluster:api-key:revoked', { id, at: clock.now() });
+          },
           onError: (err) => log.warn({ err }, 'a cluster signal failed (a hint only; the database stays the truth)'),
         });
   scheduler = new Scheduler(

@@ -21,6 +21,7 @@ import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { createServices } from '../services/index.js';
 import { installAuth } from './auth-hook.js';
 import { EventStreamHub } from './event-stream.js';
+import { StreamRegistry } from './stream-registry.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
@@ -75,6 +76,8 @@ export interface AppDeps {
   apiRoutes?: boolean;
   /** Heartbeat period of /v1/events (tests shorten it). */
   sseHeartbeatMs?: number;
+  /** How often the keys of open streams are re-read (default 1 s; tests change it). */
+  streamRecheckMs?: number;
 }
 
 /** Builds the API (routes registered, not listening). */
@@ -127,9 +130,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const authenticator = deps.authenticator ?? new ApiKeyAuthenticator({ store: deps.store, clock: deps.clock, ...deps.authCache });
   const services = createServices(deps, authenticator, deps.nodes);
   const hub = new EventStreamHub(deps.bus, deps.sseHeartbeatMs === undefined ? {} : { heartbeatMs: deps.sseHeartbeatMs });
+  const streams = new StreamRegistry({
+    bus: deps.bus,
+    store: deps.store,
+    maxPerKey: deps.config.streamsPerKey,
+    ...(deps.streamRecheckMs !== undefined && { recheckMs: deps.streamRecheckMs }),
+    onError: (err) => fastify.log.warn({ err }, 're-checking the keys of open streams failed; trying again'),
+  });
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    streams.close();
     // Open event streams would keep the server from closing.
     hub.closeAll();
   });
@@ -147,9 +158,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       installAuth(v1, authenticator);
       const opts = { services };
       await v1.register(taskRoutes, opts);
-      await v1.register(runRoutes, { ...opts, bus: deps.bus, store: deps.store, live: deps.runOutput, heartbeatMs: deps.sseHeartbeatMs ?? 15_000 });
+      await v1.register(runRoutes, { ...opts, bus: deps.bus, store: deps.store, live: deps.runOutput, heartbeatMs: deps.sseHeartbeatMs ?? 15_000, streams });
       await v1.register(scheduleRoutes, { ...opts, now: () => deps.clock.now() });
-      await v1.register(eventRoutes, { ...opts, hub });
+      await v1.register(eventRoutes, { ...opts, hub, streams });
       await v1.register(apiKeyRoutes, opts);
       await v1.register(channelRoutes, opts);
       await v1.register(adminRoutes, opts);

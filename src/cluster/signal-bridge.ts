@@ -45,8 +45,8 @@ export interface SignalBridgeDeps {
   onCancel: (runId: string) => void;
   /** Another node created or moved a run due at `dueAt`. */
   onWake: (dueAt: Millis) => void;
-  /** Another node revoked a key. */
-  onKeyRevoked: () => void;
+  /** Another node revoked the key with this id. */
+  onKeyRevoked: (id: string) => void;
   /** Reports a failure to send (best effort: it is also logged). */
   onError?: (err: Error) => void;
 }
@@ -120,7 +120,7 @@ export class SignalBridge {
           this.#d.onWake(Number(payload));
           return;
         case TOPIC.keys:
-          this.#d.onKeyRevoked();
+          this.#d.onKeyRevoked(payload);
           return;
         case TOPIC.interest:
           this.#peersWantEventsUntil = this.#d.clock.now() + INTEREST_TTL_MS;

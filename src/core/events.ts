@@ -42,6 +42,8 @@ export interface SundialEvents {
   'scheduler:error': { where: string; error: Error };
   /** An API key was revoked on this node (every node's auth cache must forget it). */
   'api-key:revoked': { id: string; at: Millis };
+  /** Another node revoked a key (relayed): this node's open streams of that key must end. */
+  'cluster:api-key:revoked': { id: string; at: Millis };
   // The same events as they happened on another node of the cluster, relayed over the database's
   // signals while someone here listens (SSE, log follow). Kept apart from the local ones so that
   // metrics and sinks, which every node feeds with its own runs, never count a run twice.

@@ -5,11 +5,12 @@ import { Type } from 'typebox';
 import { coversNamespace } from '../../auth/roles.js';
 import { actorOf } from '../auth-hook.js';
 import { SSE_HEADERS, type EventStreamHub } from '../event-stream.js';
+import type { StreamRegistry } from '../stream-registry.js';
 import { AUTH_PROBLEMS, NamespaceQuery, problems } from '../schemas/common.js';
 import type { RouteDeps } from './route-helpers.js';
 
 /** Event stream route. */
-export const eventRoutes: FastifyPluginAsyncTypebox<RouteDeps & { hub: EventStreamHub }> = async (app, { hub }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<RouteDeps & { hub: EventStreamHub; streams: StreamRegistry }> = async (app, { hub, streams }) => {
   app.get(
     '/events',
     {
@@ -22,13 +23,15 @@ export const eventRoutes: FastifyPluginAsyncTypebox<RouteDeps & { hub: EventStre
         querystring: NamespaceQuery,
         response: {
           200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } },
-          ...problems(...AUTH_PROBLEMS),
+          ...problems(...AUTH_PROBLEMS, 429),
         },
       },
     },
     async (request, reply) => {
       const actor = actorOf(request);
       const only = request.query.namespace;
+      // Before the hijack: a key over its stream cap gets a 429 problem, not a stream.
+      streams.open(actor, reply.raw);
       // The stream outlives this handler, so Fastify lets go of the response here.
       reply.hijack();
       const res = reply.raw;

@@ -10,6 +10,7 @@ import type { Store } from '../../store/store.js';
 import { followRunLog, type LiveLogSource } from '../log-follow.js';
 import { LogLineView, LogsQuery, RescheduleBody, RunListQuery, RunMetricsView, RunView } from '../schemas/run.js';
 import { SSE_HEADERS } from '../event-stream.js';
+import type { StreamRegistry } from '../stream-registry.js';
 import { iso, logLineView, pageView, runView } from '../views.js';
 import { limitOf, parseRange, parseStatuses, type RouteDeps } from './route-helpers.js';
 
@@ -19,12 +20,14 @@ export interface RunStreamDeps {
   store: Store;
   live?: LiveLogSource | undefined;
   heartbeatMs: number;
+  /** Open streams by key: ended on revocation, capped per key. */
+  streams: StreamRegistry;
 }
 
 const tags = ['runs'];
 
 /** Run routes. */
-export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = async (app, { services, bus, store, live, heartbeatMs }) => {
+export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = async (app, { services, bus, store, live, heartbeatMs, streams }) => {
   const { runs } = services;
 
   app.get(
@@ -80,14 +83,16 @@ export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = a
         response: {
           // The schema is one line's: the body is many of them, one per line (JSON lines).
           200: { description: 'One JSON object per line, each shaped like this schema.', content: { 'application/x-ndjson': { schema: LogLineView } } },
-          ...problems(...AUTH_PROBLEMS, 404),
+          ...problems(...AUTH_PROBLEMS, 404, 429),
         },
       },
     },
     async (request, reply) => {
       const follow = request.query.follow;
       if (follow === true || follow === '1') {
-        const run = await runs.get(actorOf(request), request.params.id);
+        const actor = actorOf(request);
+        const run = await runs.get(actor, request.params.id);
+        streams.open(actor, reply.raw);
         const last = Number(request.headers['last-event-id']);
         reply.hijack();
         reply.raw.writeHead(200, SSE_HEADERS);
