@@ -221,6 +221,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // Subscribed before the scheduler starts, so the transitions of the recovery are written too.
   const influx = config.influxUrl === '' ? null : await startInfluxSink(config, { bus, clock, registry: metricsRegistry, log, store, load: () => dispatcher.load });
   let ready = false;
+  let address = '';
+  // The outbox is delivered where dead nodes are swept for (and on a single node always); it
+  // starts once the server listens, so links to runs can name its address.
+  const delivers = roles.has('scheduler') || !shared;
+  let deliverer: { stop(): Promise<void> } | null = null;
   const app = await buildApp({
     config,
     store,
@@ -260,7 +265,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await store.close();
     throw err;
   };
-  let address = '';
   try {
     // Registration first: a second live node with this id must stop before it claims anything.
     await registry.start();
@@ -275,6 +279,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await abort(err);
   }
   ready = true;
+  if (delivers) {
+    const { startDeliverer } = await import('./notify/start.js');
+    deliverer = startDeliverer(config, {
+      store,
+      clock,
+      publicUrl: () => config.publicUrl || address,
+      onError: (err) => log.error({ err }, 'the notification deliverer failed a round; it tries again at its next poll'),
+    });
+  }
   // The module workers and the http client start once the server answers (see createExecutor).
   if (config.roles.includes('executor')) for (const kind of ['module', 'http'] as const) executor.prepare?.(kind);
   log.info({ address, dataDir: config.dataDir, node: config.nodeId, roles: config.roles, backend: store.backend }, 'sundial is listening');
@@ -292,6 +305,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         log.info({ graceMs: config.drainGrace }, 'draining');
         await retention?.stop();
         await scheduler.stop(config.drainGrace);
+        // Sends in flight finish (each within notifyTimeout); the rest stay in the outbox.
+        await deliverer?.stop();
         bridge?.stop();
         health?.stop();
         await registry.stop();

@@ -26,6 +26,11 @@ export interface DelivererOptions {
   /** Where the dashboard is, for links to runs. */
   publicUrl: () => string;
   rates?: Readonly<Record<Channel['type'], Rate>>;
+  /**
+   * Release every claim at start: true where no other process shares the store (SQLite), so the
+   * claims of a killed process are resent at once instead of after their lease.
+   */
+  recoverClaims?: boolean;
 }
 
 export interface DelivererDeps {
@@ -37,6 +42,10 @@ export interface DelivererDeps {
   random?: () => number;
 }
 
+/** How long stop() waits for sends in flight. */
+const STOP_WAIT_MS = 2000;
+/** Rounds whose sends may be out at once. */
+const MAX_ROUNDS_IN_FLIGHT = 4;
 /** Most sends in flight at once per channel. */
 const PER_CHANNEL_CONCURRENCY = 8;
 
@@ -47,6 +56,7 @@ export class Deliverer {
   readonly #limiter: ChannelRateLimiter;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
+  readonly #inFlight = new Set<Promise<void>>();
   #stopped = true;
 
   constructor(opts: DelivererOptions, deps: DelivererDeps) {
@@ -57,23 +67,42 @@ export class Deliverer {
 
   start(): void {
     this.#stopped = false;
-    this.#arm(0);
+    if (this.#o.recoverClaims !== true) return this.#arm(0);
+    this.#running = this.#d.store.notifications.releaseAllClaims(this.#d.clock.now()).then(
+      () => this.#arm(0),
+      (err: unknown) => {
+        this.#d.onError(coerceError(err));
+        this.#arm(this.#o.pollIntervalMs);
+      },
+    );
   }
 
-  /** Stops polling and waits for the deliveries in flight (each bounded by the transports' time limit). */
+  /** Stops polling and waits a little for the deliveries in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#running;
+    // Sends still out after a short wait are abandoned: their rows stay claimed and are sent again
+    // (same ids) after a restart (single node) or the lease (cluster).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.#inFlight]), new Promise((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   #arm(ms: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#running = this.tick().then(
-        (n) => this.#arm(n >= this.#o.batch ? 0 : this.#o.pollIntervalMs),
+      // Rounds whose sends are still out (a slow receiver) do not hold up the next one: its rows
+      // are leased. A few at most, so a receiver that hangs cannot gather unbounded sends.
+      if (this.#inFlight.size >= MAX_ROUNDS_IN_FLIGHT) return this.#arm(this.#o.pollIntervalMs);
+      this.#running = this.#round().then(
+        ({ claimed, done }) => {
+          this.#inFlight.add(done);
+          void done.finally(() => this.#inFlight.delete(done));
+          this.#arm(claimed >= this.#o.batch ? 0 : this.#o.pollIntervalMs);
+        },
         (err: unknown) => {
           this.#d.onError(coerceError(err));
           this.#arm(this.#o.pollIntervalMs);
@@ -82,12 +111,22 @@ export class Deliverer {
     }, ms);
   }
 
-  /** One round: claims what is due, sends it, records the outcomes; returns how many rows it claimed. */
+  /** One round, to its end: claims what is due, sends it, records the outcomes; returns how many rows it claimed. */
   async tick(): Promise<number> {
+    const { claimed, done } = await this.#round();
+    await done;
+    return claimed;
+  }
+
+  /**
+   * Claims what is due and starts sending it, channel by channel; each channel's outcomes are
+   * recorded as soon as its sends end, so one slow receiver delays only its own channel.
+   */
+  async #round(): Promise<{ claimed: number; done: Promise<void> }> {
     const { store, clock } = this.#d;
     const now = clock.now();
     const claimed = await store.notifications.claimNotifications(now, now + this.#o.leaseMs, this.#o.batch);
-    if (claimed.length === 0) return 0;
+    if (claimed.length === 0) return { claimed: 0, done: Promise.resolve() };
     const groups = new Map<string, ClaimedNotification[]>();
     for (const n of claimed) {
       const key = `${n.namespace}\u0000${n.channel}`;
@@ -95,9 +134,17 @@ export class Deliverer {
       if (g === undefined) groups.set(key, [n]);
       else g.push(n);
     }
-    const settled = await Promise.all([...groups].map(([key, rows]) => this.#channel(key, rows)));
-    await store.notifications.settleNotifications(settled.flat());
-    return claimed.length;
+    const done = Promise.all(
+      [...groups].map(async ([key, rows]) => {
+        try {
+          await store.notifications.settleNotifications(await this.#channel(key, rows));
+        } catch (err) {
+          // Unsettled rows are due again when their lease ends.
+          this.#d.onError(coerceError(err));
+        }
+      }),
+    ).then(() => undefined);
+    return { claimed: claimed.length, done };
   }
 
   async #channel(key: string, rows: ClaimedNotification[]): Promise<Settlement[]> {
@@ -113,6 +160,12 @@ export class Deliverer {
     const waiting = rows.slice(plan.single + plan.digest);
     const out: Settlement[] = waiting.map((n) => ({ ...this.#unchanged(n), nextAttemptAt: plan.deferUntil ?? now }));
     for (let i = 0; i < single.length; i += PER_CHANNEL_CONCURRENCY) {
+      // A slow receiver must not keep the claim past half its lease: another node may take the
+      // rows after it. What is left goes back, due at once, untried.
+      if (this.#d.clock.now() - now > this.#o.leaseMs / 2) {
+        out.push(...single.slice(i).map((n) => this.#unchanged(n)));
+        break;
+      }
       const part = single.slice(i, i + PER_CHANNEL_CONCURRENCY);
       out.push(...(await Promise.all(part.map(async (n) => this.#settle(n, await this.#attempt(channel, [n]))))));
     }

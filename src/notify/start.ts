@@ -31,6 +31,7 @@ export function startDeliverer(config: Config, d: { store: Store; clock: Clock; 
       batch: BATCH,
       retry: { initialMs: config.notifyRetryInitial, maxMs: config.notifyRetryMax, forMs: config.notifyRetryFor },
       publicUrl: d.publicUrl,
+      recoverClaims: !d.store.capabilities.shared,
     },
     { store: d.store, clock: d.clock, transports, onError: d.onError },
   );

@@ -46,6 +46,12 @@ export interface NotificationStore {
    * claims at the same moment are skipped, never shared.
    */
   claimNotifications(now: Millis, leaseUntil: Millis, limit: number): Promise<ClaimedNotification[]>;
+  /**
+   * Makes every claimed pending row due at `now` again, whoever claimed it: for a store no other
+   * process shares, at start, when every claim belongs to a process that is gone (as its runs
+   * are recovered). Returns how many.
+   */
+  releaseAllClaims(now: Millis): Promise<number>;
   /** Records what became of claimed rows; a settlement whose claim was superseded is ignored. */
   settleNotifications(settlements: readonly Settlement[]): Promise<void>;
   /** A channel's notifications, newest first; the cursor is opaque. */

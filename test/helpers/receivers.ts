@@ -18,6 +18,8 @@ export class HttpReceiver {
   readonly received: Received[] = [];
   /** Status to answer; change it to simulate an outage. */
   status = 200;
+  /** Record requests but never answer them (a receiver that hangs); closed by stop(). */
+  hold = false;
   #server: Server | null = null;
   #waiters: { n: number; resolve: () => void }[] = [];
   url = '';
@@ -28,8 +30,8 @@ export class HttpReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const status = this.status;
-        this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'not now');
+        this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status: this.hold ? 0 : status });
+        if (!this.hold) res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'not now');
         this.#wake();
       });
     });

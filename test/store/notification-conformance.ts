@@ -165,6 +165,13 @@ export function runNotificationConformance(label: string, open: OpenStore): void
       const late: Settlement = { id: old.id, claimToken: old.claimToken, status: 'delivered', attempts: [], attemptCount: 1, nextAttemptAt: 0, lastError: null, deliveredAt: T0 };
       await store.notifications.settleNotifications([late]);
       assert.equal((await store.notifications.getNotification(old.id))?.status, 'pending', 'the superseded claim changed nothing');
+
+      // Released (a single node's start): due at once, and the old claim's settlement is ignored.
+      assert.equal(await store.notifications.releaseAllClaims(T0 + 1001), 5);
+      const mine = again[0]!;
+      await store.notifications.settleNotifications([{ ...late, id: mine.id, claimToken: mine.claimToken }]);
+      assert.equal((await store.notifications.getNotification(mine.id))?.status, 'pending');
+      assert.equal((await store.notifications.claimNotifications(T0 + 1001, T0 + 9000, 10)).length, 5);
     });
 
     it('settles attempts: delivered, retried later, dead; lists a channel newest first in pages', async () => {

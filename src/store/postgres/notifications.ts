@@ -132,6 +132,13 @@ export class PgNotifications implements NotificationStore {
     });
   }
 
+  releaseAllClaims(now: Millis): Promise<number> {
+    return this.tx(async (c) => {
+      const res = await c.query("UPDATE notifications SET next_attempt_at = $1, claim_token = NULL WHERE status = 'pending' AND claim_token IS NOT NULL", [now]);
+      return res.rowCount ?? 0;
+    });
+  }
+
   settleNotifications(settlements: readonly Settlement[]): Promise<void> {
     if (settlements.length === 0) return Promise.resolve();
     return this.tx(async (c) => {

@@ -48,6 +48,7 @@ function prepare(db: Database.Database) {
       'UPDATE notifications SET status = ?, attempts = ?, attempt_count = ?, next_attempt_at = ?, last_error = ?, delivered_at = ?, ' +
         'claim_token = NULL WHERE id = ? AND claim_token = ?',
     ),
+    release: p("UPDATE notifications SET next_attempt_at = ?, claim_token = NULL WHERE status = 'pending' AND claim_token IS NOT NULL"),
     byId: p(`SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?`),
     ofChannel: p(`SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE namespace = ? AND channel = ? AND id < ? ORDER BY id DESC LIMIT ?`),
   };
@@ -149,6 +150,10 @@ export class SqliteNotifications implements NotificationStore {
       const rows = this.#s.claim.all({ now, leaseUntil, limit, token }) as NotificationRow[];
       return rows.map((r) => ({ ...rowToNotification(r), claimToken: token })).sort((a, b) => (a.id < b.id ? -1 : 1));
     });
+  }
+
+  releaseAllClaims(now: Millis): Promise<number> {
+    return this.write(() => this.#s.release.run(now).changes);
   }
 
   settleNotifications(settlements: readonly Settlement[]): Promise<void> {
