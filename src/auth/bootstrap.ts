@@ -8,19 +8,25 @@ import { displayPrefix, generateApiKeySecret, hashApiKey } from './api-key-secre
 
 /**
  * Makes sure an admin can log in. With `adminToken` set, its hash is stored as the admin key
- * `bootstrap` (inserted if missing). Unset and no keys at all: generates one and returns its
- * secret for the caller to print once. Otherwise returns null.
+ * `bootstrap` (inserted if missing); a new token revokes the bootstrap keys of earlier tokens, so
+ * changing SUNDIAL_ADMIN_TOKEN (after a leak, say) retires the old one. A token whose key was
+ * revoked stays revoked: it is not inserted again. Unset and no keys at all: generates one and
+ * returns its secret for the caller to print once. Otherwise returns null.
  */
 export async function ensureBootstrapAdmin(store: Store, adminToken: string, clock: Clock): Promise<string | null> {
   if (adminToken !== '') {
     const hash = hashApiKey(adminToken);
     if ((await store.findApiKeyByHash(hash)) !== null) return null;
+    let id: string;
     try {
-      await insertAdmin(store, clock, adminToken, hash);
+      id = await insertAdmin(store, clock, adminToken, hash);
     } catch (err) {
-      // Nodes of a cluster starting together race to insert the same key; one insert wins.
+      // Nodes of a cluster starting together race to insert the same key; one insert wins (and
+      // revokes the old ones).
       if ((await store.findApiKeyByHash(hash)) === null) throw err;
+      return null;
     }
+    await revokeEarlierBootstrapKeys(store, clock, id);
     return null;
   }
   if ((await store.countApiKeys()) > 0) return null;
@@ -29,7 +35,25 @@ export async function ensureBootstrapAdmin(store: Store, adminToken: string, clo
   return secret;
 }
 
-async function insertAdmin(store: Store, clock: Clock, secret: string, hash: string): Promise<void> {
+/** Revokes every live `bootstrap` key the system created, except `keep`. */
+async function revokeEarlierBootstrapKeys(store: Store, clock: Clock, keep: string): Promise<void> {
+  for (const key of await store.listApiKeys()) {
+    if (key.id === keep || key.name !== 'bootstrap' || key.createdBy !== 'system' || key.revokedAt !== null) continue;
+    const now = clock.now();
+    await store.revokeApiKey(key.id, now, {
+      namespace: '*',
+      at: now,
+      actor: 'system',
+      ip: null,
+      action: 'api_key.revoke',
+      targetType: 'api_key',
+      targetId: key.id,
+      detail: { reason: 'SUNDIAL_ADMIN_TOKEN changed' },
+    });
+  }
+}
+
+async function insertAdmin(store: Store, clock: Clock, secret: string, hash: string): Promise<string> {
   const now = clock.now();
   const id = newId(now);
   await store.createApiKey(
@@ -47,4 +71,5 @@ async function insertAdmin(store: Store, clock: Clock, secret: string, hash: str
     },
     { namespace: '*', at: now, actor: 'system', ip: null, action: 'api_key.create', targetType: 'api_key', targetId: id, detail: { name: 'bootstrap', role: 'admin' } },
   );
+  return id;
 }

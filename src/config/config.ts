@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { SundialError, type FieldError } from '../core/errors.js';
 import { validateOutboundAllow } from '../core/outbound-allow.js';
+import { adminTokenProblem } from './admin-token.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
 
@@ -282,6 +283,9 @@ export function resolveConfig(input: ResolveInput = {}): Config {
     errors.push({ path: 'scriptMemory', message: `must not exceed scriptMemoryMax (${out.scriptMemoryMax})` });
   }
   for (const e of validateInflux(out)) errors.push(e);
+  // Never echo the token itself: the message names only what is wrong with it.
+  const tokenProblem = typeof out.adminToken === 'string' ? adminTokenProblem(out.adminToken) : null;
+  if (tokenProblem !== null) errors.push({ path: 'adminToken', message: tokenProblem });
   if (errors.length > 0) {
     throw new SundialError('validation_failed', `invalid configuration: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
   }
