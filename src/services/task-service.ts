@@ -14,6 +14,7 @@ import type { ServiceDeps } from './deps.js';
 import { publishRun, statusBeforeCancel } from './run-events.js';
 import { payloadDigest, requireShellAdmin } from './shell-guard.js';
 import { validateTaskSpec, type SpecChecks } from './task-spec.js';
+import { createOutboundGuard } from '../executor/outbound-guard.js';
 import { ErrorCollector } from './validation.js';
 import { missingChannels } from './notify-channels.js';
 
@@ -86,7 +87,12 @@ export class TaskService {
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
-    this.#checks = { ...deps, shellTasks: deps.config.shellTasks, scriptMemoryMaxBytes: deps.config.scriptMemoryMax };
+    this.#checks = {
+      ...deps,
+      shellTasks: deps.config.shellTasks,
+      scriptMemoryMaxBytes: deps.config.scriptMemoryMax,
+      outboundGuard: createOutboundGuard(deps.config.outboundAllow),
+    };
   }
 
   /** Creates a task and its first pending occurrence in one store call. */

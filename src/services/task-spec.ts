@@ -7,6 +7,8 @@ import { Compile } from 'typebox/compile';
 import { invalid, SundialError, type FieldError } from '../core/errors.js';
 import type { Actor, TaskKind, TaskSpec } from '../core/types.js';
 import { validateHttpSpec } from '../executor/http-spec.js';
+import type { OutboundGuard } from '../executor/outbound-guard.js';
+import { httpTargetErrors } from './http-target.js';
 import { fieldErrorsFrom, type SchemaErrorLike } from './field-errors.js';
 
 /** The `module` spec as the API accepts it. */
@@ -96,6 +98,8 @@ export interface SpecChecks {
   scriptMemoryMaxBytes?: number | undefined;
   /** Whether the operator enabled shell tasks. */
   shellTasks?: boolean | undefined;
+  /** Refuses http targets in private, loopback and metadata ranges unless allow-listed. */
+  outboundGuard?: Pick<OutboundGuard, 'checkHost' | 'checkAddress'> | undefined;
 }
 
 const moduleShape = Compile(ModuleSpecSchema);
@@ -121,6 +125,7 @@ export function validateTaskSpec(kind: TaskKind, spec: unknown, checks: SpecChec
       return spec as TaskSpec;
     case 'http':
       throwIfAny((checks.checkHttpSpec ?? validateHttpSpec)(spec).map(underSpec));
+      if (checks.outboundGuard !== undefined) throwIfAny(httpTargetErrors(spec, checks.outboundGuard));
       return spec as TaskSpec;
     case 'module': {
       if (!moduleShape.Check(spec)) throwIfAny(fieldErrorsFrom(moduleShape.Errors(spec) as SchemaErrorLike[], '/spec'));
