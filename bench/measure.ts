@@ -2,6 +2,7 @@
 // children, and the whole machine), and resident memory sampled while a scenario runs.
 import { readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { listChildren, readProcUsage } from '../src/executor/proc-usage.js';
 
 /** The value at quantile q (0..1) of sorted numbers (nearest rank). */
@@ -46,6 +47,12 @@ export interface ResourceReport {
   peakHeapBytes: number;
   /** CPU time of every PostgreSQL server process on the machine over the interval (ms; 0 without one). */
   cpuDatabaseMs: number;
+  /**
+   * How late this process's event loop ran its callbacks (ms, 10 ms resolution): a timer cannot
+   * fire earlier than the loop is free, so this bounds the lateness that the main thread adds.
+   */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 /** Total CPU time (ms) of the processes named `postgres` (the server and its backends). */
@@ -78,6 +85,8 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
   const m0 = machineTicks();
   // Backends that exit during the interval take their CPU with them: a lower bound.
   const db0 = databaseCpuMs();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const childCpu0 = new Map<number, number>();
   const childCpuLast = new Map<number, number>();
   let peakMain = 0;
@@ -108,6 +117,7 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
     stop() {
       sample();
       clearInterval(timer);
+      loop.disable();
       const cpu = process.cpuUsage(cpu0);
       const m1 = machineTicks();
       let workers = 0;
@@ -122,6 +132,8 @@ export function startResourceSampler(everyMs = 100): { stop(): ResourceReport } 
         peakRssWithWorkersBytes: peakAll,
         peakHeapBytes: peakHeap,
         cpuDatabaseMs: Math.max(0, databaseCpuMs() - db0),
+        loopDelayP99Ms: loop.percentile(99) / 1e6,
+        loopDelayMaxMs: loop.max / 1e6,
       };
     },
   };

@@ -18,6 +18,7 @@
 // Options: --only S1,S3 (or S2-100k)   --quick (smaller sizes, for a smoke run)   --out <file.json>
 //          --backend postgres (each scenario on a fresh database of the local PostgreSQL)
 //          --nodes 3 (with postgres: two more nodes as `sundial serve` processes; S2 only)
+//          --set claimBatch=500 (a server setting for every scenario, as a config key; repeatable)
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,8 +46,18 @@ const { values: args } = parseArgs({
     scenario: { type: 'string' },
     backend: { type: 'string', default: 'sqlite' },
     nodes: { type: 'string', default: '1' },
+    set: { type: 'string', multiple: true },
   },
 });
+/** Server settings from --set key=value, applied before each scenario's own. */
+const settings: ConfigSource = Object.fromEntries(
+  (args.set ?? []).map((kv) => {
+    const at = kv.indexOf('=');
+    if (at <= 0) throw new Error(`--set wants key=value, got ${kv}`);
+    const v = kv.slice(at + 1);
+    return [kv.slice(0, at), /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v];
+  }),
+);
 const only = args.only ? new Set(args.only.split(',').map((s) => s.trim().toUpperCase())) : null;
 const quick = args.quick ?? false;
 const TOKEN = 'sdl_bench-admin-token-for-local-benchmarks-only-000000';
@@ -79,6 +90,7 @@ async function boot(extra: ConfigSource = {}, nodes = 1): Promise<Booted> {
       logLevel: 'warn',
       nodeId: 'bench',
       ...(db !== null && { databaseUrl: db.url }),
+      ...settings,
       ...extra,
     },
   });
@@ -86,7 +98,7 @@ async function boot(extra: ConfigSource = {}, nodes = 1): Promise<Booted> {
   const others: NodeProcess[] = [];
   for (let i = 2; i <= nodes && db !== null; i++) {
     const env: Record<string, string> = { SUNDIAL_ADMIN_TOKEN: TOKEN, SUNDIAL_LOG_LEVEL: 'warn', SUNDIAL_DATA_DIR: join(dir, `data-${i}`) };
-    for (const [k, v] of Object.entries(extra)) env[`SUNDIAL_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = String(v);
+    for (const [k, v] of Object.entries({ ...settings, ...extra })) env[`SUNDIAL_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = String(v);
     others.push(await startNodeProcess(db.url, `bench-${i}`, env));
   }
   return { server, dir, db, others };
@@ -212,6 +224,8 @@ function summarizeResources(r: ResourceReport): Record<string, number> {
     peakRssMainMB: round(r.peakRssMainBytes / 2 ** 20, 0),
     peakRssAllMB: round(r.peakRssWithWorkersBytes / 2 ** 20, 0),
     peakHeapMB: round(r.peakHeapBytes / 2 ** 20, 0),
+    loopDelayP99Ms: round(r.loopDelayP99Ms, 1),
+    loopDelayMaxMs: round(r.loopDelayMaxMs, 1),
     ...(backend === 'postgres' && { cpuDatabaseS: round(r.cpuDatabaseMs / 1000, 1) }),
   };
 }

@@ -33,6 +33,7 @@ import type { Millis, Run, RunError, Task, TaskKind } from '../core/types.js';
 import type { Executor, RunJob, RunOutcome } from '../executor/executor.js';
 import type { ClaimedRun, HeldLease, PlanOccurrence, Store } from '../store/store.js';
 import { Admission, startGuard, type Admitted, type Decision, type Entry } from './admission.js';
+import { ClaimSizer } from './claim-sizer.js';
 import type { SchedulerControl } from './scheduler-control.js';
 import { TimerHeap } from './timer-heap.js';
 import { TransitionWriter } from './transition-writer.js';
@@ -119,6 +120,8 @@ export class Dispatcher implements SchedulerControl {
   #fenced = false;
   /** Runs stopped or dropped by fencing, to hand back once the database answers. */
   #fencedRuns: ClaimedRun[] = [];
+  /** Keeps claims on an in-process store short while runs wait to be due (./claim-sizer.ts). */
+  readonly #sizer: ClaimSizer;
 
   constructor(opts: DispatcherOptions, deps: DispatcherDeps) {
     this.#o = { maxHeld: Math.max(10_000, 2 * opts.maxConcurrentRuns), ...opts };
@@ -126,6 +129,7 @@ export class Dispatcher implements SchedulerControl {
     this.#admission = new Admission(this.#o, this.#held);
     this.#writer = new TransitionWriter(deps.store, deps.bus, deps.clock);
     this.#shared = deps.store.capabilities.shared;
+    this.#sizer = new ClaimSizer(deps.store.capabilities.inProcess);
     this.#renewedAt = deps.clock.now();
   }
 
@@ -194,9 +198,11 @@ export class Dispatcher implements SchedulerControl {
         continue;
       }
       if (room > 0) {
-        limit = Math.min(this.#o.claimBatch, room);
+        limit = this.#sizer.limit(Math.min(this.#o.claimBatch, room), this.#heap.size > 0);
         try {
           const now = this.#d.clock.now();
+          // Real time, not the injected clock: this measures how long the thread was busy.
+          const began = performance.now();
           const leaseUntil = now + this.#o.leaseMs;
           const claimed = await this.#d.store.claimDueRuns({
             node: this.#o.node,
@@ -208,6 +214,7 @@ export class Dispatcher implements SchedulerControl {
             startDue: this.#chooseClaimStarts,
           });
           claimedCount = claimed.length;
+          this.#sizer.measured(performance.now() - began, claimedCount);
           if (claimedCount > 0) {
             // A claim that came back after the fence went up, or so late that its lease is
             // already inside the fence margin (the database answered after a long stall), is
@@ -230,7 +237,8 @@ export class Dispatcher implements SchedulerControl {
         await this.#sleep(this.#o.pollIntervalMs);
         continue;
       }
-      // A full batch means more is due: claim again at once. Otherwise sleep until the poll
+      // A full batch (or slice) means more is due: claim again at once, after the timers' turn
+      // (the store's write waits for setImmediate). Otherwise sleep until the poll
       // interval passes or something wakes us (a run created or rescheduled to be due soon).
       if (claimedCount >= limit) continue;
       if (!this.#wakeRequested) await this.#sleep(this.#o.pollIntervalMs);

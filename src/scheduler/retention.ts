@@ -35,7 +35,7 @@ export interface RetentionOptions {
   batch?: number;
   /** Fewest runs per store call, however slow (default 50: below it the commit's fixed cost dominates). */
   minBatch?: number;
-  /** Time one store call should take; the batch size follows it (default 20 ms). */
+  /** Time one store call should take; the batch size follows it (default 5 ms: on SQLite the call blocks the timers of the process). */
   targetBatchMs?: number;
   /** Wall time a round may spend before it stops (default 1 s). */
   budgetMs?: number;
@@ -82,7 +82,7 @@ export interface RetentionRound {
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_BATCH = 1000;
 const DEFAULT_MIN_BATCH = 50;
-const DEFAULT_TARGET_BATCH_MS = 20;
+const DEFAULT_TARGET_BATCH_MS = 5;
 const DEFAULT_BUDGET_MS = 1000;
 const JITTER = 0.1;
 

@@ -151,6 +151,11 @@ export interface StoreCapabilities {
    * so a burst's starts are written side by side instead of queueing behind each other.
    */
   writeLanes: number;
+  /**
+   * Statements run on the caller's thread (SQLite): a long transaction blocks every timer of
+   * the process meanwhile, so the dispatcher sizes its claims by time while runs wait to be due.
+   */
+  inProcess: boolean;
 }
 
 /** Messages between the nodes of one database: wake-up hints, never the truth (see StoreSignals). */

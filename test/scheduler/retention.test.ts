@@ -69,7 +69,7 @@ function setup(backlog: number, opts: Partial<RetentionOptions> = {}, costMs = 1
   bus.on('scheduler:error', (e) => errors.push(e));
   const timers = new HandTimers();
   const loop = new HistoryRetention(
-    { maxAgeMs: 30 * DAY, maxPerTask: 10_000, batch: 100, budgetMs: 1000, ...opts },
+    { maxAgeMs: 30 * DAY, maxPerTask: 10_000, batch: 100, budgetMs: 1000, targetBatchMs: 20, ...opts },
     { store, clock, bus, timers, elapsed: () => clock.now(), random: () => 0.5 },
   );
   return { clock, store, bus, errors, timers, loop };

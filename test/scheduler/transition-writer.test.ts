@@ -35,7 +35,7 @@ class FakeStore {
 
   asStore(): Store {
     return {
-      capabilities: { shared: false, writeLanes: this.writeLanes },
+      capabilities: { shared: false, writeLanes: this.writeLanes, inProcess: false },
       markRunning: (batch: RunStart[]) => {
         const done = deferred<StartResult>();
         this.calls.push({ kind: 'start', batch, done });

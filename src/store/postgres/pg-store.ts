@@ -107,7 +107,7 @@ export class PostgresStore implements Store {
     this.#pool = createPool({ ...opts, ...(opts.onConnectionError && { onError: opts.onConnectionError }) });
     this.#db = new PgDb(this.#pool, opts.retry ?? {});
     // Half the pool for transition batches at most, the rest for claims, the API and renewals.
-    this.capabilities = { shared: true, writeLanes: Math.max(1, Math.min(4, Math.floor((opts.poolSize ?? 10) / 2))) };
+    this.capabilities = { shared: true, writeLanes: Math.max(1, Math.min(4, Math.floor((opts.poolSize ?? 10) / 2))), inProcess: false };
     // Random, not derived from the node id: two stores of one node (tests, a restart that
     // overlaps the old process) then rarely share a shard, and none is ever required to.
     this.#ctx = { shard: randomInt(RUN_COUNT_SHARDS), taskParts: this.#taskParts };

@@ -32,7 +32,7 @@ import type { Statements } from './statements.js';
  * pass over tasks within their limits) returns less than `limit` and the caller's next round
  * goes on where it stopped.
  */
-const WORK_BUDGET_US = 15_000;
+const WORK_BUDGET_US = 5_000;
 const WORK_PER_RUN_US = 40;
 /** Estimated cost of one index entry read without its row (an index-only walk). */
 const INDEX_STEP_US = 0.25;

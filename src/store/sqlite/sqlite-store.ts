@@ -67,7 +67,7 @@ const RUN_STATS_SLICE_MS = 60_000;
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   // One process owns the file (locked at open): nothing else can hold its runs.
-  readonly capabilities = { shared: false, writeLanes: 1 } as const;
+  readonly capabilities = { shared: false, writeLanes: 1, inProcess: true } as const;
   readonly signals = null;
   readonly notifications: SqliteNotifications;
   readonly #db: Database.Database;
