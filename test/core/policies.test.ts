@@ -116,7 +116,20 @@ test('policiesToView writes durations as shorthand', () => {
     priority: 0,
     concurrency: null,
     concurrencyKey: null,
+    notify: [],
   });
+});
+
+test('policies.notify: rules of known events, stored only when there are some, kept by a PATCH without them', () => {
+  const withRules = normalizePolicies({ notify: [{ on: ['failed', 'failed', 'recovered'], channel: 'ops' }] });
+  assert.deepEqual(withRules.notify, [{ on: ['failed', 'recovered'], channel: 'ops' }]);
+  assert.equal('notify' in normalizePolicies({ notify: [] }), false, 'no rules: no field (the scheduler tests its presence)');
+  assert.equal('notify' in normalizePolicies({ timeout: '1m' }), false);
+  assert.deepEqual(normalizePolicies({ timeout: '1m' }, withRules).notify, withRules.notify, 'a PATCH of another field keeps the rules');
+  assert.equal('notify' in normalizePolicies({ notify: [] }, withRules), false, '[] removes them');
+  const bad = errorsOf(() => normalizePolicies({ notify: [{ on: [], channel: 'ops' }, { on: ['exploded'], channel: '' }, { on: ['failed'], channel: 'x', to: 1 }, 'x'] }));
+  assert.deepEqual(bad.paths, ['/policies/notify/0/on', '/policies/notify/1/on', '/policies/notify/1/channel', '/policies/notify/2/to', '/policies/notify/3']);
+  assert.deepEqual(errorsOf(() => normalizePolicies({ notify: 'ops' })).paths, ['/policies/notify']);
 });
 
 test('view and normalize round-trip', () => {
@@ -130,6 +143,7 @@ test('view and normalize round-trip', () => {
       priority: 1000,
       concurrency: 12,
       concurrencyKey: 'shared',
+      notify: [{ on: ['timed_out', 'lost'], channel: 'pager' }],
     },
   ];
   for (const p of samples) {
