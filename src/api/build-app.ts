@@ -23,6 +23,7 @@ import { installAuth } from './auth-hook.js';
 import { EventStreamHub } from './event-stream.js';
 import { StreamRegistry } from './stream-registry.js';
 import { installJsonBodyParser } from './json-body.js';
+import { DOCS_PREFIX, installDocsHeaders } from './page-headers.js';
 import { installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -124,7 +125,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       tags: ['tasks', 'runs', 'schedules', 'events', 'notifications', 'admin', 'cluster', 'health'].map((name) => ({ name })),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+  installDocsHeaders(fastify);
   app.get('/openapi.json', { schema: { tags: ['health'], security: [], summary: 'This API as an OpenAPI 3.1 document' } }, async () => app.swagger());
 
   const authenticator = deps.authenticator ?? new ApiKeyAuthenticator({ store: deps.store, clock: deps.clock, ...deps.authCache });

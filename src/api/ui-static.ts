@@ -6,20 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PAGE_HEADERS } from './page-headers.js';
 
 /** Paths owned by the server or the build; a miss under them is a 404, not a dashboard page. */
 const SERVER_PATHS = ['/v1', '/docs', '/openapi.json', '/metrics', '/healthz', '/readyz', '/assets'];
 
-/**
- * The dashboard talks only to its own origin; scripts and styles come only from its build
- * (CodeMirror writes its styles into <style> elements, hence 'unsafe-inline' for styles only).
- */
-const PAGE_HEADERS = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-} as const;
 
 /** True when `request` is a browser asking for a page (not an API call or an asset). */
 function wantsPage(request: FastifyRequest): boolean {
