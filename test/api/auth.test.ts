@@ -87,7 +87,15 @@ describe('roles', () => {
     assert.equal((await h.call({ method: 'POST', url: '/v1/api-keys', token: operator, payload: { name: 'x', role: 'admin' } })).statusCode, 403);
     assert.equal((await h.call({ method: 'GET', url: '/v1/audit', token: operator })).statusCode, 403);
     assert.equal((await h.call({ method: 'GET', url: '/v1/stats', token: operator })).statusCode, 200);
-    assert.equal((await h.call({ method: 'GET', url: '/v1/cluster/nodes', token: viewer })).statusCode, 200);
+  });
+
+  test("the cluster's nodes are for admins only (issue 12): hosts, pids and versions are no namespace's business", async () => {
+    for (const token of [viewer, operator, teamA]) {
+      const res = await h.call({ method: 'GET', url: '/v1/cluster/nodes', token });
+      assert.equal(res.statusCode, 403);
+      assert.equal(res.json().code, 'forbidden');
+    }
+    assert.equal((await h.call({ method: 'GET', url: '/v1/cluster/nodes' })).statusCode, 200);
   });
 });
 
