@@ -131,7 +131,18 @@ async function seedSource(): Promise<Seeded> {
       runId: fr.id, leaseEpoch: fr.leaseEpoch, status: 'failed', startedAt: T0 + 10_001, finishedAt: T0 + 10_500,
       error: { code: 'http_status', message: 'HTTP 503' } as never,
       retry: newRun(manual, { scheduledFor: T0 + 40 * DAY, attempt: 2, retryOf: fr.id, idempotencyKey: f.idempotencyKey }),
+      // An outbox row committed with the outcome, and a channel with its (write-only) secret.
+      notifications: [{ id: newId(), namespace: 'default', channel: 'ops', event: 'failed', runId: fr.id, taskId: manual.id, body: '{"type":"run.failed"}', createdAt: T0 + 10_500 }],
     },
+  ]);
+  await store.notifications.createChannel(
+    { id: newId(), namespace: 'default', name: 'ops', type: 'webhook', url: 'https://hooks.example.com/x', to: null, secret: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=', createdAt: T0, updatedAt: T0, createdBy: 'k', updatedBy: 'k' },
+    audit('channel.create', 'ops'),
+  );
+  await store.notifications.enqueueNotifications([{ id: newId(), namespace: 'default', channel: 'ops', event: 'test', runId: null, taskId: null, body: '{"type":"run.test"}', createdAt: T0 + 11_000 }]);
+  const [sent] = await store.notifications.claimNotifications(T0 + 11_000, T0 + 20_000, 1);
+  await store.notifications.settleNotifications([
+    { id: sent!.id, claimToken: sent!.claimToken, status: 'delivered', attempts: [{ at: T0 + 11_001, ok: true, status: 204, error: null, durationMs: 4 }], attemptCount: 1, nextAttemptAt: T0 + 11_001, lastError: null, deliveredAt: T0 + 11_001 },
   ]);
   // timed out
   await add(manual, { scheduledFor: T0 + 20_000 });
@@ -322,6 +333,13 @@ describe('sundial store copy', () => {
       assert.ok(auditRows.length >= 15);
       assert.deepEqual(await readAudit(pgStore), auditRows);
 
+      // Channels (secrets included) and the outbox, delivered and pending, read the same.
+      assert.deepEqual(await pgStore.notifications.listChannels('*', 10), await sqlite.notifications.listChannels('*', 10));
+      assert.equal((await pgStore.notifications.getChannel('default', 'ops'))?.secret, 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=');
+      const outbox = await sqlite.notifications.listNotifications('default', 'ops', 10);
+      assert.deepEqual(outbox.items.map((n) => n.status).sort(), ['delivered', 'pending']);
+      assert.deepEqual(await pgStore.notifications.listNotifications('default', 'ops', 10), outbox);
+
       // The cluster takes the stopped node's runs over at its first sweep: all four are orphans now.
       const now = Date.now();
       const orphans = await pgStore.claimOrphanedRuns({ node: 'cluster-1', now, leaseUntil: now + 15_000, limit: 100 });
@@ -467,7 +485,7 @@ describe('sundial store copy', () => {
 
     const again = await cli(['--json', 'store', 'copy', '--from', seeded.dir, '--to', db.url]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /^error: the target database .* already holds Sundial data \(rows in tasks, runs, run_logs, run_samples, api_keys, audit, run_counts\); nothing was changed/m);
+    assert.match(again.stderr, /^error: the target database .* already holds Sundial data \(rows in tasks, runs, run_logs, run_samples, api_keys, audit, run_counts, channels, notifications\); nothing was changed/m);
     assert.equal(again.stdout, '');
 
     const json = await cli(['store', 'copy', '--json', '--dry-run', '--from', seeded.dir, '--to', (await freshDb()).url]);

@@ -100,6 +100,29 @@ export const AUDIT: CopyTable = {
   ],
 };
 
+/** `channels`, secrets included: webhooks stay signed with the same secret. */
+export const CHANNELS: CopyTable = {
+  name: 'channels',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('namespace'), t('name'), t('type'), t('url'), t('recipients'), t('secret'), i8('created_at'), i8('updated_at'),
+    t('created_by'), t('updated_by'),
+  ],
+};
+
+/**
+ * `notifications` (the outbox), column for column: pending ones are delivered by the cluster
+ * with the ids they had, so receivers still deduplicate them.
+ */
+export const NOTIFICATIONS: CopyTable = {
+  name: 'notifications',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('namespace'), t('channel'), t('event'), t('run_id'), t('task_id'), t('body'), t('status'), t('attempts'),
+    i4('attempt_count'), i8('next_attempt_at'), t('claim_token'), t('last_error'), i8('delivered_at'), i8('created_at'),
+  ],
+};
+
 /** `run_counts`, all into shard 0 (readers sum the shards; writers add to their own). */
 export const RUN_COUNTS: CopyTable = {
   name: 'run_counts',
@@ -113,7 +136,7 @@ export const RUN_COUNTS: CopyTable = {
  * Every copied table, in copy order. `nodes` is left out on purpose: node rows describe processes
  * (the stopped single node), and cluster nodes register themselves when they start.
  */
-export const COPY_TABLES: readonly CopyTable[] = [TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, RUN_COUNTS];
+export const COPY_TABLES: readonly CopyTable[] = [TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, RUN_COUNTS, CHANNELS, NOTIFICATIONS];
 
 /** SQLite tables that exist but are not copied, with why (anything else unknown is refused). */
 export const NOT_COPIED: Readonly<Record<string, string>> = {
