@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import type { RunJob, RunOutcome } from './executor.js';
 import { statusExpected, validateHttpSpec } from './http-spec.js';
 import { createOutboundGuard, findOutboundBlocked, type BaseLookup, type OutboundGuard, type Refusal } from './outbound-guard.js';
+import { crossOriginHeaders } from './redirect-headers.js';
 import { failedOutcome, makeOutcome } from './outcome.js';
 
 export interface HttpRunnerOptions {
@@ -34,8 +35,6 @@ const MAX_REDIRECTS = 5;
 const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 /** Response headers worth keeping with a run; the rest would bloat every stored result. */
 const KEPT_HEADERS = ['content-type', 'content-length', 'location', 'retry-after', 'etag', 'last-modified', 'x-request-id'];
-/** Credentials that must not follow a redirect to another origin. */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 const JSON_TYPE_RE = /[/+]json\b/i;
 
 type Headers = Record<string, string>;
@@ -233,10 +232,8 @@ export class HttpRunner {
         if (next.protocol !== 'http:' && next.protocol !== 'https:') {
           return this.#blocked({ host: next.host, address: next.href, category: 'invalid', message: `refused to follow a redirect to ${next.protocol} (only http and https)` });
         }
-        if (next.origin !== url.origin) {
-          headers = { ...headers };
-          for (const h of CREDENTIAL_HEADERS) delete headers[h];
-        }
+        // Only a safe list goes on to another origin: a task's credentials are for its own host.
+        if (next.origin !== url.origin) headers = crossOriginHeaders(headers);
         // As browsers do: 303 always, and 301/302 after a POST, continue as a GET without body.
         if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
           if (method !== 'HEAD') method = 'GET';

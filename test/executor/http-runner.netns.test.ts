@@ -213,17 +213,26 @@ describe('http runner', () => {
     assert.equal((asked.result as HttpResult).status, 302, 'an expected redirect is the answer');
   });
 
-  it('303 turns a POST into a GET without body; credentials do not follow to another origin', async () => {
+  it('303 turns a POST into a GET without body; only a safe list of headers follows to another origin', async () => {
     const o = await runner.run(httpJob({ url: `${main.base}/see-other`, method: 'POST', body: { x: 1 } }));
     const b = (o.result as HttpResult).body as { method: string; body: string };
     assert.equal(b.method, 'GET');
     assert.equal(b.body, '');
-    const cross = await runner.run(
-      httpJob({ url: `${main.base}/to?url=${encodeURIComponent(`${other.base}/x`)}`, headers: { Authorization: 'Bearer secret', 'X-Keep': '1' } }),
-    );
+    const taskHeaders = { Authorization: 'Bearer secret', 'X-Api-Key': 'k', 'X-Auth-Token': 't', Cookie: 'c=1', 'X-Custom': '1', Accept: 'application/json', 'Content-Type': 'text/plain' };
+    const cross = await runner.run(httpJob({ url: `${main.base}/to?url=${encodeURIComponent(`${other.base}/x`)}`, method: 'PUT', body: 'b', headers: taskHeaders }));
     const h = ((cross.result as HttpResult).body as { headers: Record<string, string> }).headers;
-    assert.equal(h.authorization, undefined);
-    assert.equal(h['x-keep'], '1');
+    // Issue 12: any header not on the safe list stays with the origin the task named.
+    for (const dropped of ['authorization', 'x-api-key', 'x-auth-token', 'cookie', 'x-custom']) assert.equal(h[dropped], undefined, dropped);
+    assert.equal(h.accept, 'application/json');
+    assert.equal(h['content-type'], 'text/plain');
+    assert.equal(h['user-agent'], `sundial/${VERSION}`);
+    assert.ok(h['idempotency-key'] !== undefined && h['x-sundial-run-id'] !== undefined);
+    // The same origin keeps everything.
+    const same = await runner.run(httpJob({ url: `${main.base}/to?url=${encodeURIComponent(`${main.base}/echo`)}`, headers: taskHeaders }));
+    const s = ((same.result as HttpResult).body as { headers: Record<string, string> }).headers;
+    assert.equal(s.authorization, 'Bearer secret');
+    assert.equal(s['x-api-key'], 'k');
+    assert.equal(s['x-custom'], '1');
   });
 
   it('a network error fails http_error with the cause’s code', async () => {

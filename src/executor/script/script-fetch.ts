@@ -5,6 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import { findOutboundBlocked, type OutboundGuard, type Refusal } from '../outbound-guard.js';
+import { crossOriginHeaders } from '../redirect-headers.js';
 import { FETCH_MAX_REDIRECTS } from './script-limits.js';
 
 /** An error to recreate inside the sandbox: its name, message and optional code. */
@@ -28,7 +29,6 @@ interface FetchRequest {
 }
 
 const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const NORMALISED_METHODS: ReadonlySet<string> = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
 
@@ -132,10 +132,8 @@ export class ScriptFetcher {
           throw new SandboxError('TypeError', 'fetch: the redirect location is not a URL');
         }
         if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new SandboxError('TypeError', `fetch: refused to follow a redirect to ${next.protocol}`);
-        if (next.origin !== url.origin) {
-          headers = { ...headers };
-          for (const h of CREDENTIAL_HEADERS) delete headers[h];
-        }
+        // Only a safe list goes on to another origin, as for http tasks (../redirect-headers.ts).
+        if (next.origin !== url.origin) headers = crossOriginHeaders(headers);
         // As browsers do: 303 always, and 301/302 after a POST, continue as a GET without body.
         if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
           if (method !== 'HEAD') method = 'GET';
