@@ -3,7 +3,7 @@
 // belong to the services, which know what a request touches.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { SundialError } from '../core/errors.js';
+import { invalid, SundialError } from '../core/errors.js';
 import type { Actor, Role } from '../core/types.js';
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { requireRole } from '../auth/roles.js';
@@ -27,6 +27,11 @@ const BEARER_RE = /^Bearer[ ]+(\S+)[ ]*$/i;
 export function installAuth(app: FastifyInstance, authenticator: ApiKeyAuthenticator): void {
   app.decorateRequest('actor', null);
   app.addHook('onRequest', async (request) => {
+    // Node keeps the first of repeated Authorization headers; a proxy in front may keep the last.
+    // Two answers to "who is this" are refused rather than guessed.
+    if (authorizationCount(request.raw.rawHeaders) > 1) {
+      throw invalid([{ path: '/headers/authorization', message: 'must be sent once; this request has several Authorization headers' }]);
+    }
     const header = request.headers.authorization;
     if (header === undefined || header === '') throw new SundialError('unauthenticated', 'send an API key as Authorization: Bearer <key>');
     const token = BEARER_RE.exec(header)?.[1];
@@ -36,6 +41,13 @@ export function installAuth(app: FastifyInstance, authenticator: ApiKeyAuthentic
     requireRole(actor, request.routeOptions.config.role ?? 'admin');
     request.actor = actor;
   });
+}
+
+/** How many Authorization headers the raw request has (names at even indexes). */
+function authorizationCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') n++;
+  return n;
 }
 
 /** The request's authenticated key (only on routes behind installAuth). */
