@@ -26,6 +26,8 @@ export interface DelivererOptions {
   /** Where the dashboard is, for links to runs. */
   publicUrl: () => string;
   rates?: Readonly<Record<Channel['type'], Rate>>;
+  /** Delivered and dead notifications are deleted this long after their commit; 0 keeps them. */
+  retentionMs?: number;
   /**
    * Release every claim at start: true where no other process shares the store (SQLite), so the
    * claims of a killed process are resent at once instead of after their lease.
@@ -42,6 +44,10 @@ export interface DelivererDeps {
   random?: () => number;
 }
 
+/** How often old notifications are deleted, and how much at most each time. */
+const PRUNE_EVERY_MS = 600_000;
+const PRUNE_BATCH = 1000;
+const PRUNE_BATCHES = 10;
 /** How long stop() waits for sends in flight. */
 const STOP_WAIT_MS = 2000;
 /** Rounds whose sends may be out at once. */
@@ -56,6 +62,7 @@ export class Deliverer {
   readonly #limiter: ChannelRateLimiter;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
+  #nextPrune = 0;
   readonly #inFlight = new Set<Promise<void>>();
   #stopped = true;
 
@@ -125,6 +132,7 @@ export class Deliverer {
   async #round(): Promise<{ claimed: number; done: Promise<void> }> {
     const { store, clock } = this.#d;
     const now = clock.now();
+    if (now >= this.#nextPrune) await this.#prune(now);
     const claimed = await store.notifications.claimNotifications(now, now + this.#o.leaseMs, this.#o.batch);
     if (claimed.length === 0) return { claimed: 0, done: Promise.resolve() };
     const groups = new Map<string, ClaimedNotification[]>();
@@ -145,6 +153,16 @@ export class Deliverer {
       }),
     ).then(() => undefined);
     return { claimed: claimed.length, done };
+  }
+
+  /** Deletes notifications past their retention, a bounded amount per call (a backlog goes over several rounds). */
+  async #prune(now: Millis): Promise<void> {
+    this.#nextPrune = now + PRUNE_EVERY_MS;
+    const keep = this.#o.retentionMs ?? 0;
+    if (keep <= 0) return;
+    for (let i = 0; i < PRUNE_BATCHES; i++) {
+      if ((await this.#d.store.notifications.pruneNotifications(now - keep, PRUNE_BATCH)) < PRUNE_BATCH) return;
+    }
   }
 
   async #channel(key: string, rows: ClaimedNotification[]): Promise<Settlement[]> {

@@ -32,6 +32,8 @@ export function startDeliverer(config: Config, d: { store: Store; clock: Clock; 
       retry: { initialMs: config.notifyRetryInitial, maxMs: config.notifyRetryMax, forMs: config.notifyRetryFor },
       publicUrl: d.publicUrl,
       recoverClaims: !d.store.capabilities.shared,
+      // The outbox is history like runs are: kept as long as finished runs.
+      retentionMs: config.historyMaxAge,
     },
     { store: d.store, clock: d.clock, transports, onError: d.onError },
   );

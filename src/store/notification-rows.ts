@@ -107,6 +107,15 @@ export function decodeNotificationCursor(cursor: string): string {
   return v[1];
 }
 
+/**
+ * The smallest id a notification committed at `at` or later can have (ids are UUIDv7: their first
+ * 48 bits are the time in ms), so `id < idBound(t)` is an index range of the older rows.
+ */
+export function idBound(at: number): string {
+  const h = Math.max(0, Math.floor(at)).toString(16).padStart(12, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-`;
+}
+
 /** Cuts `limit + 1` rows to a page. */
 export function pageOf<T>(items: T[], limit: number, cursorOf: (t: T) => string): Page<T> {
   const more = items.length > limit;

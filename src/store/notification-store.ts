@@ -54,6 +54,11 @@ export interface NotificationStore {
   releaseAllClaims(now: Millis): Promise<number>;
   /** Records what became of claimed rows; a settlement whose claim was superseded is ignored. */
   settleNotifications(settlements: readonly Settlement[]): Promise<void>;
+  /**
+   * Deletes delivered and dead notifications committed before `before` (pending ones stay, however
+   * old), oldest first, at most `limit`; returns how many. Call again while it returns `limit`.
+   */
+  pruneNotifications(before: Millis, limit: number): Promise<number>;
   /** A channel's notifications, newest first; the cursor is opaque. */
   listNotifications(namespace: string, channel: string, limit: number, cursor?: string): Promise<Page<Notification>>;
   getNotification(id: string): Promise<Notification | null>;

@@ -285,6 +285,24 @@ describe('notification deliverer', () => {
     assert.equal(smtp.mails.length - digests.length, 9, 'the burst went out one by one, keeping a token for the digest');
   });
 
+  it('deletes delivered notifications once they are older than the retention, not pending ones', async () => {
+    const rx = await new HttpReceiver().start();
+    receivers.push(rx);
+    await addChannel({ type: 'webhook', url: rx.url, secret: generateWebhookSecret() });
+    const [sent] = failure(task(), clock.now());
+    await store.notifications.enqueueNotifications([sent!]);
+    const d = deliverer({ retentionMs: 60_000 });
+    await d.tick();
+    assert.equal((await store.notifications.getNotification(sent!.id))?.status, 'delivered');
+    rx.status = 503;
+    clock.advance(11 * 60_000);
+    const [failing] = failure(task(), clock.now());
+    await store.notifications.enqueueNotifications([failing!]);
+    await d.tick();
+    assert.equal(await store.notifications.getNotification(sent!.id), null, 'pruned');
+    assert.equal((await store.notifications.getNotification(failing!.id))?.status, 'pending', 'kept while pending');
+  });
+
   it('marks notifications of a deleted channel dead instead of retrying them', async () => {
     const [row] = failure(task(), clock.now(), 'gone');
     await store.notifications.enqueueNotifications([row!]);

@@ -174,6 +174,26 @@ export function runNotificationConformance(label: string, open: OpenStore): void
       assert.equal((await store.notifications.claimNotifications(T0 + 1001, T0 + 9000, 10)).length, 5);
     });
 
+    it('prunes delivered and dead notifications past their age, never pending ones', async () => {
+      // UUIDv7 ids carry their commit time: made here for chosen times.
+      const idAt = (ms: number, n: number) => {
+        const h = ms.toString(16).padStart(12, '0');
+        return `${h.slice(0, 8)}-${h.slice(8, 12)}-7000-8000-${n.toString(16).padStart(12, '0')}`;
+      };
+      const rows = [note(null, { id: idAt(T0, 1) }), note(null, { id: idAt(T0, 2) }), note(null, { id: idAt(T0 + 5000, 3) })];
+      await store.notifications.enqueueNotifications(rows);
+      const claimed = await store.notifications.claimNotifications(T0 + 10_000, T0 + 20_000, 10);
+      const settle = (id: string, status: 'delivered' | 'dead'): Settlement => ({
+        id, claimToken: claimed[0]!.claimToken, status, attempts: [], attemptCount: 1, nextAttemptAt: T0, lastError: null, deliveredAt: null,
+      });
+      await store.notifications.settleNotifications([settle(rows[0]!.id, 'delivered'), settle(rows[2]!.id, 'dead')]);
+      assert.equal(await store.notifications.pruneNotifications(T0 + 1000, 10), 1, 'the old delivered one');
+      assert.equal(await store.notifications.getNotification(rows[0]!.id), null);
+      assert.equal(await store.notifications.pruneNotifications(T0 + 10_000, 10), 1, 'then the dead one');
+      assert.equal(await store.notifications.pruneNotifications(T0 + 10_000_000, 10), 0, 'never a pending one');
+      assert.equal((await store.notifications.getNotification(rows[1]!.id))?.status, 'pending');
+    });
+
     it('settles attempts: delivered, retried later, dead; lists a channel newest first in pages', async () => {
       const rows = Array.from({ length: 3 }, (_, i) => note(null, { event: 'test', createdAt: T0 + i }));
       await store.notifications.enqueueNotifications([...rows, note(null, { channel: 'elsewhere' })]);

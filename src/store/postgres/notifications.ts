@@ -15,6 +15,7 @@ import {
   channelValues,
   decodeChannelCursor,
   decodeNotificationCursor,
+  idBound,
   newNotificationValues,
   notificationCursor,
   pageOf,
@@ -155,6 +156,16 @@ export class PgNotifications implements NotificationStore {
           'WHERE n.id = s.id AND n.claim_token = s.token',
         cols,
       );
+    });
+  }
+
+  pruneNotifications(before: Millis, limit: number): Promise<number> {
+    return this.tx(async (c) => {
+      const res = await c.query(
+        "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE id < $1 AND status <> 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        [idBound(before), limit],
+      );
+      return res.rowCount ?? 0;
     });
   }
 

@@ -14,6 +14,7 @@ import {
   channelValues,
   decodeChannelCursor,
   decodeNotificationCursor,
+  idBound,
   newNotificationValues,
   notificationCursor,
   pageOf,
@@ -49,6 +50,7 @@ function prepare(db: Database.Database) {
         'claim_token = NULL WHERE id = ? AND claim_token = ?',
     ),
     release: p("UPDATE notifications SET next_attempt_at = ?, claim_token = NULL WHERE status = 'pending' AND claim_token IS NOT NULL"),
+    prune: p("DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE id < ? AND status <> 'pending' ORDER BY id LIMIT ?)"),
     byId: p(`SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?`),
     ofChannel: p(`SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE namespace = ? AND channel = ? AND id < ? ORDER BY id DESC LIMIT ?`),
   };
@@ -163,6 +165,10 @@ export class SqliteNotifications implements NotificationStore {
         this.#s.settle.run(s.status, JSON.stringify(s.attempts), s.attemptCount, s.nextAttemptAt, s.lastError, s.deliveredAt, s.id, s.claimToken);
       }
     });
+  }
+
+  pruneNotifications(before: Millis, limit: number): Promise<number> {
+    return this.write(() => this.#s.prune.run(idBound(before), limit).changes);
   }
 
   async listNotifications(namespace: string, channel: string, limit: number, cursor?: string): Promise<Page<Notification>> {
