@@ -11,6 +11,7 @@ import type { Page } from '../store/store.js';
 import { coversNamespace, homeNamespace, readScope, requireNamespace } from '../auth/roles.js';
 import { isWebhookSecret } from '../notify/signature.js';
 import { auditOf } from './audit.js';
+import { httpTargetErrors } from './http-target.js';
 import type { ServiceDeps } from './deps.js';
 
 /** A channel as POST /v1/channels accepts it. */
@@ -169,7 +170,7 @@ export class ChannelService {
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return [{ path: '/url', message: 'must be an http:// or https:// URL' }];
     if (parsed.username !== '' || parsed.password !== '') return [{ path: '/url', message: 'must not carry credentials; webhooks are signed with the secret' }];
-    const refused = this.#guard.checkHost(parsed.hostname);
-    return refused === null ? [] : [{ path: '/url', message: refused.message }];
+    // The same check as an http task's URL (localhost names included), at this field's path.
+    return httpTargetErrors({ url }, this.#guard).map((e) => ({ ...e, path: '/url' }));
   }
 }

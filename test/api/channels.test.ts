@@ -52,6 +52,8 @@ describe('/v1/channels', () => {
       [{ name: 'w4', type: 'webhook', url: 'http://10.1.2.3/hook', secret: SECRET }, 400, '/url'],
       [{ name: 'w5', type: 'slack', url: 'http://169.254.169.254/latest' }, 400, '/url'],
       [{ name: 'w6', type: 'slack', url: 'http://[::1]:8080/x' }, 400, '/url'],
+      [{ name: 'w6b', type: 'slack', url: 'http://localhost:8080/x' }, 400, '/url'],
+      [{ name: 'w6c', type: 'webhook', url: 'http://2130706433/x', secret: SECRET }, 400, '/url'],
       [{ name: 'w7', type: 'slack' }, 400, '/url'],
       [{ name: 'w8', type: 'email', to: 'not-an-address' }, 400, '/to'],
       [{ name: 'w9', type: 'email', to: 'ops@example.com', secret: SECRET }, 400, '/secret'],
