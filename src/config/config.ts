@@ -65,7 +65,7 @@ export const OPTIONS = {
     env: 'SUNDIAL_ROLES',
     kind: 'list',
     def: ['api', 'scheduler', 'executor'],
-    doc: 'What this node does: `api` (HTTP API and dashboard), `executor` (claims due runs and runs them), `scheduler` (takes over the runs of dead nodes, prunes history).',
+    doc: 'What this node does: `api` (HTTP API and dashboard), `executor` (claims due runs and runs them), `scheduler` (takes over the runs of dead nodes, prunes history, delivers notifications).',
   },
   logLevel: { env: 'SUNDIAL_LOG_LEVEL', kind: 'string', def: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Server log level (pino).' },
   moduleEnv: {
