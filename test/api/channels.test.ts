@@ -94,6 +94,14 @@ describe('/v1/channels', () => {
     assert.equal((await h.call({ method: 'POST', url: '/v1/channels', payload: slack, token: operator })).statusCode, 201);
     assert.equal((await h.call({ method: 'GET', url: '/v1/channels/ops', token: operator })).statusCode, 404, 'another namespace is not visible');
     assert.equal((await h.call({ method: 'DELETE', url: '/v1/channels/ops', token: viewer })).statusCode, 403);
+    // A Slack URL is a credential: viewers see its origin only; operators, who edit it, all of it.
+    await h.call({ method: 'POST', url: '/v1/channels', payload: { name: 'slack-x', type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/s3cr3t' } });
+    const seen = await h.call({ method: 'GET', url: '/v1/channels?namespace=default', token: viewer });
+    assert.ok(!seen.body.includes('s3cr3t'), seen.body);
+    assert.ok(seen.body.includes('https://hooks.slack.com/[redacted]'));
+    const asAdmin = await h.call({ method: 'GET', url: '/v1/channels/slack-x' });
+    assert.equal((asAdmin.json() as { url: string }).url, 'https://hooks.slack.com/services/T0/B0/s3cr3t');
+    await h.call({ method: 'DELETE', url: '/v1/channels/slack-x' });
   });
 
   it('changes and deletes channels; a webhook keeps its secret unless one is given', async () => {

@@ -32,7 +32,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
     },
     async (request, reply) => {
       const channel = await channels.create(actorOf(request), request.body);
-      return reply.code(201).header('location', `/v1/channels/${encodeURIComponent(channel.name)}?namespace=${encodeURIComponent(channel.namespace)}`).send(channelView(channel));
+      return reply.code(201).header('location', `/v1/channels/${encodeURIComponent(channel.name)}?namespace=${encodeURIComponent(channel.namespace)}`).send(channelView(channel, actorOf(request).role));
     },
   );
 
@@ -44,7 +44,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
     },
     async (request) => {
       const q = request.query;
-      return pageView(await channels.list(actorOf(request), { namespace: q.namespace, limit: limitOf(q), cursor: q.cursor }), channelView);
+      return pageView(await channels.list(actorOf(request), { namespace: q.namespace, limit: limitOf(q), cursor: q.cursor }), (c) => channelView(c, actorOf(request).role));
     },
   );
 
@@ -54,7 +54,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
       config: { role: 'viewer' },
       schema: { tags, summary: 'Get a notification channel', params: ChannelParams, querystring: NamespaceQuery, response: { 200: ChannelView, ...problems(...AUTH_PROBLEMS, 404) } },
     },
-    async (request) => channelView(await channels.get(actorOf(request), ref(request.params, request.query))),
+    async (request) => channelView(await channels.get(actorOf(request), ref(request.params, request.query)), actorOf(request).role),
   );
 
   app.patch(
@@ -71,7 +71,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
         response: { 200: ChannelView, ...problems(...AUTH_PROBLEMS, 404, 409) },
       },
     },
-    async (request) => channelView(await channels.update(actorOf(request), ref(request.params, request.query), request.body)),
+    async (request) => channelView(await channels.update(actorOf(request), ref(request.params, request.query), request.body), actorOf(request).role),
   );
 
   app.delete(
@@ -87,7 +87,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
         response: { 200: ChannelView, ...problems(...AUTH_PROBLEMS, 404) },
       },
     },
-    async (request) => channelView(await channels.delete(actorOf(request), ref(request.params, request.query))),
+    async (request) => channelView(await channels.delete(actorOf(request), ref(request.params, request.query)), actorOf(request).role),
   );
 
   app.get(

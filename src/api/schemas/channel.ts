@@ -34,7 +34,7 @@ export const ChannelView = Type.Object({
   namespace: Type.String(),
   name: Type.String(),
   type: ChannelTypeSchema,
-  url: Nullable(Type.String()),
+  url: Nullable(Type.String({ description: 'Viewers see a Slack URL as its origin only, and a webhook URL without its query.' })),
   to: Nullable(Type.String()),
   secretSet: Type.Boolean({ description: 'Whether a signing secret is stored (it is never shown).' }),
   createdAt: IsoTime,
