@@ -24,6 +24,7 @@ import { EventStreamHub } from './event-stream.js';
 import { StreamRegistry } from './stream-registry.js';
 import { installJsonBodyParser } from './json-body.js';
 import { DOCS_PREFIX, installDocsHeaders } from './page-headers.js';
+import { DEFAULT_SERVER_TIMEOUTS, serverTimeoutOptions, type ServerTimeouts } from './server-timeouts.js';
 import { installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -79,6 +80,8 @@ export interface AppDeps {
   sseHeartbeatMs?: number;
   /** How often the keys of open streams are re-read (default 1 s; tests change it). */
   streamRecheckMs?: number;
+  /** Overrides of how long clients may take (tests shorten them). */
+  serverTimeouts?: Partial<ServerTimeouts>;
 }
 
 /** Builds the API (routes registered, not listening). */
@@ -94,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: deps.config.bodyLimit,
+    ...serverTimeoutOptions({ ...DEFAULT_SERVER_TIMEOUTS, ...deps.serverTimeouts }),
     // Two log lines per request cost more than the request itself at thousands per second;
     // failures are logged by the error handler, traffic is counted in /metrics.
     logController: new LogController({ disableRequestLogging: true }),
