@@ -33,7 +33,10 @@ export interface NotificationStore {
   getChannel(namespace: string, name: string): Promise<Channel | null>;
   /** Channels in the scope by namespace, then name; the cursor is opaque. */
   listChannels(namespaces: NamespaceScope, limit: number, cursor?: string): Promise<Page<Channel>>;
-  /** Replaces the channel's definition (found by id). Throws `channel_not_found`, `channel_name_taken`. */
+  /**
+   * Replaces the channel's definition (found by id); a rename takes its notifications along.
+   * Throws `channel_not_found`, `channel_name_taken`.
+   */
   updateChannel(channel: Channel, audit: NewAudit): Promise<Channel>;
   /** Deletes the channel; its pending notifications die when their turn comes. Throws `channel_not_found`. */
   deleteChannel(id: string, audit: NewAudit): Promise<Channel>;

@@ -95,8 +95,12 @@ export function runNotificationConformance(label: string, open: OpenStore): void
       assert.deepEqual((await n.listChannels([], 10)).items, []);
       await rejectsWith(n.listChannels('*', 10, 'garbage'), 'invalid_cursor');
 
+      const queued = note(null, { channel: 'a', event: 'test' });
+      await n.enqueueNotifications([queued, note(null, { channel: 'a', namespace: 'other', event: 'test' })]);
       const renamed = { ...a, name: 'a2', url: 'https://hooks.example.com/y', updatedAt: T0 + 1 };
       await n.updateChannel(renamed, audit('channel.update', a.id));
+      assert.deepEqual((await n.listNotifications('default', 'a2', 10)).items.map((x) => x.id), [queued.id], 'its notifications follow the rename');
+      assert.equal((await n.listNotifications('other', 'a', 10)).items.length, 1, 'not those of another namespace');
       assert.equal((await n.getChannel('default', 'a2'))?.url, 'https://hooks.example.com/y');
       await rejectsWith(n.updateChannel({ ...renamed, name: 'b' }, audit('channel.update', a.id)), 'channel_name_taken');
       await rejectsWith(n.updateChannel({ ...renamed, id: newId() }, audit('channel.update', a.id)), 'channel_not_found');

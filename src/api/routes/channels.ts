@@ -64,7 +64,9 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
       schema: {
         tags,
         summary: 'Change a notification channel',
-        description: 'Absent fields stay; `null` clears `url`, `to` or `secret`. Notifications already queued go to the channel as it is when they are sent.',
+        description:
+          'Absent fields stay; `null` clears `url`, `to` or `secret`. Notifications already queued go to the channel as it is when they are sent; ' +
+          'a rename takes its deliveries along, but tasks naming the old name must be changed too (their notifications die meanwhile).',
         params: ChannelParams,
         querystring: NamespaceQuery,
         body: ChannelPatchBody,

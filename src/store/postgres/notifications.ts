@@ -91,6 +91,7 @@ export class PgNotifications implements NotificationStore {
 
   updateChannel(channel: Channel, audit: NewAudit): Promise<Channel> {
     return this.tx(async (c) => {
+      const before = (await c.query<{ name: string }>('SELECT name FROM channels WHERE id = $1 FOR UPDATE', [channel.id])).rows[0];
       let count: number;
       try {
         const res = await c.query(
@@ -102,6 +103,10 @@ export class PgNotifications implements NotificationStore {
         throw channelNameTaken(err, channel);
       }
       if (count === 0) throw new SundialError('channel_not_found', `no channel with id ${channel.id}`);
+      // Its notifications (pending and past) follow a renamed channel.
+      if (before !== undefined && before.name !== channel.name) {
+        await c.query('UPDATE notifications SET channel = $1 WHERE namespace = $2 AND channel = $3', [channel.name, channel.namespace, before.name]);
+      }
       await S.insertAudit.run(c, newAuditValues(audit));
       return channel;
     });

@@ -36,6 +36,7 @@ function prepare(db: Database.Database) {
     channelById: p(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE id = ?`),
     channelByName: p(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE namespace = ? AND name = ?`),
     deleteChannel: p('DELETE FROM channels WHERE id = ?'),
+    renameOutbox: p('UPDATE notifications SET channel = ? WHERE namespace = ? AND channel = ?'),
     insertAudit: p('INSERT INTO audit (id, namespace, at, actor, ip, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     insertNotification: p(
       'INSERT INTO notifications (id, namespace, channel, event, run_id, task_id, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -120,6 +121,7 @@ export class SqliteNotifications implements NotificationStore {
 
   updateChannel(channel: Channel, audit: NewAudit): Promise<Channel> {
     return this.write(() => {
+      const before = this.#s.channelById.get(channel.id) as ChannelRow | undefined;
       let changes: number;
       try {
         changes = this.#s.updateChannel.run(channel.name, channel.type, channel.url, channel.to, channel.secret, channel.updatedAt, channel.updatedBy, channel.id).changes;
@@ -127,6 +129,8 @@ export class SqliteNotifications implements NotificationStore {
         throw channelNameTaken(err, channel);
       }
       if (changes === 0) throw new SundialError('channel_not_found', `no channel with id ${channel.id}`);
+      // Its notifications (pending and past) follow a renamed channel.
+      if (before !== undefined && before.name !== channel.name) this.#s.renameOutbox.run(channel.name, channel.namespace, before.name);
       this.#s.insertAudit.run(...newAuditValues(audit));
       return channel;
     });

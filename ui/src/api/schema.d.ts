@@ -5309,7 +5309,7 @@ export interface paths {
         head?: never;
         /**
          * Change a notification channel
-         * @description Absent fields stay; `null` clears `url`, `to` or `secret`. Notifications already queued go to the channel as it is when they are sent.
+         * @description Absent fields stay; `null` clears `url`, `to` or `secret`. Notifications already queued go to the channel as it is when they are sent; a rename takes its deliveries along, but tasks naming the old name must be changed too (their notifications die meanwhile).
          */
         patch: {
             parameters: {
