@@ -284,6 +284,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     deliverer = startDeliverer(config, {
       store,
       clock,
+      registry: metricsRegistry,
       publicUrl: () => config.publicUrl || address,
       onError: (err) => log.error({ err }, 'the notification deliverer failed a round; it tries again at its next poll'),
     });

@@ -15,6 +15,7 @@ import { ChannelRateLimiter, DEFAULT_RATES, type Rate } from './rate-limit.js';
 import { mailDigest, mailMessage, parseBody, slackDigest, slackMessage } from './render.js';
 import { signWebhook } from './signature.js';
 import type { Transports } from './transports.js';
+import type { DeliveryCounter } from './delivery-metrics.js';
 
 export interface DelivererOptions {
   pollIntervalMs: number;
@@ -42,6 +43,8 @@ export interface DelivererDeps {
   /** Reports failures of the loop itself (a store error), not of deliveries (those are recorded). */
   onError: (err: Error) => void;
   random?: () => number;
+  /** Counts what became of each notification (Prometheus, delivery-metrics.ts). */
+  count?: DeliveryCounter;
 }
 
 /** How often old notifications are deleted, and how much at most each time. */
@@ -63,6 +66,8 @@ export class Deliverer {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #nextPrune = 0;
+  /** Channel types by channel key, for the counter's label. */
+  readonly #types = new Map<string, Channel['type']>();
   readonly #inFlight = new Set<Promise<void>>();
   #stopped = true;
 
@@ -145,7 +150,9 @@ export class Deliverer {
     const done = Promise.all(
       [...groups].map(async ([key, rows]) => {
         try {
-          await store.notifications.settleNotifications(await this.#channel(key, rows));
+          const settled = await this.#channel(key, rows);
+          await store.notifications.settleNotifications(settled);
+          this.#count(rows, settled);
         } catch (err) {
           // Unsettled rows are due again when their lease ends.
           this.#d.onError(coerceError(err));
@@ -153,6 +160,17 @@ export class Deliverer {
       }),
     ).then(() => undefined);
     return { claimed: claimed.length, done };
+  }
+
+  #count(rows: ClaimedNotification[], settled: Settlement[]): void {
+    const count = this.#d.count;
+    if (count === undefined) return;
+    const before = new Map(rows.map((n) => [n.id, n.attemptCount]));
+    const type = this.#types.get(rows[0]!.namespace + '\u0000' + rows[0]!.channel) ?? 'unknown';
+    for (const s of settled) {
+      const tried = s.attemptCount > (before.get(s.id) ?? 0);
+      count(type, s.status === 'delivered' ? 'delivered' : s.status === 'dead' ? 'dead' : tried ? 'failed' : 'deferred');
+    }
   }
 
   /** Deletes notifications past their retention, a bounded amount per call (a backlog goes over several rounds). */
@@ -169,6 +187,7 @@ export class Deliverer {
     const first = rows[0]!;
     const channel = await this.#d.store.notifications.getChannel(first.namespace, first.channel);
     const now = this.#d.clock.now();
+    if (channel !== null) this.#types.set(key, channel.type);
     if (channel === null) {
       return rows.map((n) => this.#dead(n, { at: now, ok: false, status: null, error: `channel "${first.channel}" does not exist (deleted?)`, durationMs: 0 }));
     }

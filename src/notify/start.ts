@@ -4,7 +4,9 @@ import type { Config } from '../config/config.js';
 import type { Clock } from '../core/clock.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
+import type { Registry } from 'prom-client';
 import { Deliverer } from './deliverer.js';
+import { deliveryCounter } from './delivery-metrics.js';
 import { createTransports } from './transports.js';
 
 /** A claim holds its rows this long: longer than a claim's sends can take (each bounded by the timeout). */
@@ -16,7 +18,10 @@ export interface RunningDeliverer {
 }
 
 /** Starts delivering the outbox; `publicUrl` is read at each send (the address is known only after listen). */
-export function startDeliverer(config: Config, d: { store: Store; clock: Clock; publicUrl: () => string; onError: (err: Error) => void }): RunningDeliverer {
+export function startDeliverer(
+  config: Config,
+  d: { store: Store; clock: Clock; registry: Registry; publicUrl: () => string; onError: (err: Error) => void },
+): RunningDeliverer {
   const transports = createTransports({
     outboundAllow: config.outboundAllow,
     timeoutMs: config.notifyTimeout,
@@ -35,7 +40,7 @@ export function startDeliverer(config: Config, d: { store: Store; clock: Clock; 
       // The outbox is history like runs are: kept as long as finished runs.
       retentionMs: config.historyMaxAge,
     },
-    { store: d.store, clock: d.clock, transports, onError: d.onError },
+    { store: d.store, clock: d.clock, transports, onError: d.onError, count: deliveryCounter(d.registry) },
   );
   deliverer.start();
   return {

@@ -11,7 +11,9 @@ import { ManualClock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/ids.js';
 import { notificationsFor, type Channel, type NewNotification, type NotificationBody } from '../../src/core/notify.js';
 import type { Run, Task } from '../../src/core/types.js';
+import { Registry } from 'prom-client';
 import { Deliverer, type DelivererOptions } from '../../src/notify/deliverer.js';
+import { deliveryCounter } from '../../src/notify/delivery-metrics.js';
 import { generateWebhookSecret } from '../../src/notify/signature.js';
 import { createTransports, type Transports } from '../../src/notify/transports.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -118,12 +120,20 @@ describe('notification deliverer', () => {
     await store.close();
   });
 
+  let registry: Registry;
   function deliverer(over: Partial<DelivererOptions> = {}, smtp = ''): Deliverer {
     transports = createTransports({ outboundAllow: ['127.0.0.1'], timeoutMs: 2000, smtpUrl: smtp, smtpFrom: 'sundial@test.local', userAgent: 'Sundial/test' });
+    registry = new Registry();
     return new Deliverer(
       { pollIntervalMs: 50, leaseMs: 60_000, batch: 200, retry: { initialMs: 1000, maxMs: 4000, forMs: 30_000 }, publicUrl: () => PUBLIC, ...over },
-      { store, clock, transports, onError: (err) => assert.fail(err) },
+      { store, clock, transports, onError: (err) => assert.fail(err), count: deliveryCounter(registry) },
     );
+  }
+
+  /** The deliveries counter's value for these labels. */
+  async function counted(type: string, outcome: string): Promise<number> {
+    const m = await registry.getSingleMetric('sundial_notification_deliveries_total')!.get();
+    return m.values.find((v) => v.labels.type === type && v.labels.outcome === outcome)?.value ?? 0;
   }
 
   async function addChannel(c: Partial<Channel>): Promise<Channel> {
@@ -189,6 +199,9 @@ describe('notification deliverer', () => {
     assert.ok(clock.now() <= created + 30_000, 'given up within the retry window');
     assert.match(n.lastError ?? '', /HTTP 503/);
     assert.equal(n.attempts.at(-1)?.status, 503);
+    assert.equal(await counted('webhook', 'failed'), rx.received.length - 1);
+    assert.equal(await counted('webhook', 'dead'), 1);
+    assert.equal(await counted('webhook', 'delivered'), 0);
   });
 
   it('delivers once the receiver answers again', async () => {
@@ -283,6 +296,8 @@ describe('notification deliverer', () => {
     const digests = smtp.mails.filter((m) => /notifications$/.test(SmtpReceiver.header(m.raw, 'Subject') ?? ''));
     assert.ok(digests.length >= 1, 'the excess went out as digests');
     assert.equal(smtp.mails.length - digests.length, 9, 'the burst went out one by one, keeping a token for the digest');
+    assert.equal(await counted('email', 'delivered'), 1000);
+    assert.ok((await counted('email', 'deferred')) > 0, 'the rate limit held some back');
   });
 
   it('deletes delivered notifications once they are older than the retention, not pending ones', async () => {
