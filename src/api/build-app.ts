@@ -97,6 +97,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: deps.config.bodyLimit,
+    // X-Forwarded-For only from the configured proxies (config/trust-proxy.ts); none by default.
+    trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
     ...serverTimeoutOptions({ ...DEFAULT_SERVER_TIMEOUTS, ...deps.serverTimeouts }),
     // Two log lines per request cost more than the request itself at thousands per second;
     // failures are logged by the error handler, traffic is counted in /metrics.

@@ -10,6 +10,7 @@ import { parseDuration } from '../core/duration.js';
 import { SundialError, type FieldError } from '../core/errors.js';
 import { validateOutboundAllow } from '../core/outbound-allow.js';
 import { adminTokenProblem } from './admin-token.js';
+import { validateTrustProxy } from './trust-proxy.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
 
@@ -116,6 +117,12 @@ export const OPTIONS = {
     min: 1,
     max: 100_000,
     doc: 'Server-sent event streams (/v1/events, log follow) one API key may hold open on a node at once; one more answers 429.',
+  },
+  trustProxy: {
+    env: 'SUNDIAL_TRUST_PROXY',
+    kind: 'list',
+    def: [],
+    doc: 'Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed (also `loopback`, `linklocal`, `uniquelocal`); default none: the client is the socket\'s peer.',
   },
   bodyLimit: { env: 'SUNDIAL_BODY_LIMIT', kind: 'int', def: 1_048_576, min: 1024, max: 104_857_600, doc: 'Largest API request body in bytes.' },
   influxUrl: { env: 'SUNDIAL_INFLUX_URL', kind: 'string', def: '', doc: 'InfluxDB to write runs, metrics and logs to (`http://127.0.0.1:8086`); unset: no InfluxDB sink. Exempt from the outbound guard.' },
@@ -276,6 +283,7 @@ export function resolveConfig(input: ResolveInput = {}): Config {
   }
   // Checked here, with the parser the guard itself uses, so a typo stops the start-up with the
   // other configuration errors instead of surfacing later from the executor.
+  if (Array.isArray(out.trustProxy)) for (const e of validateTrustProxy(out.trustProxy as string[])) errors.push(e);
   if (Array.isArray(out.outboundAllow)) {
     for (const e of validateOutboundAllow(out.outboundAllow as string[], 'outboundAllow')) errors.push(e);
   }
