@@ -10,6 +10,7 @@ import type { RunJob, RunOutcome } from './executor.js';
 import { statusExpected, validateHttpSpec } from './http-spec.js';
 import { createOutboundGuard, findOutboundBlocked, type BaseLookup, type OutboundGuard, type Refusal } from './outbound-guard.js';
 import { crossOriginHeaders } from './redirect-headers.js';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../core/json-depth.js';
 import { failedOutcome, makeOutcome } from './outcome.js';
 
 export interface HttpRunnerOptions {
@@ -69,7 +70,9 @@ function pickHeaders(raw: Dispatcher.ResponseData['headers']): Headers {
 function decodeBody(bytes: Buffer, truncated: boolean, contentType: string | undefined): unknown {
   // With stream: true a character cut by the excerpt limit is dropped instead of becoming U+FFFD.
   const text = new TextDecoder('utf-8').decode(bytes, { stream: truncated });
-  if (!truncated && text !== '' && contentType !== undefined && JSON_TYPE_RE.test(contentType)) {
+  // JSON nested deeper than the API accepts stays text: parsed, it would overflow the stack of
+  // whoever serialises the run next (the store, the API), see core/json-depth.ts.
+  if (!truncated && text !== '' && contentType !== undefined && JSON_TYPE_RE.test(contentType) && jsonTextDepth(text) <= MAX_JSON_DEPTH) {
     try {
       return JSON.parse(text) as unknown;
     } catch {

@@ -73,6 +73,10 @@ describe('http runner', () => {
         return res.end('z'.repeat(10_000));
       }
       if (p === '/big-json') return json(res, 200, { blob: 'q'.repeat(10_000) });
+      if (p === '/deep-json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end('['.repeat(5000) + ']'.repeat(5000));
+      }
       if (p.startsWith('/status/')) return json(res, Number(p.slice(8)), { status: Number(p.slice(8)) });
       if (p === '/echo') return json(res, 200, { method: req.method, headers: req.headers, body });
       if (p === '/hang') {
@@ -233,6 +237,20 @@ describe('http runner', () => {
     assert.equal(s.authorization, 'Bearer secret');
     assert.equal(s['x-api-key'], 'k');
     assert.equal(s['x-custom'], '1');
+  });
+
+  it('a JSON answer nested deeper than 64 levels is kept as text, not parsed (issue 12)', async () => {
+    const deep = new HttpRunner({ bodyExcerptBytes: 20_000, outboundAllow: ['127.0.0.1'], clock });
+    try {
+      const o = await deep.run(httpJob({ url: `${main.base}/deep-json` }));
+      assert.equal(o.status, 'succeeded');
+      const body = (o.result as HttpResult).body;
+      assert.equal(typeof body, 'string');
+      assert.equal((body as string).length, 10_000);
+      assert.doesNotThrow(() => JSON.stringify(o));
+    } finally {
+      await deep.close(0);
+    }
   });
 
   it('a network error fails http_error with the cause’s code', async () => {
