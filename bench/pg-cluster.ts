@@ -15,7 +15,29 @@ const ADMIN_URL = process.env.SUNDIAL_BENCH_PG ?? 'postgres://postgres@127.0.0.1
 /** A database made for one scenario. */
 export interface BenchDatabase {
   url: string;
+  /** Reads per table so far (pg_stat_user_tables): how the database spent its time, roughly. */
+  tableReads(): Promise<Map<string, TableReads>>;
   drop(): Promise<void>;
+}
+
+/** Cumulative reads of one table. */
+export interface TableReads {
+  seqScans: number;
+  seqRows: number;
+  idxScans: number;
+  idxRows: number;
+}
+
+/** What each table read between two snapshots, busiest first, as one line per table. */
+export function readsBetween(a: Map<string, TableReads>, b: Map<string, TableReads>): string[] {
+  const out: { line: string; rows: number }[] = [];
+  for (const [table, r] of b) {
+    const p = a.get(table) ?? { seqScans: 0, seqRows: 0, idxScans: 0, idxRows: 0 };
+    const d = { seqScans: r.seqScans - p.seqScans, seqRows: r.seqRows - p.seqRows, idxScans: r.idxScans - p.idxScans, idxRows: r.idxRows - p.idxRows };
+    if (d.seqScans + d.idxScans === 0) continue;
+    out.push({ rows: d.seqRows + d.idxRows, line: `${table}: ${d.seqScans} seq scans (${d.seqRows} rows), ${d.idxScans} index scans (${d.idxRows} rows)` });
+  }
+  return out.sort((x, y) => y.rows - x.rows).map((o) => o.line);
 }
 
 /** Creates an empty database for one scenario. */
@@ -32,6 +54,20 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    async tableReads() {
+      const c = new pg.Client({ connectionString: url.toString() });
+      await c.connect();
+      try {
+        const { rows } = await c.query<{ relname: string; seq_scan: string; seq_tup_read: string; idx_scan: string | null; idx_tup_fetch: string | null }>(
+          'SELECT relname, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch FROM pg_stat_user_tables',
+        );
+        return new Map(
+          rows.map((r) => [r.relname, { seqScans: Number(r.seq_scan), seqRows: Number(r.seq_tup_read), idxScans: Number(r.idx_scan ?? 0), idxRows: Number(r.idx_tup_fetch ?? 0) }]),
+        );
+      } finally {
+        await c.end();
+      }
+    },
     async drop() {
       const c = new pg.Client({ connectionString: ADMIN_URL });
       await c.connect();

@@ -36,7 +36,7 @@ import { startServer, type RunningServer } from '../src/server.js';
 import type { NewAudit, NewRun, Store } from '../src/store/store.js';
 import { PROJECT_ROOT, VERSION } from '../src/version.js';
 import { startResourceSampler, stats, type LatenessStats, type ResourceReport } from './measure.js';
-import { bulkInsertRuns, createBenchDatabase, startNodeProcess, type BenchDatabase, type NodeProcess } from './pg-cluster.js';
+import { bulkInsertRuns, createBenchDatabase, readsBetween, startNodeProcess, type BenchDatabase, type NodeProcess } from './pg-cluster.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -289,8 +289,10 @@ async function s2Steady(perMinute: number, what?: Pick<Task, 'kind' | 'spec'>, l
   const setupLeftMs = t0 - Date.now();
   if (setupLeftMs < 1000) throw new Error(`S2 setup too slow (${-setupLeftMs} ms past t0)`);
   await new Promise((r) => setTimeout(r, setupLeftMs - 500));
+  const reads0 = await b.db?.tableReads();
   const sampler = startResourceSampler();
   await new Promise((r) => setTimeout(r, windowMs + 2000));
+  const reads1 = await b.db?.tableReads();
   // The window's runs all ended (the tasks go on firing every minute, so waiting for an idle
   // writer would measure the next minute's runs too, on every node).
   await windowFinished(store, t0, t0 + windowMs, n);
@@ -307,6 +309,7 @@ async function s2Steady(perMinute: number, what?: Pick<Task, 'kind' | 'spec'>, l
     ...lat(l),
     ...invokeLateness(runs),
     ...summarizeResources(res),
+    ...(reads0 && reads1 && { databaseReads: readsBetween(reads0, reads1).slice(0, 5) }),
   };
 }
 

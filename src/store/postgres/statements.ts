@@ -57,6 +57,18 @@ const lockRunsInOrder = (where: string) => `WITH l AS MATERIALIZED (SELECT id FR
  */
 const AFTER_LOCKS = '(SELECT count(*) FROM l) >= 0';
 
+/**
+ * `<col> IN ('queued', 'running')` for statements that find their runs by id. Written as an
+ * expression the planner cannot match to the predicate of runs_lease: otherwise a generic plan
+ * (named statements switch to one after five runs) walks that whole partial index, every live
+ * and not yet vacuumed entry of every in-flight run, and filters it by id, instead of looking
+ * the ids up in the primary key. At 100,000 runs a minute that read ~13 million index entries a
+ * second and was most of PostgreSQL's CPU (docs/benchmarks.md).
+ */
+const inFlight = (col: string) => `(${col} || '') IN ('queued', 'running')`;
+/** `<col> = 'queued'`, for the same reason (it implies runs_lease's predicate as well). */
+const isQueued = (col: string) => `(${col} || '') = 'queued'`;
+
 // ---- runs: inserts ----
 
 const RUN_INSERT_COLUMNS =
@@ -348,10 +360,10 @@ export const claimOrphans = stmt<RunRow>(
  */
 export const markRunning = stmt<{ id: string }>(
   'mark_running',
-  lockRunsInOrder("id = ANY($1::text[]) AND status IN ('queued', 'running')") +
+  lockRunsInOrder(`id = ANY($1::text[]) AND ${inFlight('status')}`) +
     "UPDATE runs AS r SET status = 'running', started_at = u.started_at, updated_at = u.started_at, concurrency_key = NULL " +
     'FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(id, epoch, started_at) ' +
-    "WHERE r.id = u.id AND r.lease_epoch = u.epoch AND (r.status = 'queued' OR (r.status = 'running' AND r.started_at = u.started_at)) " +
+    `WHERE r.id = u.id AND r.lease_epoch = u.epoch AND (${isQueued('r.status')} OR ((r.status || '') = 'running' AND r.started_at = u.started_at)) ` +
     `AND ${AFTER_LOCKS} RETURNING r.id`,
 );
 
@@ -384,20 +396,20 @@ export const startAdmitted = stmt<{ id: string }>(
   'start_admitted',
   "UPDATE runs AS r SET status = 'running', started_at = u.started_at, updated_at = u.started_at, concurrency_key = u.ckey " +
     'FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[]) AS u(id, epoch, started_at, ckey) ' +
-    "WHERE r.id = u.id AND r.lease_epoch = u.epoch AND r.status = 'queued' RETURNING r.id",
+    `WHERE r.id = u.id AND r.lease_epoch = u.epoch AND ${isQueued('r.status')} RETURNING r.id`,
 );
 
 /** Ends runs (fenced by epoch and status); returns the ones it ended, with what the rest of the write needs. */
 export const completeRuns = stmt<{ id: string; task_id: string; namespace: string; node: string | null }>(
   'complete_runs',
-  lockRunsInOrder("id = ANY($1::text[]) AND status IN ('queued', 'running')") +
+  lockRunsInOrder(`id = ANY($1::text[]) AND ${inFlight('status')}`) +
     'UPDATE runs AS r SET status = u.status, finished_at = u.finished_at, started_at = coalesce(u.started_at, r.started_at), ' +
     'result = u.result, error = u.error, reason = u.reason, logs_truncated = u.logs_truncated, cpu_ms = u.cpu_ms, ' +
     'peak_rss_bytes = u.peak_rss_bytes, disk_write_bytes = u.disk_write_bytes, lease_until = NULL, updated_at = u.finished_at ' +
     'FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], ' +
     '$9::int[], $10::float8[], $11::bigint[], $12::bigint[]) AS u(id, epoch, status, finished_at, started_at, result, ' +
     'error, reason, logs_truncated, cpu_ms, peak_rss_bytes, disk_write_bytes) ' +
-    "WHERE r.id = u.id AND r.lease_epoch = u.epoch AND r.status IN ('queued', 'running') " +
+    `WHERE r.id = u.id AND r.lease_epoch = u.epoch AND ${inFlight('r.status')} ` +
     `AND ${AFTER_LOCKS} ` +
     'RETURNING r.id, r.task_id, r.namespace, r.node',
 );
@@ -425,16 +437,16 @@ export const setTasksLastRun = stmt(
 export const extendLeases = stmt(
   'extend_leases',
   'UPDATE runs AS r SET lease_until = $1 FROM (SELECT runs.id FROM runs JOIN unnest($3::text[], $4::int[]) AS u(id, epoch) ' +
-    "ON runs.id = u.id AND runs.lease_epoch = u.epoch WHERE runs.node = $2 AND runs.status IN ('queued', 'running') " +
+    `ON runs.id = u.id AND runs.lease_epoch = u.epoch WHERE runs.node = $2 AND ${inFlight('runs.status')} ` +
     'FOR UPDATE OF runs SKIP LOCKED) AS held WHERE r.id = held.id',
 );
 export const releaseRuns = stmt(
   'release_runs',
-  lockRunsInOrder("id = ANY($3::text[]) AND node = $2 AND status IN ('queued', 'running')") +
+  lockRunsInOrder(`id = ANY($3::text[]) AND node = $2 AND ${inFlight('status')}`) +
     "UPDATE runs AS r SET status = 'scheduled', queued_at = NULL, started_at = NULL, node = NULL, lease_until = NULL, " +
     'lease_epoch = r.lease_epoch + 1, updated_at = $1, updated_by = $2 ' +
     'FROM unnest($3::text[], $4::int[]) AS u(id, epoch) ' +
-    "WHERE r.id = u.id AND r.lease_epoch = u.epoch AND r.node = $2 AND r.status IN ('queued', 'running') " +
+    `WHERE r.id = u.id AND r.lease_epoch = u.epoch AND r.node = $2 AND ${inFlight('r.status')} ` +
     `AND r.cancel_requested_at IS NULL AND ${AFTER_LOCKS}`,
 );
 // A run someone asked to cancel is not handed back to run again: releasing it ends it.
@@ -443,7 +455,7 @@ export const releaseCancelRequested = stmt<{ namespace: string }>(
   "UPDATE runs AS r SET status = 'cancelled', reason = 'cancelled', finished_at = $1, lease_until = NULL, " +
     'lease_epoch = r.lease_epoch + 1, updated_at = $1, updated_by = $2 ' +
     'FROM unnest($3::text[], $4::int[]) AS u(id, epoch) ' +
-    "WHERE r.id = u.id AND r.lease_epoch = u.epoch AND r.node = $2 AND r.status IN ('queued', 'running') " +
+    `WHERE r.id = u.id AND r.lease_epoch = u.epoch AND r.node = $2 AND ${inFlight('r.status')} ` +
     'AND r.cancel_requested_at IS NOT NULL RETURNING r.namespace',
 );
 
