@@ -143,7 +143,7 @@ export function nodeView(n: NodeState): Static<typeof NodeView> {
 /** Counts for the API, every status present (zero when none). */
 export function statsView(s: Stats): Static<typeof StatsView> {
   const byStatus = Object.fromEntries(RUN_STATUSES.map((st) => [st, s.runs.byStatus[st] ?? 0]));
-  return { at: iso(s.at), runs: { byStatus, backlog: s.runs.backlog }, tasks: s.tasks };
+  return { at: iso(s.at), runs: { byStatus, backlog: s.runs.backlog }, tasks: s.tasks, ...(s.sinks !== undefined && { sinks: s.sinks }) };
 }
 
 /** Per-minute run stats for the API. */

@@ -5,6 +5,7 @@ import { latenessPercentile } from '../core/lateness.js';
 import type { Actor, AuditEntry, Millis, NodeState } from '../core/types.js';
 import type { AuditFilter, Page, RunCounts, RunMinute } from '../store/store.js';
 import { readScope } from '../auth/roles.js';
+import { sinkFigures, type SinkFigures } from '../observability/sink-figures.js';
 import type { ServiceDeps } from './deps.js';
 
 /** Filters of an audit listing. */
@@ -23,6 +24,8 @@ export interface Stats {
   at: Millis;
   runs: RunCounts;
   tasks: { total: number; active: number; paused: number };
+  /** This node's sinks (admins only: a node's plumbing is no namespace's business, as for nodes). */
+  sinks?: SinkFigures[];
 }
 
 /** Runs due in one minute, for the dashboard's overview. */
@@ -99,7 +102,10 @@ export class AdminService {
     const [runs, tasks] = await Promise.all([this.#d.store.countRuns(scope, now), this.#d.store.countTasks(scope)]);
     const active = tasks.active ?? 0;
     const paused = tasks.paused ?? 0;
-    return { at: now, runs, tasks: { total: active + paused, active, paused } };
+    const stats: Stats = { at: now, runs, tasks: { total: active + paused, active, paused } };
+    const registry = this.#d.metricsRegistry;
+    if (actor.role === 'admin' && registry !== undefined) stats.sinks = await sinkFigures(registry);
+    return stats;
   }
 
   /**

@@ -1,5 +1,6 @@
 // What the services need from the rest of Sundial, handed in by the composition root.
 
+import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import type { PlannerOptions } from '../core/planner.js';
@@ -16,4 +17,6 @@ export interface ServiceDeps extends SpecChecks {
   bus: EventBus;
   scheduler: SchedulerControl;
   planner: PlannerOptions;
+  /** This node's Prometheus registry: /v1/stats reads the sinks' drop counters from it (absent: none shown). */
+  metricsRegistry?: Registry;
 }

@@ -97,6 +97,16 @@ export const StatsView = Type.Object({
     backlog: Type.Integer({ description: 'Runs due by now that have not started.' }),
   }),
   tasks: Type.Object({ total: Type.Integer(), active: Type.Integer(), paused: Type.Integer() }),
+  sinks: Type.Optional(
+    Type.Array(
+      Type.Object({
+        sink: Type.String({ examples: ['influxdb'] }),
+        dropped: Type.Integer({ description: 'Points dropped since this node started, all reasons (`sundial_sink_dropped_total`).' }),
+        buffered: Type.Integer({ description: 'Points held now, waiting to be written (`sundial_sink_buffered_points`).' }),
+      }),
+      { description: 'Admin keys only: the measurement sinks this node runs (empty when none is configured), from its own counters.' },
+    ),
+  ),
 });
 
 /** GET /v1/stats filter. */

@@ -6180,6 +6180,15 @@ export interface paths {
                                 active: number;
                                 paused: number;
                             };
+                            /** @description Admin keys only: the measurement sinks this node runs (empty when none is configured), from its own counters. */
+                            sinks?: {
+                                /** @example influxdb */
+                                sink: string;
+                                /** @description Points dropped since this node started, all reasons (`sundial_sink_dropped_total`). */
+                                dropped: number;
+                                /** @description Points held now, waiting to be written (`sundial_sink_buffered_points`). */
+                                buffered: number;
+                            }[];
                         };
                     };
                 };
