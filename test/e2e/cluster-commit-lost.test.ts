@@ -8,7 +8,8 @@
 // to be recovered as `lost`.
 //
 // The break is made by a TCP proxy between the node and the database: it forwards the COMMIT
-// that follows the start statement, then resets the node's side before the answer comes back.
+// that follows the start statement (or the plain start statement itself, which is sent without
+// a transaction and commits on its own), then resets the node's side before the answer comes back.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,17 +39,17 @@ export default async function (ctx) {
 
 describe('a COMMIT whose answer is lost (real process, real PostgreSQL)', () => {
   for (const c of [
-    { kind: 'start in the claim (a manual run due now)', marker: 'sundial_claim_locked', scheduled: false, overlap: 'skip' },
-    { kind: 'plain start (an occurrence claimed ahead of its time, overlap allow_all)', marker: 'sundial_mark_running', scheduled: true, overlap: 'allow_all' },
-    { kind: 'guarded start (an occurrence, overlap skip)', marker: 'sundial_lock_starting_runs', scheduled: true, overlap: 'skip' },
-  ]) {
+    { kind: 'start in the claim (a manual run due now)', markers: ['sundial_claim_locked', 'COMMIT'], scheduled: false, overlap: 'skip' },
+    { kind: 'plain start (an occurrence claimed ahead of its time, overlap allow_all)', markers: ['sundial_mark_running'], scheduled: true, overlap: 'allow_all' },
+    { kind: 'guarded start (an occurrence, overlap skip)', markers: ['sundial_lock_starting_runs', 'COMMIT'], scheduled: true, overlap: 'skip' },
+  ] as const) {
     it(`${c.kind}: the run still ends`, { timeout: 90_000 }, async () => {
       const cluster = await Cluster.create({ prefix: 'commitlost', modules: { 'noop.mjs': COUNTING_MODULE }, lease: '3s', env: { SUNDIAL_WORKERS: '1' } });
       const db = new URL(cluster.db.url);
       const proxy = await startTcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
       try {
         const node = await cluster.start({ id: 'solo', env: { SUNDIAL_DATABASE_URL: proxy.rewrite(cluster.db.url) } });
-        const broken = proxy.breakAfter([c.marker, 'COMMIT'], 20_000);
+        const broken = proxy.breakAfter([...c.markers], 20_000);
         let runId: string;
         if (c.scheduled) {
           const task = await node.api<{ id: string }>('POST', '/v1/tasks', {

@@ -42,9 +42,11 @@ export interface TcpProxy {
    * once a client→server chunk contains `markers[0]`, the next chunk on that connection that
    * contains `markers[1]` (e.g. the COMMIT after a given statement) is forwarded, then the
    * client side is reset while the server side is left to process it (and closed a little
-   * later). The client cannot know whether the server acted on it. Resolves when it happened.
+   * later). With one marker, the chunk containing it is the one (a statement sent on its own,
+   * which commits by itself). The client cannot know whether the server acted on it. Resolves
+   * when it happened.
    */
-  breakAfter(markers: [string, string], timeoutMs: number): Promise<{ at: number }>;
+  breakAfter(markers: [string] | [string, string], timeoutMs: number): Promise<{ at: number }>;
   /** Closes the listener and every connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -216,18 +218,19 @@ export async function startTcpProxy(target: { host: string; port: number }, init
     breakAfter([first, then], timeoutMs) {
       return new Promise((resolve, reject) => {
         const a = Buffer.from(first);
-        const b = Buffer.from(then);
+        const b = then === undefined ? null : Buffer.from(then);
         let armedOn: Pair | null = null;
         const timer = setTimeout(() => {
           trigger = null;
-          reject(new Error(`breakAfter: ${first} … ${then} not seen within ${timeoutMs} ms`));
+          reject(new Error(`breakAfter: ${first}${then === undefined ? '' : ` … ${then}`} not seen within ${timeoutMs} ms`));
         }, timeoutMs);
         trigger = (chunk, p) => {
-          if (armedOn === null) {
+          if (b === null) {
+            if (!chunk.includes(a)) return;
+          } else if (armedOn === null) {
             if (chunk.includes(a)) armedOn = p;
             return;
-          }
-          if (p !== armedOn || !chunk.includes(b)) return;
+          } else if (p !== armedOn || !chunk.includes(b)) return;
           trigger = null;
           clearTimeout(timer);
           // The request went out (written above); its answer must not come back.

@@ -1,4 +1,4 @@
-// Starting claimed runs on PostgreSQL. Plain starts are one fenced UPDATE. Guarded starts
+// Starting claimed runs on PostgreSQL. Plain starts are one fenced UPDATE, sent on its own. Guarded starts
 // (RunStart.guard) must also not collide with runs other nodes start at the same moment: the
 // starts of one task take turns on the task's row lock, those of one concurrency key on an
 // advisory lock, and the check of what runs reads the database under those locks, so two nodes
@@ -30,7 +30,12 @@ export async function markRunning(db: PgDb, starts: readonly RunStart[]): Promis
   const plain = starts.filter((s) => s.guard === undefined);
   const guarded = starts.filter((s) => s.guard !== undefined);
   if (plain.length > 0) {
-    for (const s of await db.transaction((c) => startPlain(c, plain))) stale.add(s);
+    const rounds = roundsByRun(plain);
+    // One round (no run twice in the batch, the usual case) is one statement: sent on its own it
+    // needs no BEGIN and COMMIT, a third of the round trips. Safe to retry, also after a lost
+    // answer: a start already written at that epoch and start time counts as started again.
+    const refused = rounds.length === 1 ? await startRound(db, rounds[0]!) : await db.transaction((c) => startPlain(c, rounds));
+    for (const s of refused) stale.add(s);
   }
   for (const chunk of chunkGuarded(guarded)) {
     const out = await db.transaction((c) => startGuarded(c, chunk));
@@ -47,15 +52,25 @@ export async function markRunning(db: PgDb, starts: readonly RunStart[]): Promis
   };
 }
 
-/** Unguarded starts: one fenced UPDATE (per round of repeated ids); returns the refused ones. */
-async function startPlain(c: pg.ClientBase, starts: readonly RunStart[]): Promise<RunStart[]> {
+/** Unguarded starts in one transaction: one fenced UPDATE per round of repeated ids; returns the refused ones. */
+async function startPlain(c: pg.ClientBase, rounds: readonly (readonly RunStart[])[]): Promise<RunStart[]> {
   const refused: RunStart[] = [];
-  for (const round of roundsByRun(starts)) {
-    const { rows } = await S.markRunning.run(c, [round.map((s) => s.runId), round.map((s) => s.leaseEpoch), round.map((s) => s.startedAt)]);
-    const started = new Set(rows.map((r) => r.id));
-    for (const s of round) if (!started.has(s.runId)) refused.push(s);
-  }
+  for (const round of rounds) refused.push(...refusedOf(round, (await S.markRunning.run(c, startValues(round))).rows));
   return refused;
+}
+
+/** One round of unguarded starts as a statement of its own (retried); returns the refused ones. */
+async function startRound(db: PgDb, round: readonly RunStart[]): Promise<RunStart[]> {
+  return refusedOf(round, (await db.one(S.markRunning, startValues(round))).rows);
+}
+
+function startValues(round: readonly RunStart[]): unknown[] {
+  return [round.map((s) => s.runId), round.map((s) => s.leaseEpoch), round.map((s) => s.startedAt)];
+}
+
+function refusedOf(round: readonly RunStart[], startedRows: readonly { id: string }[]): RunStart[] {
+  const started = new Set(startedRows.map((r) => r.id));
+  return round.filter((s) => !started.has(s.runId));
 }
 
 /**
