@@ -25,6 +25,7 @@ interface RunView {
   error: { code: string; message: string; detail?: unknown } | null;
   logsTruncated: boolean;
   finishedAt: string | null;
+  reason: string | null;
 }
 
 const SECRET = 'escape-canary-secret-7d1f0c';
@@ -275,7 +276,7 @@ describe('hostile scripts', () => {
       });
       if (created.status !== 201) {
         // Refused at create time (a syntax error the API caught) counts as contained.
-        results.set(c.name, { id: '', status: 'failed', namespace: 'tenant-a', result: null, error: { code: 'script_syntax', message: JSON.stringify(created.body) }, logsTruncated: false, finishedAt: null });
+        results.set(c.name, { id: '', status: 'failed', namespace: 'tenant-a', result: null, error: { code: 'script_syntax', message: JSON.stringify(created.body) }, logsTruncated: false, finishedAt: null, reason: null });
         return;
       }
       const started = await server.api<RunView>('POST', `/v1/tasks/${(created.body as { id: string }).id}/runs`, {});
@@ -306,11 +307,17 @@ describe('hostile scripts', () => {
   it('a bystander in another namespace kept succeeding through all of it', async () => {
     const page = await server.api<{ items: RunView[] }>('GET', '/v1/runs?task=bystander&namespace=bystander&limit=200');
     const done = page.body.items.filter((r) => TERMINAL.has(r.status));
-    assert.ok(done.length >= 3, `only ${done.length} bystander runs ended`);
+    const succeeded = done.filter((r) => r.status === 'succeeded');
+    assert.ok(succeeded.length >= 3, `only ${succeeded.length} bystander runs succeeded`);
+    // An occurrence that came due while the previous run still ran is skipped by the task's
+    // overlap policy (the default); on a loaded machine a 1 s task sometimes overruns. That is
+    // the scheduler keeping its policy, not the hostile runs reaching the bystander: a crash, a
+    // timeout or a loss of its runs would be.
     assert.deepEqual(
-      done.filter((r) => r.status !== 'succeeded').map((r) => `${r.status} ${r.error?.code}`),
+      done.filter((r) => r.status !== 'succeeded' && !(r.status === 'skipped' && r.reason === 'overlap')).map((r) => `${r.status} ${r.error?.code ?? r.reason}`),
       [],
     );
+    assert.ok(succeeded.length >= done.length / 2, `most bystander runs succeeded: ${succeeded.length} of ${done.length}`);
   });
 });
 
