@@ -8,6 +8,8 @@ import { Layout } from './components/Layout';
 import { Loading } from './components/ui';
 import { ApiKeys } from './pages/ApiKeys';
 import { AuditLog } from './pages/AuditLog';
+import { ChannelDeliveries } from './pages/ChannelDeliveries';
+import { Channels } from './pages/Channels';
 import { Nodes } from './pages/Nodes';
 import { NotFound } from './pages/NotFound';
 import { Overview } from './pages/Overview';
@@ -39,6 +41,8 @@ export function App() {
         <Route path="tasks/:id/edit" element={canOperate ? editor : <Navigate to=".." relative="path" replace />} />
         <Route path="runs" element={<RunList />} />
         <Route path="runs/:id" element={<RunDetail />} />
+        <Route path="channels" element={<Channels />} />
+        <Route path="channels/:namespace/:name" element={<ChannelDeliveries />} />
         {isAdmin && <Route path="nodes" element={<Nodes />} />}
         {isAdmin && <Route path="audit" element={<AuditLog />} />}
         {isAdmin && <Route path="api-keys" element={<ApiKeys />} />}
