@@ -14,6 +14,7 @@ import { ConflictNotice, SaveSummary, type SaveFailure } from './SaveSummary';
 import {
   COMMON_POINTERS,
   groupProblems,
+  NOTIFY_POINTER,
   HTTP_POINTERS,
   MODULE_POINTERS,
   POLICY_POINTERS,
@@ -25,6 +26,7 @@ import {
 import { HttpFields } from './HttpFields';
 import type { Kind, TaskForm } from './model';
 import { ModuleFields } from './ModuleFields';
+import { NotifyRules } from './NotifyRules';
 import { PoliciesFields } from './PoliciesFields';
 import { ScheduleBuilder } from './ScheduleBuilder';
 import { ScriptFields } from './ScriptFields';
@@ -222,6 +224,16 @@ export function TaskEditorForm({ mode, initial }: { mode: EditorMode; initial: T
       <section className="panel" aria-labelledby="task-section-policies">
         <h2 id="task-section-policies">Policies</h2>
         <PoliciesFields value={form.policies} onChange={section('policies')} errors={errors} />
+      </section>
+
+      <section className="panel" aria-labelledby="task-section-notify">
+        <h2 id="task-section-notify">Notifications</h2>
+        <NotifyRules
+          rules={form.policies.notify}
+          onChange={(notify) => section('policies')({ notify })}
+          errors={errors(NOTIFY_POINTER)}
+          namespace={mode.type === 'edit' ? mode.task.namespace : form.namespace}
+        />
       </section>
 
       <section className="panel" aria-labelledby="task-section-payload">

@@ -178,6 +178,8 @@ function buildPolicies(p: PoliciesForm, errors: Errors): NonNullable<TaskCreate[
     ...(priority !== undefined && { priority }),
     concurrency: concurrency ?? null,
     concurrencyKey: p.concurrencyKey.trim() === '' ? null : p.concurrencyKey.trim(),
+    // Always sent, [] too: a PATCH without notify would keep the rules the user removed.
+    notify: p.notify.map((r) => ({ on: r.on, channel: r.channel.trim() })),
   };
 }
 

@@ -67,6 +67,7 @@ export const POLICY_POINTERS: Record<keyof PoliciesForm, string> = {
   priority: '/policies/priority',
   concurrency: '/policies/concurrency',
   concurrencyKey: '/policies/concurrencyKey',
+  notify: '/policies/notify',
 };
 
 /** Policy inputs inside the "Advanced" disclosure (opened when one of them has an error). */
@@ -99,6 +100,9 @@ const ALIASES: Record<string, string> = {
 
 /** Pointers whose children are rows (a header or variable name follows): messages say which. */
 const ROW_GROUPS: ReadonlySet<string> = new Set(['/spec/headers', '/spec/env']);
+
+/** Notify rules are an array: `/policies/notify/1/channel` becomes "rule 2: …" for NotifyRules to place. */
+export const NOTIFY_POINTER = '/policies/notify';
 
 /** Every input pointer of a form for `kind`. */
 export function inputPointers(kind: Kind): string[] {
@@ -135,6 +139,8 @@ export function groupProblems(errors: readonly FieldProblem[], kind: Kind): Grou
     }
     let message = e.message;
     if (ROW_GROUPS.has(target) && e.path.length > target.length) message = `${unescapeSegment(e.path.slice(target.length + 1))}: ${message}`;
+    const rule = target === NOTIFY_POINTER ? /^\/(\d+)(?:\/|$)/.exec(e.path.slice(target.length)) : null;
+    if (rule !== null) message = `rule ${Number(rule[1]) + 1}: ${message}`;
     const list = (fields[target] ??= []);
     if (!list.includes(message)) list.push(message);
   }

@@ -11,6 +11,14 @@ export type PoliciesInput = NonNullable<TaskCreate['policies']>;
 export type Overlap = NonNullable<PoliciesInput['overlap']>;
 export type Misfire = NonNullable<NonNullable<PoliciesInput['misfire']>['policy']>;
 export type BackoffType = NonNullable<NonNullable<NonNullable<PoliciesInput['retry']>['backoff']>['type']>;
+export type NotifyEvent = NonNullable<PoliciesInput['notify']>[number]['on'][number];
+
+/** One notify rule: which outcomes go to which channel; `id` keeps React's list keys stable. */
+export interface NotifyRow {
+  id: number;
+  on: NotifyEvent[];
+  channel: string;
+}
 
 /** One name/value row (headers, environment); `id` keeps React's list keys stable. */
 export interface Row {
@@ -24,6 +32,12 @@ let rowSeq = 0;
 export function newRow(name = '', value = ''): Row {
   rowSeq += 1;
   return { id: rowSeq, name, value };
+}
+
+/** A new notify rule with a fresh id (failures by default: what most people want told). */
+export function newNotifyRow(on: NotifyEvent[] = ['failed', 'retries_exhausted'], channel = ''): NotifyRow {
+  rowSeq += 1;
+  return { id: rowSeq, on, channel };
 }
 
 export interface HttpForm {
@@ -85,6 +99,7 @@ export interface PoliciesForm {
   priority: string;
   concurrency: string;
   concurrencyKey: string;
+  notify: NotifyRow[];
 }
 
 export interface TaskForm {
@@ -111,6 +126,8 @@ export const STARTER_SCRIPT = `export default async (ctx) => {
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const OVERLAPS: readonly Overlap[] = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'allow_all'];
 export const MISFIRES: readonly Misfire[] = ['run_once', 'skip', 'run_all'];
+/** The events a notify rule can name, in the order the editor offers them (docs/notifications.md). */
+export const NOTIFY_EVENTS: readonly NotifyEvent[] = ['failed', 'timed_out', 'retries_exhausted', 'lost', 'succeeded', 'recovered'];
 
 /** The browser's IANA zone (what datetime-local inputs mean). */
 export const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -129,6 +146,7 @@ const DEFAULT_POLICIES: PoliciesForm = {
   priority: '0',
   concurrency: '',
   concurrencyKey: '',
+  notify: [],
 };
 
 function nextFullHour(): string {
@@ -159,7 +177,7 @@ export function emptyForm(namespace: string): TaskForm {
       maxRuns: '',
       jitter: '',
     },
-    policies: { ...DEFAULT_POLICIES },
+    policies: { ...DEFAULT_POLICIES, notify: [] },
     payload: '',
   };
 }
@@ -246,6 +264,7 @@ export function formFromTask(task: Task): TaskForm {
     priority: p.priority === undefined ? d.priority : String(p.priority),
     concurrency: p.concurrency === undefined || p.concurrency === null ? '' : String(p.concurrency),
     concurrencyKey: p.concurrencyKey ?? '',
+    notify: (p.notify ?? []).map((r) => newNotifyRow([...r.on], r.channel)),
   };
   form.payload = task.payload === null || task.payload === undefined ? '' : JSON.stringify(task.payload, null, 2);
   return form;
