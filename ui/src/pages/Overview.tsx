@@ -76,6 +76,7 @@ export function Overview() {
             : { ...s.runs.byStatus, backlog: s.runs.backlog, tasksActive: s.tasks.active, tasksPaused: s.tasks.paused, tasksTotal: s.tasks.total }
         }
         failures={data === undefined ? undefined : failuresIn(data)}
+        sinks={s?.sinks}
       />
       <ErrorMessage error={series.query.error} />
       <div className="ov-charts">

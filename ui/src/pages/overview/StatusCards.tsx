@@ -26,8 +26,28 @@ function Card({ label, value, hint, tone, flag }: { label: string; value: number
   );
 }
 
-/** The status cards; `counts` undefined while /v1/stats loads, `failures` while the series does. */
-export function StatusCards({ counts, failures }: { counts: Counts | undefined; failures: { failed: number; timedOut: number } | undefined }) {
+/** A measurement sink's figures (/v1/stats `sinks`, admin keys only). */
+export interface SinkCount {
+  sink: string;
+  dropped: number;
+  buffered: number;
+}
+
+const SINK_NAMES: Record<string, string> = { influxdb: 'InfluxDB' };
+
+/**
+ * The status cards; `counts` undefined while /v1/stats loads, `failures` while the series does.
+ * `sinks`: one card per configured sink (none for keys that are not shown sinks).
+ */
+export function StatusCards({
+  counts,
+  failures,
+  sinks = [],
+}: {
+  counts: Counts | undefined;
+  failures: { failed: number; timedOut: number } | undefined;
+  sinks?: SinkCount[] | undefined;
+}) {
   const failed = failures === undefined ? undefined : failures.failed + failures.timedOut;
   const backlog = counts?.backlog;
   return (
@@ -50,6 +70,16 @@ export function StatusCards({ counts, failures }: { counts: Counts | undefined; 
         hint={failures === undefined ? 'failed or timed out' : `${failures.failed} failed · ${failures.timedOut} timed out`}
       />
       <Card label="Tasks active" value={counts?.tasksActive} hint={counts === undefined ? 'of all tasks' : `${counts.tasksPaused} paused · ${counts.tasksTotal} in all`} />
+      {sinks.map((s) => (
+        <Card
+          key={s.sink}
+          label={`${SINK_NAMES[s.sink] ?? s.sink} points dropped`}
+          value={s.dropped}
+          tone={s.dropped > 0 ? 'warn' : undefined}
+          flag={s.dropped > 0 ? 'dropping' : undefined}
+          hint={`${s.buffered} buffered · this node, since it started`}
+        />
+      ))}
     </ul>
   );
 }
