@@ -165,6 +165,8 @@ test('the task editor adds a notify rule from the channel picker and saves it; a
   await page.waitForURL(new RegExp(`/tasks/${task.body.id}$`));
   const saved = await server.api<{ policies: { notify?: { on: string[]; channel: string }[] } }>('GET', '/v1/tasks/nightly');
   assert.deepEqual(saved.body.policies.notify, [{ on: ['failed', 'timed_out', 'recovered'], channel: 'ops-hook' }]);
+  // The task's page lists the rule with its policies.
+  await page.getByRole('region', { name: 'Policies' }).getByText('failed, timed out, recovered → ops-hook').waitFor();
 
   // Removing the rule saves [] and the task has none.
   await page.goto(`${server.url}/tasks/${task.body.id}/edit`);

@@ -48,7 +48,21 @@ export function policyRows(p: Policies): PropRow[] {
     ['Priority', p.priority !== undefined ? String(p.priority) : null],
     ['Concurrency', p.concurrency === undefined ? null : p.concurrency === null ? 'no limit' : `at most ${p.concurrency} at once`],
     ['Concurrency key', p.concurrencyKey ? <code>{p.concurrencyKey}</code> : null],
+    ['Notify', p.notify !== undefined && p.notify.length > 0 && <NotifyList rules={p.notify} />],
   ];
+}
+
+/** Each rule as "failed, timed out → ops-hook". */
+function NotifyList({ rules }: { rules: NonNullable<Policies['notify']> }) {
+  return (
+    <ul className="notify-list">
+      {rules.map((r, i) => (
+        <li key={i}>
+          {r.on.map((e) => e.replace('_', ' ')).join(', ')} → <code>{r.channel}</code>
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 /** The policies panel of the task detail. */
