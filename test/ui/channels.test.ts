@@ -121,6 +121,7 @@ test('edit a channel (its secret kept) and delete another through the dialog', a
   await row.getByRole('button', { name: 'Edit ops-hook' }).click();
   const form = page.getByRole('form', { name: 'Edit channel “ops-hook”' });
   await form.getByText('Leave empty to keep the stored secret').waitFor();
+  assert.equal(await page.locator(':focus').getAttribute('id'), await form.getByLabel('Name', { exact: true }).getAttribute('id'), 'Edit moves the focus to the form');
   assert.equal(await form.getByLabel('Signing secret').inputValue(), '', 'a stored secret is never shown');
   await form.getByLabel('URL').fill(`${receiverUrl}/v2`);
   await form.getByRole('button', { name: 'Save channel' }).click();

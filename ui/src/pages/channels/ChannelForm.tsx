@@ -89,7 +89,8 @@ export function ChannelForm({ editing, namespace, pickNamespace, onDone }: { edi
       <h2 id="channel-form-title">{title}</h2>
       <div className="form-row">
         <Field label="Name" hint="Tasks name it in policies.notify: letters, digits and . _ : -" errors={messages('/name')}>
-          {(ids) => <input {...ids} className="mono" autoComplete="off" spellCheck={false} value={draft.name} onChange={(e) => set({ name: e.target.value })} />}
+          {/* "Edit" in the table sends keyboard users here, to the form it filled. */}
+          {(ids) => <input {...ids} className="mono" autoComplete="off" spellCheck={false} autoFocus={editing !== null} value={draft.name} onChange={(e) => set({ name: e.target.value })} />}
         </Field>
         {pickNamespace && editing === null && (
           <Field label="Namespace" errors={messages('/namespace')}>
