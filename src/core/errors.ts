@@ -23,6 +23,8 @@ export const ERROR_CATALOG = {
   channel_not_found: { status: 404, title: 'No such notification channel' },
   task_name_taken: { status: 409, title: 'A task with this name already exists' },
   channel_name_taken: { status: 409, title: 'A channel with this name already exists' },
+  alert_rule_not_found: { status: 404, title: 'No such alert rule' },
+  alert_rule_name_taken: { status: 409, title: 'An alert rule with this name already exists' },
   run_not_reschedulable: { status: 409, title: 'Only scheduled or queued runs can be rescheduled' },
   run_already_finished: { status: 409, title: 'The run has already finished' },
   idempotency_conflict: { status: 409, title: 'The idempotency key was used with a different request' },

@@ -1,6 +1,7 @@
 // Notifications, the domain side: channels, outbox rows and their delivery attempts, and which
 // notifications one run outcome causes (pure, so the scheduler can attach them to the outcome's
 // own write and the tests can check the rules without a store).
+import type { AlertEvent } from './alerts.js';
 import type { Millis, NotifyEvent, Run, RunError, Task } from './types.js';
 
 export const CHANNEL_TYPES = ['webhook', 'slack', 'email'] as const;
@@ -24,8 +25,11 @@ export interface Channel {
   updatedBy: string;
 }
 
-/** The event of an outbox row: a run outcome, or a test delivery asked for through the API. */
-export type NotificationEvent = NotifyEvent | 'test';
+/**
+ * The event of an outbox row: a run outcome, a test delivery asked for through the API, or an
+ * alert firing or resolving (core/alerts.ts; its body is an AlertNotificationBody).
+ */
+export type NotificationEvent = NotifyEvent | 'test' | AlertEvent;
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
@@ -69,7 +73,7 @@ export const MAX_KEPT_ATTEMPTS = 50;
 
 /** The body of a webhook (DESIGN.md): `{ type, timestamp, run, task }`. */
 export interface NotificationBody {
-  type: `run.${NotificationEvent}`;
+  type: `run.${NotifyEvent | 'test'}`;
   timestamp: string;
   run: {
     id: string;

@@ -30,6 +30,7 @@ import type { LatenessBucket } from '../core/lateness.js';
 import type { OccurrencePlan, PlanOccurrence } from '../core/planner.js';
 import type { NewNotification } from '../core/notify.js';
 import type { NotificationStore } from './notification-store.js';
+import type { AlertStore } from './alert-store.js';
 
 // Shapes the core defines and the Store contract uses, re-exported for the store's many callers.
 export type { NamespaceScope, NewRun, OccurrencePlan, PlanOccurrence, RunCounts };
@@ -295,6 +296,8 @@ export interface Store {
   readonly signals: StoreSignals | null;
   /** Notification channels and the outbox (notification-store.ts). */
   readonly notifications: NotificationStore;
+  /** Alert rules, alerts and the evaluator's lease (alert-store.ts). */
+  readonly alerts: AlertStore;
 
   /** The database's clock (epoch ms), to measure this node's skew; the local clock where the database is in-process. */
   databaseTime(): Promise<Millis>;

@@ -123,6 +123,26 @@ export const NOTIFICATIONS: CopyTable = {
   ],
 };
 
+/** `alert_rules`, column for column: the cluster evaluates the same rules. */
+export const ALERT_RULES: CopyTable = {
+  name: 'alert_rules',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('namespace'), t('name'), t('kind'), t('params'), i8('for_ms'), t('channels'), i4('enabled'), i8('created_at'),
+    i8('updated_at'), t('created_by'), t('updated_by'),
+  ],
+};
+
+/** `alerts`, column for column: firing ones stay firing (no second notification), history stays listed. */
+export const ALERTS: CopyTable = {
+  name: 'alerts',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('rule_id'), t('namespace'), t('rule_name'), t('kind'), t('status'), i8('since'), i8('fired_at'), i8('resolved_at'),
+    t('why'), f8('value'),
+  ],
+};
+
 /** `run_counts`, all into shard 0 (readers sum the shards; writers add to their own). */
 export const RUN_COUNTS: CopyTable = {
   name: 'run_counts',
@@ -136,10 +156,11 @@ export const RUN_COUNTS: CopyTable = {
  * Every copied table, in copy order. `nodes` is left out on purpose: node rows describe processes
  * (the stopped single node), and cluster nodes register themselves when they start.
  */
-export const COPY_TABLES: readonly CopyTable[] = [TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, RUN_COUNTS, CHANNELS, NOTIFICATIONS];
+export const COPY_TABLES: readonly CopyTable[] = [TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, RUN_COUNTS, CHANNELS, NOTIFICATIONS, ALERT_RULES, ALERTS];
 
 /** SQLite tables that exist but are not copied, with why (anything else unknown is refused). */
 export const NOT_COPIED: Readonly<Record<string, string>> = {
   nodes: 'nodes register themselves when they start',
   meta: 'holds the SQLite schema version; PostgreSQL keeps its own (schema_migrations)',
+  leases: "held by running processes (the alert evaluator's); the cluster's nodes take their own",
 };

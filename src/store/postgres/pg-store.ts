@@ -49,6 +49,7 @@ import { applyCounts } from './run-counts.js';
 import { PgSignals } from './signals.js';
 import { markRunning } from './starts.js';
 import { PgNotifications } from './notifications.js';
+import { PgAlerts } from './alerts.js';
 import * as S from './statements.js';
 import { createTask, deleteTask, updateTask } from './tasks.js';
 
@@ -90,6 +91,7 @@ export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities;
   readonly signals: PgSignals;
   readonly notifications: PgNotifications;
+  readonly alerts: PgAlerts;
   readonly #pool: pg.Pool;
   readonly #db: PgDb;
   readonly #ctx: ClaimContext;
@@ -112,6 +114,10 @@ export class PostgresStore implements Store {
     // overlaps the old process) then rarely share a shard, and none is ever required to.
     this.#ctx = { shard: randomInt(RUN_COUNT_SHARDS), taskParts: this.#taskParts };
     this.notifications = new PgNotifications(
+      (fn) => this.#tx(fn),
+      async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
+    );
+    this.alerts = new PgAlerts(
       (fn) => this.#tx(fn),
       async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
     );

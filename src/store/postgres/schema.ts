@@ -213,7 +213,52 @@ CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status =
 CREATE INDEX notifications_channel ON notifications (namespace, channel, id);
 `;
 
+// Alert rules, alerts and the evaluator's lease, as in SQLite's V7 (docs/alerts.md).
+const V3 = `
+CREATE TABLE alert_rules (
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  namespace   TEXT COLLATE "C" NOT NULL,
+  name        TEXT COLLATE "C" NOT NULL,
+  kind        TEXT NOT NULL,
+  params      TEXT NOT NULL,
+  for_ms      BIGINT NOT NULL,
+  channels    TEXT NOT NULL,
+  enabled     INTEGER NOT NULL,
+  created_at  BIGINT NOT NULL,
+  updated_at  BIGINT NOT NULL,
+  created_by  TEXT NOT NULL,
+  updated_by  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX alert_rules_namespace_name ON alert_rules (namespace, name);
+
+CREATE TABLE alerts (
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  rule_id     TEXT COLLATE "C" NOT NULL,
+  namespace   TEXT COLLATE "C" NOT NULL,
+  rule_name   TEXT COLLATE "C" NOT NULL,
+  kind        TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  since       BIGINT NOT NULL,
+  fired_at    BIGINT NOT NULL,
+  resolved_at BIGINT,
+  why         TEXT NOT NULL,
+  value       DOUBLE PRECISION
+);
+CREATE UNIQUE INDEX alerts_firing ON alerts (rule_id) WHERE status = 'firing';
+CREATE INDEX alerts_namespace ON alerts (namespace, id);
+CREATE INDEX alerts_rule ON alerts (rule_id, id);
+
+CREATE TABLE leases (
+  name        TEXT COLLATE "C" PRIMARY KEY,
+  holder      TEXT NOT NULL,
+  until       BIGINT NOT NULL
+);
+
+CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
   { version: 2, description: 'notification channels and outbox', sql: V2 },
+  { version: 3, description: 'alert rules, alerts and leases', sql: V3 },
 ];

@@ -226,6 +226,53 @@ CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status =
 CREATE INDEX notifications_channel ON notifications (namespace, channel, id);
 `;
 
+// Alert rules, their alerts and the evaluator's lease (docs/alerts.md). At most one firing alert
+// per rule, kept by a partial unique index; alerts are listed per namespace newest first.
+// `runs_retry_of` holds only retry rows, so "did this failed run get a retry" is an index probe
+// (the retries_exhausted rule) at no cost to runs that are not retries.
+const V7 = `
+CREATE TABLE alert_rules (
+  id          TEXT PRIMARY KEY NOT NULL,
+  namespace   TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  params      TEXT NOT NULL,
+  for_ms      INTEGER NOT NULL,
+  channels    TEXT NOT NULL,
+  enabled     INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  created_by  TEXT NOT NULL,
+  updated_by  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX alert_rules_namespace_name ON alert_rules (namespace, name);
+
+CREATE TABLE alerts (
+  id          TEXT PRIMARY KEY NOT NULL,
+  rule_id     TEXT NOT NULL,
+  namespace   TEXT NOT NULL,
+  rule_name   TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  since       INTEGER NOT NULL,
+  fired_at    INTEGER NOT NULL,
+  resolved_at INTEGER,
+  why         TEXT NOT NULL,
+  value       REAL
+);
+CREATE UNIQUE INDEX alerts_firing ON alerts (rule_id) WHERE status = 'firing';
+CREATE INDEX alerts_namespace ON alerts (namespace, id);
+CREATE INDEX alerts_rule ON alerts (rule_id, id);
+
+CREATE TABLE leases (
+  name        TEXT PRIMARY KEY NOT NULL,
+  holder      TEXT NOT NULL,
+  until       INTEGER NOT NULL
+);
+
+CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
@@ -234,6 +281,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, description: 'node instances and runs in flight', sql: V4 },
   { version: 5, description: 'finished runs by finish time, for retention', sql: V5 },
   { version: 6, description: 'notification channels and outbox', sql: V6 },
+  { version: 7, description: 'alert rules, alerts and leases', sql: V7 },
 ];
 
 /** The schema version this code writes. */

@@ -41,6 +41,7 @@ import { SqliteRetention } from './retention.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { WriteBatcher } from './write-batcher.js';
 import { SqliteNotifications } from './notifications.js';
+import { SqliteAlerts } from './alerts.js';
 
 export { DataDirLockedError } from './open-db.js';
 export { SchemaTooNewError } from './migrations.js';
@@ -70,6 +71,7 @@ export class SqliteStore implements Store {
   readonly capabilities = { shared: false, writeLanes: 1, inProcess: true } as const;
   readonly signals = null;
   readonly notifications: SqliteNotifications;
+  readonly alerts: SqliteAlerts;
   readonly #db: Database.Database;
   readonly #writer: WriteBatcher;
   readonly #taskParts = new TaskPartsCache();
@@ -85,6 +87,7 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#writer = new WriteBatcher(db);
     this.notifications = new SqliteNotifications(db, (fn) => this.#writer.run(fn));
+    this.alerts = new SqliteAlerts(db, (fn) => this.#writer.run(fn));
   }
 
   /** Group-commit counters (tests, metrics). */
@@ -98,6 +101,7 @@ export class SqliteStore implements Store {
     this.#st = prepareStatements(this.#db);
     this.#queries = new Queries(this.#db);
     this.notifications.ready();
+    this.alerts.ready();
   }
 
   /** The database is in this process, so its clock is this process's. */
