@@ -26,7 +26,7 @@ function Card({ label, value, hint, tone, flag }: { label: string; value: number
   );
 }
 
-/** A measurement sink's figures (/v1/stats `sinks`, admin keys only). */
+/** A measurement sink's figures on the answering node since it started (/v1/stats `sinks`, admin keys only). */
 export interface SinkCount {
   sink: string;
   dropped: number;
@@ -77,7 +77,7 @@ export function StatusCards({
           value={s.dropped}
           tone={s.dropped > 0 ? 'warn' : undefined}
           flag={s.dropped > 0 ? 'dropping' : undefined}
-          hint={`${s.buffered} buffered · this node, since it started`}
+          hint={`${s.buffered} buffered · since start`}
         />
       ))}
     </ul>
