@@ -11,7 +11,7 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   ['core'],
   ['config', 'observability', 'store', 'executor'],
-  ['scheduler', 'cluster', 'auth', 'notify'],
+  ['scheduler', 'cluster', 'auth', 'notify', 'alerts'],
   ['services'],
   ['api', 'cli'],
   // src/server.ts, the composition root, may import everything and is not restricted.

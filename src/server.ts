@@ -226,6 +226,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // starts once the server listens, so links to runs can name its address.
   const delivers = roles.has('scheduler') || !shared;
   let deliverer: { stop(): Promise<void> } | null = null;
+  let alertEvaluator: { stop(): Promise<void> } | null = null;
   const app = await buildApp({
     config,
     store,
@@ -288,6 +289,15 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       publicUrl: () => config.publicUrl || address,
       onError: (err) => log.error({ err }, 'the notification deliverer failed a round; it tries again at its next poll'),
     });
+    // Alerts are evaluated where notifications are delivered; one node at a time holds its lease.
+    const { startAlertEvaluator } = await import('./alerts/start.js');
+    alertEvaluator = startAlertEvaluator(config, {
+      store,
+      clock,
+      registry: metricsRegistry,
+      holder: `${config.nodeId}/${randomUUID()}`,
+      onError: (err, rule) => log.error({ err, rule: rule?.name, namespace: rule?.namespace }, 'alert evaluation failed; it tries again at its next round'),
+    });
   }
   // The module workers and the http client start once the server answers (see createExecutor).
   if (config.roles.includes('executor')) for (const kind of ['module', 'http'] as const) executor.prepare?.(kind);
@@ -307,6 +317,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         await retention?.stop();
         await scheduler.stop(config.drainGrace);
         // Sends in flight finish (each within notifyTimeout); the rest stay in the outbox.
+        await alertEvaluator?.stop();
         await deliverer?.stop();
         bridge?.stop();
         health?.stop();

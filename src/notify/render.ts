@@ -1,6 +1,11 @@
 // What each channel type receives, built from an outbox row's body (the webhook JSON fixed at
 // commit): Slack Block Kit messages and e-mails, one per notification or one digest for many.
+import type { AlertNotificationBody } from '../core/alerts.js';
 import type { Notification, NotificationBody } from '../core/notify.js';
+import { alertDigestLine, alertMail, alertSlack, isAlertBody } from './render-alert.js';
+
+/** Any outbox body: a run's (or a test's), or an alert's. */
+export type AnyBody = NotificationBody | AlertNotificationBody;
 
 /** How an event reads in a title. */
 const LABELS: Record<string, string> = {
@@ -25,8 +30,8 @@ const ICONS: Record<string, string> = {
 /** Most notifications a digest lists one by one (the rest are counted). */
 const DIGEST_LINES = 20;
 
-export function parseBody(n: Notification): NotificationBody {
-  return JSON.parse(n.body) as NotificationBody;
+export function parseBody(n: Notification): AnyBody {
+  return JSON.parse(n.body) as AnyBody;
 }
 
 export function label(b: NotificationBody): string {
@@ -48,7 +53,8 @@ function taskTitle(b: NotificationBody): string {
 }
 
 /** A Slack incoming-webhook message for one notification. */
-export function slackMessage(b: NotificationBody, publicUrl: string): unknown {
+export function slackMessage(b: AnyBody, publicUrl: string): unknown {
+  if (isAlertBody(b)) return alertSlack(b, publicUrl);
   const link = runLink(publicUrl, b.run.id);
   const title = `${ICONS[b.type] ?? ''} *${esc(taskTitle(b))}* ${esc(label(b))}`.trim();
   const blocks: unknown[] = [
@@ -71,8 +77,10 @@ export function slackMessage(b: NotificationBody, publicUrl: string): unknown {
 }
 
 /** One Slack message standing for many notifications (the channel's rate limit was reached). */
-export function slackDigest(bodies: readonly NotificationBody[], publicUrl: string): unknown {
-  const lines = bodies.slice(0, DIGEST_LINES).map((b) => `• *${esc(taskTitle(b))}* ${esc(label(b))} <${runLink(publicUrl, b.run.id)}|run>`);
+export function slackDigest(bodies: readonly AnyBody[], publicUrl: string): unknown {
+  const lines = bodies
+    .slice(0, DIGEST_LINES)
+    .map((b) => (isAlertBody(b) ? `• ${esc(alertDigestLine(b))}` : `• *${esc(taskTitle(b))}* ${esc(label(b))} <${runLink(publicUrl, b.run.id)}|run>`));
   if (bodies.length > DIGEST_LINES) lines.push(`…and ${bodies.length - DIGEST_LINES} more`);
   const title = `:bell: *${bodies.length} notifications* (more than this channel's rate limit; sent together)`;
   return {
@@ -90,7 +98,8 @@ export interface Mail {
 }
 
 /** The e-mail of one notification: the subject names the task and the status. */
-export function mailMessage(b: NotificationBody, publicUrl: string): Mail {
+export function mailMessage(b: AnyBody, publicUrl: string): Mail {
+  if (isAlertBody(b)) return alertMail(b, publicUrl);
   const lines = [
     `Task:      ${taskTitle(b)}`,
     `Status:    ${b.run.status} (${label(b)})`,
@@ -106,8 +115,10 @@ export function mailMessage(b: NotificationBody, publicUrl: string): Mail {
 }
 
 /** One e-mail standing for many notifications. */
-export function mailDigest(bodies: readonly NotificationBody[], publicUrl: string): Mail {
-  const lines = bodies.slice(0, DIGEST_LINES * 5).map((b) => `- ${taskTitle(b)} ${label(b)} at ${b.timestamp}: ${runLink(publicUrl, b.run.id)}`);
+export function mailDigest(bodies: readonly AnyBody[], publicUrl: string): Mail {
+  const lines = bodies
+    .slice(0, DIGEST_LINES * 5)
+    .map((b) => (isAlertBody(b) ? `- ${alertDigestLine(b)}` : `- ${taskTitle(b)} ${label(b)} at ${b.timestamp}: ${runLink(publicUrl, b.run.id)}`));
   if (bodies.length > lines.length) lines.push(`...and ${bodies.length - lines.length} more`);
   return {
     subject: `[Sundial] ${bodies.length} notifications`,
