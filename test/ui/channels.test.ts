@@ -130,6 +130,17 @@ test('edit a channel (its secret kept) and delete another through the dialog', a
   assert.equal(changed.body.url, `${receiverUrl}/v2`);
   assert.equal(changed.body.secretSet, true, 'the secret stayed');
 
+  // A viewer reads the channels but gets no form and no buttons, and a Slack URL (a credential) only as its origin.
+  const { body: viewerKey } = await server.api<{ secret: string }>('POST', '/v1/api-keys', { name: 'reader', role: 'viewer' });
+  const viewer = await browser.newPage();
+  await signIn(viewer, `${server.url}/channels`, viewerKey.secret);
+  const viewerSlack = viewer.getByRole('row', { name: /team-slack/ });
+  await viewerSlack.waitFor();
+  assert.equal(await viewer.getByRole('form', { name: 'New channel' }).count(), 0, 'no form for viewers');
+  assert.equal(await viewer.getByRole('button', { name: /Send test|Edit|Delete/ }).count(), 0, 'no changes for viewers');
+  assert.ok(!((await viewerSlack.textContent()) ?? '').includes('/slack'), 'the Slack URL is not shown whole');
+  await viewer.close();
+
   const slack = page.getByRole('row', { name: /team-slack/ });
   await slack.getByRole('cell', { name: '—', exact: true }).waitFor();
   await slack.getByRole('button', { name: 'Delete team-slack' }).click();
