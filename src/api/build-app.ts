@@ -29,6 +29,7 @@ import { installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { channelRoutes } from './routes/channels.js';
+import { alertRoutes } from './routes/alerts.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
@@ -128,7 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer sdl_…`.' } } },
       security: [{ apiKey: [] }],
-      tags: ['tasks', 'runs', 'schedules', 'events', 'notifications', 'admin', 'cluster', 'health'].map((name) => ({ name })),
+      tags: ['tasks', 'runs', 'schedules', 'events', 'notifications', 'alerts', 'admin', 'cluster', 'health'].map((name) => ({ name })),
     },
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
@@ -171,6 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(eventRoutes, { ...opts, hub, streams });
       await v1.register(apiKeyRoutes, opts);
       await v1.register(channelRoutes, opts);
+      await v1.register(alertRoutes, opts);
       await v1.register(adminRoutes, opts);
     },
     { prefix: '/v1' },

@@ -40,7 +40,8 @@ export function channelView(c: Channel, role: Role) {
 export function deliveryView(n: Notification) {
   return {
     id: n.id,
-    type: `run.${n.event}`,
+    // Alert events are named in full already (`alert.firing`); run events get their `run.` prefix.
+    type: n.event.startsWith('alert.') ? n.event : `run.${n.event}`,
     runId: n.runId,
     taskId: n.taskId,
     status: n.status,

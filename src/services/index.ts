@@ -2,6 +2,7 @@
 
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { AdminService, type NodeDirectory } from './admin-service.js';
+import { AlertService } from './alert-service.js';
 import { ApiKeyService } from './api-key-service.js';
 import { ChannelService } from './channel-service.js';
 import type { ServiceDeps } from './deps.js';
@@ -15,6 +16,7 @@ export interface Services {
   apiKeys: ApiKeyService;
   admin: AdminService;
   channels: ChannelService;
+  alerts: AlertService;
 }
 
 /** Builds the services over one set of dependencies. */
@@ -26,5 +28,6 @@ export function createServices(deps: ServiceDeps, authenticator: ApiKeyAuthentic
     apiKeys: new ApiKeyService(deps, authenticator),
     admin: new AdminService(deps, nodes),
     channels: new ChannelService(deps),
+    alerts: new AlertService(deps),
   };
 }

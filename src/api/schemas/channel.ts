@@ -54,7 +54,7 @@ export const DeliveryAttemptView = Type.Object({
 /** A notification of the outbox, with its attempts. */
 export const DeliveryView = Type.Object({
   id: Type.String({ description: 'Stable on every attempt: the `webhook-id` header, and the e-mail\'s Message-ID.' }),
-  type: Type.String({ description: '`run.failed`, `run.timed_out`, `run.retries_exhausted`, `run.lost`, `run.succeeded`, `run.recovered` or `run.test`.' }),
+  type: Type.String({ description: '`run.failed`, `run.timed_out`, `run.retries_exhausted`, `run.lost`, `run.succeeded`, `run.recovered`, `run.test`, `alert.firing` or `alert.resolved`.' }),
   runId: Nullable(Type.String()),
   taskId: Nullable(Type.String()),
   status: Type.Enum(['pending', 'delivered', 'dead']),
