@@ -6,6 +6,7 @@ import { Navigate, Route, Routes } from 'react-router';
 import { useSession } from './auth/session';
 import { Layout } from './components/Layout';
 import { Loading } from './components/ui';
+import { Alerts } from './pages/Alerts';
 import { ApiKeys } from './pages/ApiKeys';
 import { AuditLog } from './pages/AuditLog';
 import { ChannelDeliveries } from './pages/ChannelDeliveries';
@@ -41,6 +42,7 @@ export function App() {
         <Route path="tasks/:id/edit" element={canOperate ? editor : <Navigate to=".." relative="path" replace />} />
         <Route path="runs" element={<RunList />} />
         <Route path="runs/:id" element={<RunDetail />} />
+        <Route path="alerts" element={<Alerts />} />
         <Route path="channels" element={<Channels />} />
         <Route path="channels/:namespace/:name" element={<ChannelDeliveries />} />
         {isAdmin && <Route path="nodes" element={<Nodes />} />}

@@ -23,6 +23,7 @@ export function Layout() {
           </NavLink>
           <NavLink to="/tasks">Tasks</NavLink>
           <NavLink to="/runs">Runs</NavLink>
+          <NavLink to="/alerts">Alerts</NavLink>
           <NavLink to="/channels">Channels</NavLink>
           {isAdmin && <NavLink to="/nodes">Nodes</NavLink>}
           {isAdmin && <NavLink to="/audit">Audit log</NavLink>}

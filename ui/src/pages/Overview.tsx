@@ -9,6 +9,7 @@ import { useSession } from '../auth/session';
 import { ErrorMessage, Loading, PageHeader } from '../components/ui';
 import { useLiveConnected } from '../live/live-events';
 import { LatenessChart, OutcomeChart } from './overview/charts';
+import { FiringAlerts } from './overview/FiringAlerts';
 import { NamespaceFilter } from './overview/NamespaceFilter';
 import { NextRuns } from './overview/NextRuns';
 import { statsQuery } from './overview/queries';
@@ -69,6 +70,7 @@ export function Overview() {
         actions={several ? <NamespaceFilter namespaces={namespaces} value={namespace} onChange={setNamespace} /> : undefined}
       />
       <ErrorMessage error={stats.error} />
+      <FiringAlerts namespace={namespace} />
       <StatusCards
         counts={
           s === undefined

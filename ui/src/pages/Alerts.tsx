@@ -1,0 +1,55 @@
+// /alerts: what is firing now (first, all of it), then what fired and resolved, newest first,
+// paged by the API's cursor. Rules are written through /v1/alert-rules (docs/alerts.md).
+
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useSession } from '../auth/session';
+import { ErrorMessage, Loading, PageHeader, Pager, useCursorPager } from '../components/ui';
+import { ALERTS_REFRESH_MS, alertKeys, firingAlertsQuery, listAlerts } from './alerts/api';
+import { AlertTable } from './alerts/AlertTable';
+import './Runs.css';
+import './Alerts.css';
+
+export function Alerts() {
+  const { me } = useSession();
+  const namespaces = me?.namespaces ?? [];
+  const several = namespaces.includes('*') || namespaces.length > 1;
+  const firing = useQuery(firingAlertsQuery());
+  const pager = useCursorPager('');
+  const resolved = useQuery({
+    queryKey: alertKeys.resolved(pager.cursor),
+    queryFn: () => listAlerts('resolved', { cursor: pager.cursor }),
+    placeholderData: keepPreviousData,
+    // Only the first page changes as alerts resolve; later pages hold still while read.
+    refetchInterval: pager.page === 1 ? ALERTS_REFRESH_MS : false,
+  });
+  return (
+    <>
+      <PageHeader title="Alerts" subtitle="Firing alerts first, then resolved ones, newest first. Rules are set through /v1/alert-rules." />
+      <section className="panel" aria-labelledby="alerts-firing">
+        <h2 id="alerts-firing">Firing{firing.data !== undefined && ` (${firing.data.length})`}</h2>
+        <ErrorMessage error={firing.error} />
+        {firing.data === undefined ? (
+          !firing.isError && <Loading what="Loading firing alerts" />
+        ) : firing.data.length === 0 ? (
+          <p className="muted">Nothing is firing.</p>
+        ) : (
+          <AlertTable alerts={firing.data} caption="Firing alerts" showNamespace={several} />
+        )}
+      </section>
+      <section className="panel" aria-labelledby="alerts-resolved">
+        <h2 id="alerts-resolved">Resolved</h2>
+        <ErrorMessage error={resolved.error} />
+        {resolved.data === undefined ? (
+          !resolved.isError && <Loading what="Loading resolved alerts" />
+        ) : resolved.data.items.length === 0 ? (
+          <p className="muted">No alert has resolved yet.</p>
+        ) : (
+          <div className={resolved.isPlaceholderData ? 'stale' : undefined}>
+            <AlertTable alerts={resolved.data.items} caption="Resolved alerts" showNamespace={several} />
+          </div>
+        )}
+        <Pager page={pager.page} nextCursor={resolved.data?.nextCursor} onPrev={pager.prev} onNext={pager.next} busy={resolved.isPlaceholderData} />
+      </section>
+    </>
+  );
+}
