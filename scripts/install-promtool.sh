@@ -1,0 +1,69 @@
+#!/bin/sh
+# Makes sure `promtool` (Prometheus' rule checker, in Debian's `prometheus` package) is installed,
+# for test/docs/prometheus-alerts.test.ts, which checks docs/prometheus-alerts.yml with
+# `promtool check rules` when it is there. Idempotent: does nothing when promtool is present.
+#
+# As root with apt-get it installs the package quietly without starting its service (the tests
+# only run promtool). Otherwise it prints what to run. Exits 0 either way (the test then checks
+# the file with its own parser only); with --require it exits 1 when promtool is still missing.
+#
+# Usage: scripts/install-promtool.sh [--require] [--quiet]
+
+set -u
+
+require=0
+quiet=0
+for arg in "$@"; do
+  case "$arg" in
+    --require) require=1 ;;
+    --quiet) quiet=1 ;;
+    -h | --help)
+      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "install-promtool: unknown option $arg" >&2
+      exit 2
+      ;;
+  esac
+done
+
+say() {
+  [ "$quiet" = 1 ] || echo "install-promtool: $*"
+}
+
+present() {
+  command -v promtool >/dev/null 2>&1 || [ -x /usr/bin/promtool ]
+}
+
+if ! present && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say "installing prometheus (for promtool) with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  # Keep the package's service from starting: a policy-rc.d that refuses, only for this install,
+  # and only when the machine has none of its own.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+    trap '[ "$own_policy" = 1 ] && rm -f "$policy"' EXIT INT TERM
+  fi
+  if ! apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null 2>&1
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1
+  fi
+  if [ "$own_policy" = 1 ]; then
+    rm -f "$policy"
+    own_policy=0
+  fi
+fi
+
+if present; then
+  say "promtool present"
+  exit 0
+fi
+echo "install-promtool: promtool missing; docs/prometheus-alerts.yml is then checked by the test's own parser only." >&2
+echo "  Debian/Ubuntu: apt-get install prometheus" >&2
+if [ "$require" = 1 ]; then
+  exit 1
+fi
+exit 0
