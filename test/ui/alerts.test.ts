@@ -50,6 +50,9 @@ test('a firing alert is listed first and stripped on the overview; once resolved
   await row.getByText('consecutive_failures').waitFor();
   await row.getByText(/ago/).first().waitFor();
   await page.getByRole('region', { name: 'Resolved' }).getByText('No alert has resolved yet.').waitFor();
+  const rule = page.getByRole('table', { name: 'Alert rules' }).getByRole('row', { name: /flaky-failing/ });
+  await rule.getByText('task flaky · n 1').waitFor();
+  await rule.getByText('enabled').waitFor();
   await screenshot(page, 'alerts-firing');
 
   // A success resolves it.

@@ -1,10 +1,12 @@
 // /alerts: what is firing now (first, all of it), then what fired and resolved, newest first,
-// paged by the API's cursor. Rules are written through /v1/alert-rules (docs/alerts.md).
+// paged by the API's cursor; the rules behind them last, read-only (they are written through
+// /v1/alert-rules).
 
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useSession } from '../auth/session';
 import { ErrorMessage, Loading, PageHeader, Pager, useCursorPager } from '../components/ui';
-import { ALERTS_REFRESH_MS, alertKeys, firingAlertsQuery, listAlerts } from './alerts/api';
+import { ALERTS_REFRESH_MS, alertKeys, firingAlertsQuery, listAlertRules, listAlerts } from './alerts/api';
+import { AlertRuleTable } from './alerts/AlertRuleTable';
 import { AlertTable } from './alerts/AlertTable';
 import './Runs.css';
 import './Alerts.css';
@@ -50,6 +52,32 @@ export function Alerts() {
         )}
         <Pager page={pager.page} nextCursor={resolved.data?.nextCursor} onPrev={pager.prev} onNext={pager.next} busy={resolved.isPlaceholderData} />
       </section>
+      <RulesSection showNamespace={several} />
     </>
+  );
+}
+
+function RulesSection({ showNamespace }: { showNamespace: boolean }) {
+  const pager = useCursorPager('');
+  const rules = useQuery({
+    queryKey: ['alert-rules', pager.cursor ?? null],
+    queryFn: () => listAlertRules(pager.cursor),
+    placeholderData: keepPreviousData,
+  });
+  return (
+    <section className="panel" aria-labelledby="alerts-rules">
+      <h2 id="alerts-rules">Rules</h2>
+      <ErrorMessage error={rules.error} />
+      {rules.data === undefined ? (
+        !rules.isError && <Loading what="Loading alert rules" />
+      ) : rules.data.items.length === 0 ? (
+        <p className="muted">No alert rules yet.</p>
+      ) : (
+        <div className={rules.isPlaceholderData ? 'stale' : undefined}>
+          <AlertRuleTable rules={rules.data.items} showNamespace={showNamespace} />
+        </div>
+      )}
+      <Pager page={pager.page} nextCursor={rules.data?.nextCursor} onPrev={pager.prev} onNext={pager.next} busy={rules.isPlaceholderData} />
+    </section>
   );
 }

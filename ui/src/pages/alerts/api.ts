@@ -41,3 +41,10 @@ export function firingAlertsQuery(namespace?: string) {
     refetchOnWindowFocus: true,
   });
 }
+
+export type AlertRule = Json<paths['/v1/alert-rules']['get']['responses'][200]>['items'][number];
+
+/** One page of alert rules (every namespace the key covers). */
+export async function listAlertRules(cursor: string | undefined, limit = 50) {
+  return unwrap(await client.GET('/v1/alert-rules', { params: { query: { limit, ...(cursor !== undefined && { cursor }) } } }));
+}
