@@ -144,6 +144,19 @@ async function seedSource(): Promise<Seeded> {
   await store.notifications.settleNotifications([
     { id: sent!.id, claimToken: sent!.claimToken, status: 'delivered', attempts: [{ at: T0 + 11_001, ok: true, status: 204, error: null, durationMs: 4 }], attemptCount: 1, nextAttemptAt: T0 + 11_001, lastError: null, deliveredAt: T0 + 11_001 },
   ]);
+  // An alert rule with a firing alert (value fractional) and a resolved one, with their outbox row.
+  const rule = await store.alerts.createRule(
+    { id: newId(), namespace: 'default', name: 'late', kind: 'lateness_p99', params: { bound: '1s', window: '5m' }, forMs: 60_000, channels: ['ops'], enabled: true, createdAt: T0, updatedAt: T0, createdBy: 'k', updatedBy: 'k' },
+    audit('alert_rule.create', 'late'),
+  );
+  const alertOf = (status: 'firing' | 'resolved', at: number) => ({
+    id: newId(), ruleId: rule.id, namespace: 'default', ruleName: 'late', kind: 'lateness_p99' as const, status, since: at, firedAt: at + 60_000,
+    resolvedAt: status === 'resolved' ? at + 90_000 : null, why: 'lateness p99 is 1.5s', value: 1500.5,
+  });
+  await store.alerts.fireAlert(alertOf('resolved', T0), []);
+  await store.alerts.fireAlert(alertOf('firing', T0 + 200_000), [
+    { id: newId(), namespace: 'default', channel: 'pager', event: 'alert.firing', runId: null, taskId: null, body: '{"type":"alert.firing"}', createdAt: T0 + 260_000 },
+  ]);
   // timed out
   await add(manual, { scheduledFor: T0 + 20_000 });
   const tr = await claim(T0 + 20_000);
@@ -340,6 +353,12 @@ describe('sundial store copy', () => {
       assert.deepEqual(outbox.items.map((n) => n.status).sort(), ['delivered', 'pending']);
       assert.deepEqual(await pgStore.notifications.listNotifications('default', 'ops', 10), outbox);
 
+      // Alert rules and their alerts, firing and resolved, read the same (a firing one stays firing).
+      assert.deepEqual(await pgStore.alerts.listRules('*', 10), await sqlite.alerts.listRules('*', 10));
+      const alerts = await sqlite.alerts.listAlerts({ namespaces: '*', limit: 10 });
+      assert.deepEqual(alerts.items.map((a) => a.status), ['firing', 'resolved']);
+      assert.deepEqual(await pgStore.alerts.listAlerts({ namespaces: '*', limit: 10 }), alerts);
+
       // The cluster takes the stopped node's runs over at its first sweep: all four are orphans now.
       const now = Date.now();
       const orphans = await pgStore.claimOrphanedRuns({ node: 'cluster-1', now, leaseUntil: now + 15_000, limit: 100 });
@@ -485,7 +504,7 @@ describe('sundial store copy', () => {
 
     const again = await cli(['--json', 'store', 'copy', '--from', seeded.dir, '--to', db.url]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /^error: the target database .* already holds Sundial data \(rows in tasks, runs, run_logs, run_samples, api_keys, audit, run_counts, channels, notifications\); nothing was changed/m);
+    assert.match(again.stderr, /^error: the target database .* already holds Sundial data \(rows in tasks, runs, run_logs, run_samples, api_keys, audit, run_counts, channels, notifications, alert_rules, alerts\); nothing was changed/m);
     assert.equal(again.stdout, '');
 
     const json = await cli(['store', 'copy', '--json', '--dry-run', '--from', seeded.dir, '--to', (await freshDb()).url]);
