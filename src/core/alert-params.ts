@@ -29,6 +29,8 @@ const DURATIONS: ReadonlySet<Field> = new Set(['within', 'duration', 'bound', 'w
 const STRINGS: ReadonlySet<Field> = new Set(['task', 'node']);
 /** A window longer than a day reads more history than an evaluation every few seconds should. */
 const MAX_WINDOW_MS = 86_400_000;
+/** lateness_p99 reads every run due in its window (runs_time): an hour is already many at full load. */
+const MAX_LATENESS_WINDOW_MS = 3_600_000;
 
 export function isAlertKind(k: unknown): k is AlertKind {
   return typeof k === 'string' && (ALERT_KINDS as readonly string[]).includes(k);
@@ -63,6 +65,7 @@ export function checkParams(kind: AlertKind, raw: unknown): { params: AlertParam
     if (DURATIONS.has(field)) {
       const ms = typeof v === 'string' ? parseDuration(v) : null;
       if (ms === null || ms <= 0) errors.push({ path, message: 'must be a positive duration such as "30s", "5m" or "PT1H"' });
+      else if (kind === 'lateness_p99' && field === 'window' && ms > MAX_LATENESS_WINDOW_MS) errors.push({ path, message: 'must be at most 1h' });
       else if ((field === 'window' || field === 'within') && ms > MAX_WINDOW_MS) errors.push({ path, message: 'must be at most 24h' });
       else (params as Record<string, unknown>)[field] = v;
     } else if (STRINGS.has(field)) {

@@ -66,6 +66,7 @@ describe('/v1/alert-rules and /v1/alerts', () => {
       [{ name: 'x6', kind: 'backlog', params: { above: -1 }, for: 'forever' }, 400, ['/params/above', '/for']],
       [{ name: 'x7', kind: 'backlog', params: { above: 1 }, channels: ['nope'] }, 400, ['/channels/0']],
       [{ name: 'x8', kind: 'sink_dropping', params: { window: '2d' } }, 400, ['/params/window']],
+      [{ name: 'x8b', kind: 'lateness_p99', params: { bound: '1s', window: '2h' } }, 400, ['/params/window']],
       [{ name: 'x9', kind: 'retries_exhausted', params: 'all' }, 400, []],
       [{ name: 'x10', kind: 'earthquake' }, 400, []],
       [{ name: 'bad name!', kind: 'node_down' }, 400, []],
