@@ -85,6 +85,8 @@ export function checkParams(kind: AlertKind, raw: unknown): { params: AlertParam
 /** `for` as a duration of ms, or the error; kinds whose condition is a count or an age take none. */
 export function checkFor(kind: AlertKind, raw: string | undefined): { forMs: number; errors: FieldError[] } {
   if (raw === undefined) return { forMs: 0, errors: [] };
+  // "0s" is what answers show for no wait: a rule read back and sent again must be accepted.
+  if (parseDuration(raw) === 0) return { forMs: 0, errors: [] };
   if (!KIND_SPECS[kind].takesFor) {
     return { forMs: 0, errors: [{ path: '/for', message: `does not apply to ${kind}: it fires as soon as its condition is met (put the wait in its params)` }] };
   }

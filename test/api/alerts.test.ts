@@ -115,6 +115,10 @@ describe('/v1/alert-rules and /v1/alerts', () => {
   });
 
   it('changes a rule (PATCH) and lists its alerts: firing, then resolved, with why', async () => {
+    // A rule as GET shows it can be sent back whole (its "for" of "0s" included).
+    const shown = (await h.call({ method: 'GET', url: '/v1/alert-rules/cf' })).json() as Record<string, unknown>;
+    const roundTrip = await h.call({ method: 'PATCH', url: '/v1/alert-rules/cf', payload: { name: shown.name, kind: shown.kind, params: shown.params, for: shown.for, channels: shown.channels, enabled: shown.enabled } });
+    assert.equal(roundTrip.statusCode, 200, roundTrip.body);
     const patched = await h.call({ method: 'PATCH', url: '/v1/alert-rules/cf', payload: { params: { task: 'nightly', n: 2 } } });
     assert.equal(patched.statusCode, 200, patched.body);
     assert.deepEqual((patched.json() as { params: unknown }).params, { task: 'nightly', n: 2 });
