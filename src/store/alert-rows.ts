@@ -2,6 +2,7 @@
 // cursors of their listings (the columns are the same on SQLite and PostgreSQL).
 import { SundialError } from '../core/errors.js';
 import type { Alert, AlertKind, AlertParams, AlertRule, AlertStatus } from '../core/alerts.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 
 export interface AlertRuleRow {
   id: string;
@@ -82,39 +83,21 @@ export function alertValues(a: Alert): unknown[] {
 }
 
 export function ruleCursor(r: AlertRule): string {
-  return Buffer.from(JSON.stringify(['ar', r.namespace, r.name])).toString('base64url');
+  return encodeCursor(['ar', r.namespace, r.name]);
 }
 
 export function decodeRuleCursor(cursor: string): { namespace: string; name: string } {
-  const v = decode(cursor);
-  if (v.length !== 3 || v[0] !== 'ar' || typeof v[1] !== 'string' || typeof v[2] !== 'string') throw badCursor();
-  return { namespace: v[1], name: v[2] };
+  const [, namespace, name] = decodeCursor(cursor, 'ar');
+  return { namespace, name };
 }
 
 /** Alerts are listed newest first by id (UUIDv7: time order). */
 export function alertCursor(a: Alert): string {
-  return Buffer.from(JSON.stringify(['al', a.id])).toString('base64url');
+  return encodeCursor(['al', a.id]);
 }
 
 export function decodeAlertCursor(cursor: string): string {
-  const v = decode(cursor);
-  if (v.length !== 2 || v[0] !== 'al' || typeof v[1] !== 'string') throw badCursor();
-  return v[1];
-}
-
-function decode(cursor: string): unknown[] {
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error('not base64url');
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v)) return v;
-  } catch {
-    // reported below
-  }
-  throw badCursor();
-}
-
-function badCursor(): SundialError {
-  return new SundialError('invalid_cursor', 'The pagination cursor does not belong to this list');
+  return decodeCursor(cursor, 'al')[1];
 }
 
 export function ruleNameTaken(r: AlertRule, cause: unknown): SundialError {

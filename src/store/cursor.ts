@@ -11,14 +11,20 @@ export type TaskSortValue = string | number | null;
  * - `t`: tasks in id order (the default sort), by id;
  * - `ts`: tasks in another sort order: the sort's name, the last item's sort value and its id;
  * - `r` / `ra`: runs newest / oldest due first, by due time and id;
- * - `a`: audit rows, newest first, by time and id.
+ * - `a`: audit rows, newest first, by time and id;
+ * - `ch` / `ar`: notification channels / alert rules, by namespace and name;
+ * - `nt` / `al`: a channel's deliveries / alerts, newest first, by id (UUIDv7: time order).
  */
 export type CursorKey =
   | ['t', string]
   | ['ts', string, TaskSortValue, string]
   | ['r', number, string]
   | ['ra', number, string]
-  | ['a', number, string];
+  | ['a', number, string]
+  | ['ch', string, string]
+  | ['ar', string, string]
+  | ['nt', string]
+  | ['al', string];
 
 /** Encodes the position after the last item of a page. */
 export function encodeCursor(key: CursorKey): string {
@@ -79,6 +85,12 @@ function validShape(v: unknown[]): boolean {
     case 'ra':
     case 'a':
       return v.length === 3 && Number.isSafeInteger(v[1]) && typeof v[2] === 'string';
+    case 'ch':
+    case 'ar':
+      return v.length === 3 && typeof v[1] === 'string' && typeof v[2] === 'string';
+    case 'nt':
+    case 'al':
+      return v.length === 2 && typeof v[1] === 'string';
     default:
       return false;
   }

@@ -1,7 +1,7 @@
 // Rows of the channels and notifications tables as both SQL stores read and write them, and the
 // cursors of their listings (the columns are the same on SQLite and PostgreSQL).
-import { SundialError } from '../core/errors.js';
 import type { Channel, ChannelType, DeliveryAttempt, DeliveryStatus, NewNotification, Notification, NotificationEvent } from '../core/notify.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Page } from './store.js';
 
 export interface ChannelRow {
@@ -87,24 +87,21 @@ export function newNotificationValues(n: NewNotification): unknown[] {
 
 /** Cursor of the channel listing: the last namespace and name shown. */
 export function channelCursor(c: Channel): string {
-  return Buffer.from(JSON.stringify(['ch', c.namespace, c.name])).toString('base64url');
+  return encodeCursor(['ch', c.namespace, c.name]);
 }
 
 export function decodeChannelCursor(cursor: string): { namespace: string; name: string } {
-  const v = decode(cursor);
-  if (v.length !== 3 || v[0] !== 'ch' || typeof v[1] !== 'string' || typeof v[2] !== 'string') throw badCursor();
-  return { namespace: v[1], name: v[2] };
+  const [, namespace, name] = decodeCursor(cursor, 'ch');
+  return { namespace, name };
 }
 
 /** Cursor of a channel's deliveries (newest first): the last id shown (ids are UUIDv7: time order). */
 export function notificationCursor(n: Notification): string {
-  return Buffer.from(JSON.stringify(['nt', n.id])).toString('base64url');
+  return encodeCursor(['nt', n.id]);
 }
 
 export function decodeNotificationCursor(cursor: string): string {
-  const v = decode(cursor);
-  if (v.length !== 2 || v[0] !== 'nt' || typeof v[1] !== 'string') throw badCursor();
-  return v[1];
+  return decodeCursor(cursor, 'nt')[1];
 }
 
 /**
@@ -124,17 +121,3 @@ export function pageOf<T>(items: T[], limit: number, cursorOf: (t: T) => string)
   return { items: shown, nextCursor: more && last !== undefined ? cursorOf(last) : null };
 }
 
-function decode(cursor: string): unknown[] {
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error('not base64url');
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v)) return v;
-  } catch {
-    // reported below
-  }
-  throw badCursor();
-}
-
-function badCursor(): SundialError {
-  return new SundialError('invalid_cursor', 'The pagination cursor does not belong to this list');
-}

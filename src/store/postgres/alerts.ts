@@ -25,6 +25,7 @@ import {
 import { pageOf } from '../notification-rows.js';
 import { newAuditValues } from '../rows.js';
 import type { NewAudit, Page } from '../store.js';
+import { namedListing } from './named-listing.js';
 import { insertOutbox } from './notifications.js';
 import * as S from './statements.js';
 
@@ -65,22 +66,11 @@ export class PgAlerts implements AlertStore {
   }
 
   async listRules(namespaces: NamespaceScope, limit: number, cursor?: string): Promise<Page<AlertRule>> {
-    const after = cursor === undefined ? null : decodeRuleCursor(cursor);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (namespaces !== '*') {
-      if (namespaces.length === 0) return { items: [], nextCursor: null };
-      args.push([...namespaces]);
-      where.push(`namespace = ANY($${args.length}::text[])`);
-    }
-    if (after !== null) {
-      args.push(after.namespace, after.name);
-      where.push(`(namespace, name) > ($${args.length - 1}, $${args.length})`);
-    }
-    args.push(limit + 1);
-    const sql = `SELECT ${RULE_COLUMNS} FROM alert_rules ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY namespace, name LIMIT $${args.length}`;
-    return pageOf((await this.read<AlertRuleRow>(sql, args)).map(rowToRule), limit, ruleCursor);
+    const q = namedListing('alert_rules', RULE_COLUMNS, namespaces, cursor === undefined ? null : decodeRuleCursor(cursor), limit);
+    if (q === null) return { items: [], nextCursor: null };
+    return pageOf((await this.read<AlertRuleRow>(q.sql, q.args)).map(rowToRule), limit, ruleCursor);
   }
+
 
   async enabledRules(): Promise<AlertRule[]> {
     return (await this.read<AlertRuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE enabled = 1 ORDER BY id`, [])).map(rowToRule);

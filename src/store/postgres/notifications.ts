@@ -26,6 +26,7 @@ import {
 } from '../notification-rows.js';
 import { newAuditValues } from '../rows.js';
 import type { NewAudit, Page } from '../store.js';
+import { namedListing } from './named-listing.js';
 import * as S from './statements.js';
 
 const UNIQUE_VIOLATION = '23505';
@@ -72,22 +73,11 @@ export class PgNotifications implements NotificationStore {
   }
 
   async listChannels(namespaces: NamespaceScope, limit: number, cursor?: string): Promise<Page<Channel>> {
-    const after = cursor === undefined ? null : decodeChannelCursor(cursor);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (namespaces !== '*') {
-      if (namespaces.length === 0) return { items: [], nextCursor: null };
-      args.push([...namespaces]);
-      where.push(`namespace = ANY($${args.length}::text[])`);
-    }
-    if (after !== null) {
-      args.push(after.namespace, after.name);
-      where.push(`(namespace, name) > ($${args.length - 1}, $${args.length})`);
-    }
-    args.push(limit + 1);
-    const sql = `SELECT ${CHANNEL_COLUMNS} FROM channels ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY namespace, name LIMIT $${args.length}`;
-    return pageOf((await this.read<ChannelRow>(sql, args)).map(rowToChannel), limit, channelCursor);
+    const q = namedListing('channels', CHANNEL_COLUMNS, namespaces, cursor === undefined ? null : decodeChannelCursor(cursor), limit);
+    if (q === null) return { items: [], nextCursor: null };
+    return pageOf((await this.read<ChannelRow>(q.sql, q.args)).map(rowToChannel), limit, channelCursor);
   }
+
 
   updateChannel(channel: Channel, audit: NewAudit): Promise<Channel> {
     return this.tx(async (c) => {

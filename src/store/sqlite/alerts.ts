@@ -24,6 +24,7 @@ import {
 import { newNotificationValues, pageOf } from '../notification-rows.js';
 import { newAuditValues } from '../rows.js';
 import type { NewAudit, Page } from '../store.js';
+import { namedListing } from './named-listing.js';
 
 type Write = <T>(fn: () => T) => Promise<T>;
 
@@ -129,22 +130,11 @@ export class SqliteAlerts implements AlertStore {
   }
 
   async listRules(namespaces: NamespaceScope, limit: number, cursor?: string): Promise<Page<AlertRule>> {
-    const after = cursor === undefined ? null : decodeRuleCursor(cursor);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (namespaces !== '*') {
-      if (namespaces.length === 0) return { items: [], nextCursor: null };
-      where.push(`namespace IN (${namespaces.map(() => '?').join(', ')})`);
-      args.push(...namespaces);
-    }
-    if (after !== null) {
-      where.push('(namespace > ? OR (namespace = ? AND name > ?))');
-      args.push(after.namespace, after.namespace, after.name);
-    }
-    const sql = `SELECT ${RULE_COLUMNS} FROM alert_rules ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY namespace, name LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit + 1) as AlertRuleRow[];
-    return pageOf(rows.map(rowToRule), limit, ruleCursor);
+    const q = namedListing('alert_rules', RULE_COLUMNS, namespaces, cursor === undefined ? null : decodeRuleCursor(cursor), limit);
+    if (q === null) return { items: [], nextCursor: null };
+    return pageOf((this.db.prepare(q.sql).all(...q.args) as AlertRuleRow[]).map(rowToRule), limit, ruleCursor);
   }
+
 
   async enabledRules(): Promise<AlertRule[]> {
     return (this.#s.enabledRules.all() as AlertRuleRow[]).map(rowToRule);

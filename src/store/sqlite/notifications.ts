@@ -25,6 +25,7 @@ import {
 } from '../notification-rows.js';
 import { newAuditValues } from '../rows.js';
 import type { NewAudit, Page } from '../store.js';
+import { namedListing } from './named-listing.js';
 
 type Write = <T>(fn: () => T) => Promise<T>;
 
@@ -102,22 +103,11 @@ export class SqliteNotifications implements NotificationStore {
   }
 
   async listChannels(namespaces: NamespaceScope, limit: number, cursor?: string): Promise<Page<Channel>> {
-    const after = cursor === undefined ? null : decodeChannelCursor(cursor);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (namespaces !== '*') {
-      if (namespaces.length === 0) return { items: [], nextCursor: null };
-      where.push(`namespace IN (${namespaces.map(() => '?').join(', ')})`);
-      args.push(...namespaces);
-    }
-    if (after !== null) {
-      where.push('(namespace > ? OR (namespace = ? AND name > ?))');
-      args.push(after.namespace, after.namespace, after.name);
-    }
-    const sql = `SELECT ${CHANNEL_COLUMNS} FROM channels ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY namespace, name LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit + 1) as ChannelRow[];
-    return pageOf(rows.map(rowToChannel), limit, channelCursor);
+    const q = namedListing('channels', CHANNEL_COLUMNS, namespaces, cursor === undefined ? null : decodeChannelCursor(cursor), limit);
+    if (q === null) return { items: [], nextCursor: null };
+    return pageOf((this.db.prepare(q.sql).all(...q.args) as ChannelRow[]).map(rowToChannel), limit, channelCursor);
   }
+
 
   updateChannel(channel: Channel, audit: NewAudit): Promise<Channel> {
     return this.write(() => {
