@@ -1,13 +1,16 @@
 // /alerts: what is firing now (first, all of it), then what fired and resolved, newest first,
-// paged by the API's cursor; the rules behind them last, read-only (they are written through
-// /v1/alert-rules).
+// paged by the API's cursor; the rules behind them last, with the form to create and edit them
+// for operators (the installation-wide kinds for admins only).
 
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
 import { useSession } from '../auth/session';
 import { ErrorMessage, Loading, PageHeader, Pager, useCursorPager } from '../components/ui';
-import { ALERTS_REFRESH_MS, alertKeys, firingAlertsQuery, listAlertRules, listAlerts } from './alerts/api';
+import { ALERTS_REFRESH_MS, alertKeys, alertRuleKeys, firingAlertsQuery, listAlertRules, listAlerts, type AlertRule } from './alerts/api';
+import { AlertRuleForm } from './alerts/AlertRuleForm';
 import { AlertRuleTable } from './alerts/AlertRuleTable';
 import { AlertTable } from './alerts/AlertTable';
+import { kindSpec } from './alerts/kinds';
 import './Runs.css';
 import './Alerts.css';
 
@@ -26,7 +29,7 @@ export function Alerts() {
   });
   return (
     <>
-      <PageHeader title="Alerts" subtitle="Firing alerts first, then resolved ones, newest first. Rules are set through /v1/alert-rules." />
+      <PageHeader title="Alerts" subtitle="Firing alerts first, then resolved ones, newest first; the rules behind them below." />
       <section className="panel" aria-labelledby="alerts-firing">
         <h2 id="alerts-firing">Firing{firing.data !== undefined && ` (${firing.data.length})`}</h2>
         <ErrorMessage error={firing.error} />
@@ -52,32 +55,56 @@ export function Alerts() {
         )}
         <Pager page={pager.page} nextCursor={resolved.data?.nextCursor} onPrev={pager.prev} onNext={pager.next} busy={resolved.isPlaceholderData} />
       </section>
-      <RulesSection showNamespace={several} />
+      <RulesSection namespaces={namespaces} showNamespace={several} />
     </>
   );
 }
 
-function RulesSection({ showNamespace }: { showNamespace: boolean }) {
+/** The namespace a new rule goes to: the key's only one, else `default` (as for channels). */
+function homeNamespace(namespaces: readonly string[]): string {
+  if (namespaces.length === 1 && namespaces[0] !== '*') return namespaces[0]!;
+  return namespaces.includes('*') || namespaces.includes('default') ? 'default' : (namespaces[0] ?? 'default');
+}
+
+function RulesSection({ namespaces, showNamespace }: { namespaces: readonly string[]; showNamespace: boolean }) {
+  const { canOperate, isAdmin } = useSession();
+  const [editing, setEditing] = useState<AlertRule | null>(null);
   const pager = useCursorPager('');
   const rules = useQuery({
-    queryKey: ['alert-rules', pager.cursor ?? null],
+    queryKey: alertRuleKeys.list(pager.cursor),
     queryFn: () => listAlertRules(pager.cursor),
     placeholderData: keepPreviousData,
   });
+  const canWrite = (r: AlertRule): boolean => canOperate && (isAdmin || !kindSpec(r.kind).adminOnly);
   return (
-    <section className="panel" aria-labelledby="alerts-rules">
-      <h2 id="alerts-rules">Rules</h2>
-      <ErrorMessage error={rules.error} />
-      {rules.data === undefined ? (
-        !rules.isError && <Loading what="Loading alert rules" />
-      ) : rules.data.items.length === 0 ? (
-        <p className="muted">No alert rules yet.</p>
-      ) : (
-        <div className={rules.isPlaceholderData ? 'stale' : undefined}>
-          <AlertRuleTable rules={rules.data.items} showNamespace={showNamespace} />
-        </div>
+    <>
+      <section className="panel" aria-labelledby="alerts-rules">
+        <h2 id="alerts-rules">Rules</h2>
+        <ErrorMessage error={rules.error} />
+        {rules.data === undefined ? (
+          !rules.isError && <Loading what="Loading alert rules" />
+        ) : rules.data.items.length === 0 ? (
+          <p className="muted">No alert rules yet.</p>
+        ) : (
+          <div className={rules.isPlaceholderData ? 'stale' : undefined}>
+            <AlertRuleTable rules={rules.data.items} showNamespace={showNamespace} canWrite={canWrite} onEdit={setEditing} />
+          </div>
+        )}
+        <Pager page={pager.page} nextCursor={rules.data?.nextCursor} onPrev={pager.prev} onNext={pager.next} busy={rules.isPlaceholderData} />
+      </section>
+      {canOperate && (
+        <section className="panel">
+          {/* Keyed by the rule, so picking another one starts the form afresh ("Edit" focuses its name). */}
+          <AlertRuleForm
+            key={editing?.id ?? 'new'}
+            editing={editing}
+            namespace={homeNamespace(namespaces)}
+            pickNamespace={showNamespace}
+            isAdmin={isAdmin}
+            onDone={() => setEditing(null)}
+          />
+        </section>
       )}
-      <Pager page={pager.page} nextCursor={rules.data?.nextCursor} onPrev={pager.prev} onNext={pager.next} busy={rules.isPlaceholderData} />
-    </section>
+    </>
   );
 }

@@ -1,7 +1,11 @@
-// The alert rules, read-only: what each watches (kind and params), how long it must hold, where
-// it is routed, and whether it is on. They are written through /v1/alert-rules.
+// The alert rules: what each watches (kind and params), how long it must hold, where it is
+// routed, and whether it is on; for keys that may write a rule, Edit, Enable/Disable and Delete
+// (asked in a dialog first).
 
-import type { AlertRule } from './api';
+import { useQueryClient } from '@tanstack/react-query';
+import { ConfirmButton } from '../../components/ui';
+import { alertRuleKeys, deleteAlertRule, type AlertRule } from './api';
+import { RuleToggle } from './RuleToggle';
 
 /** `{ task: "x", n: 3 }` as `task x · n 3`: short enough for a table cell. */
 function paramsText(params: Record<string, unknown>): string {
@@ -9,7 +13,19 @@ function paramsText(params: Record<string, unknown>): string {
   return parts.length === 0 ? '—' : parts.join(' · ');
 }
 
-export function AlertRuleTable({ rules, showNamespace }: { rules: AlertRule[]; showNamespace: boolean }) {
+export function AlertRuleTable({
+  rules,
+  showNamespace,
+  canWrite,
+  onEdit,
+}: {
+  rules: AlertRule[];
+  showNamespace: boolean;
+  /** Whether the key may change `rule` (operators, and admins for the installation-wide kinds). */
+  canWrite: (rule: AlertRule) => boolean;
+  onEdit: (rule: AlertRule) => void;
+}) {
+  const actions = rules.some(canWrite);
   return (
     <div className="table-wrap">
       <table className="alert-table">
@@ -23,6 +39,11 @@ export function AlertRuleTable({ rules, showNamespace }: { rules: AlertRule[]; s
             <th scope="col">For</th>
             <th scope="col">Channels</th>
             <th scope="col">State</th>
+            {actions && (
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -37,10 +58,35 @@ export function AlertRuleTable({ rules, showNamespace }: { rules: AlertRule[]; s
               <td>{r.for === '0s' ? <span className="muted">—</span> : r.for}</td>
               <td>{r.channels.length === 0 ? <span className="muted">none</span> : r.channels.join(', ')}</td>
               <td>{r.enabled ? 'enabled' : <span className="muted">disabled</span>}</td>
+              {actions && <td className="row-actions">{canWrite(r) && <RuleActions rule={r} onEdit={onEdit} />}</td>}
             </tr>
           ))}
         </tbody>
       </table>
     </div>
+  );
+}
+
+function RuleActions({ rule: r, onEdit }: { rule: AlertRule; onEdit: (rule: AlertRule) => void }) {
+  const queryClient = useQueryClient();
+  return (
+    <>
+      <button type="button" onClick={() => onEdit(r)}>
+        Edit<span className="visually-hidden"> {r.name}</span>
+      </button>{' '}
+      <RuleToggle rule={r} />{' '}
+      <ConfirmButton
+        danger
+        title={`Delete “${r.name}”?`}
+        message="Its firing alert, if any, resolves without a notification; past alerts stay listed."
+        confirmLabel="Delete rule"
+        onConfirm={async () => {
+          await deleteAlertRule(r);
+          await queryClient.invalidateQueries({ queryKey: alertRuleKeys.all });
+        }}
+      >
+        Delete<span className="visually-hidden"> {r.name}</span>
+      </ConfirmButton>
+    </>
   );
 }

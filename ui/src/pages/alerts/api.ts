@@ -48,3 +48,25 @@ export type AlertRule = Json<paths['/v1/alert-rules']['get']['responses'][200]>[
 export async function listAlertRules(cursor: string | undefined, limit = 50) {
   return unwrap(await client.GET('/v1/alert-rules', { params: { query: { limit, ...(cursor !== undefined && { cursor }) } } }));
 }
+
+export type AlertRuleCreate = NonNullable<paths['/v1/alert-rules']['post']['requestBody']>['content']['application/json'];
+export type AlertRulePatch = NonNullable<paths['/v1/alert-rules/{name}']['patch']['requestBody']>['content']['application/json'];
+export type AlertKind = AlertRule['kind'];
+
+/** Query keys of the rules, so a change refetches every page of them. */
+export const alertRuleKeys = {
+  all: ['alert-rules'] as const,
+  list: (cursor: string | undefined) => ['alert-rules', 'list', cursor ?? null] as const,
+};
+
+export async function createAlertRule(body: AlertRuleCreate): Promise<AlertRule> {
+  return unwrap(await client.POST('/v1/alert-rules', { body }));
+}
+
+export async function updateAlertRule(r: Pick<AlertRule, 'namespace' | 'name'>, body: AlertRulePatch): Promise<AlertRule> {
+  return unwrap(await client.PATCH('/v1/alert-rules/{name}', { params: { path: { name: r.name }, query: { namespace: r.namespace } }, body }));
+}
+
+export async function deleteAlertRule(r: Pick<AlertRule, 'namespace' | 'name'>): Promise<AlertRule> {
+  return unwrap(await client.DELETE('/v1/alert-rules/{name}', { params: { path: { name: r.name }, query: { namespace: r.namespace } } }));
+}
