@@ -28,7 +28,7 @@ export function AlertRuleTable({
   const actions = rules.some(canWrite);
   return (
     <div className="table-wrap">
-      <table className="alert-table">
+      <table className="alert-table alert-rule-table">
         <caption className="visually-hidden">Alert rules</caption>
         <thead>
           <tr>
@@ -56,9 +56,9 @@ export function AlertRuleTable({
               </td>
               <td className="alert-why">{paramsText(r.params)}</td>
               <td>{r.for === '0s' ? <span className="muted">—</span> : r.for}</td>
-              <td>{r.channels.length === 0 ? <span className="muted">none</span> : r.channels.join(', ')}</td>
+              <td className="rule-channel-list">{r.channels.length === 0 ? <span className="muted">none</span> : r.channels.join(', ')}</td>
               <td>{r.enabled ? 'enabled' : <span className="muted">disabled</span>}</td>
-              {actions && <td className="row-actions">{canWrite(r) && <RuleActions rule={r} onEdit={onEdit} />}</td>}
+              {actions && <td className="row-actions">{canWrite(r) && <div className="rule-actions"><RuleActions rule={r} onEdit={onEdit} /></div>}</td>}
             </tr>
           ))}
         </tbody>
@@ -73,8 +73,8 @@ function RuleActions({ rule: r, onEdit }: { rule: AlertRule; onEdit: (rule: Aler
     <>
       <button type="button" onClick={() => onEdit(r)}>
         Edit<span className="visually-hidden"> {r.name}</span>
-      </button>{' '}
-      <RuleToggle rule={r} />{' '}
+      </button>
+      <RuleToggle rule={r} />
       <ConfirmButton
         danger
         title={`Delete “${r.name}”?`}
