@@ -131,7 +131,7 @@ test('operators get the form without the installation-wide kinds; viewers see th
   const operator = await open('/alerts', operatorKey.secret);
   const kind = operator.getByRole('form', { name: 'New alert rule' }).getByLabel('Kind');
   await kind.waitFor();
-  const kinds = await kind.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  const kinds = await kind.locator('option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
   assert.deepEqual(kinds, ['consecutive_failures', 'retries_exhausted', 'no_success_for', 'lateness_p99', 'backlog']);
   const rules = operator.getByRole('table', { name: 'Alert rules' });
   await rules.getByRole('button', { name: 'Edit backlog-high' }).waitFor();
