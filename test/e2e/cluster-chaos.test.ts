@@ -42,7 +42,7 @@ export default async function (ctx) {
 const LONG_MODULE = `
 import { appendFileSync } from 'node:fs';
 const line = (ev, ctx) => appendFileSync(new URL('./long.log', import.meta.url),
-  [ev, ctx.run.idempotencyKey, ctx.run.attempt, process.env.SUNDIAL_NODE_ID, Date.now()].join(' ') + '\\n');
+  [ev, ctx.run.idempotencyKey, ctx.run.attempt, process.env.TEST_NODE_ID, Date.now()].join(' ') + '\\n');
 export default async function (ctx) {
   line('start', ctx);
   const ms = ctx.payload?.ms ?? 0;

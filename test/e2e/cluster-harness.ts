@@ -166,6 +166,10 @@ export class Cluster {
     return {
       SUNDIAL_DATABASE_URL: this.db.url,
       SUNDIAL_NODE_ID: spec.id,
+      // Module workers get only the variables named in SUNDIAL_MODULE_ENV (never SUNDIAL_*):
+      // test modules that log which node ran them read this one.
+      TEST_NODE_ID: spec.id,
+      SUNDIAL_MODULE_ENV: 'TEST_NODE_ID',
       SUNDIAL_ROLES: spec.roles ?? 'api,scheduler,executor',
       SUNDIAL_LEASE: this.opts.lease ?? '3s',
       SUNDIAL_POLL_INTERVAL: this.opts.pollInterval ?? '100ms',
