@@ -9,6 +9,10 @@
 //   S6 script    10,000/min `script` runs for 60 s from interval schedules: lateness, nothing left.
 //   S7 hostile   20 hostile scripts running at once (loops, memory bombs, floods) while
 //                10,000/min module runs are due and an API client reads: API p99, lateness p99.
+//   S3-INFLUX    S3 with the InfluxDB sink writing to a loopback server: the sink's cost per run.
+//   S2-INFLUX-STALLED  S2 at 100,000/min with the sink pointed at a server that never answers:
+//                lateness beside S2's, memory, points dropped.
+//   N1 notify    10,000 notifications (200 webhook channels) to a loopback receiver: deliveries/s.
 //
 // Each scenario starts a fresh server (SQLite in a temp dir, the module worker pool, the
 // scheduler, the API) in this process, exactly as `sundial serve` would. Runs are inserted
@@ -21,6 +25,7 @@
 //          --set claimBatch=500 (a server setting for every scenario, as a config key; repeatable)
 
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +41,7 @@ import { startServer, type RunningServer } from '../src/server.js';
 import type { NewAudit, NewRun, Store } from '../src/store/store.js';
 import { PROJECT_ROOT, VERSION } from '../src/version.js';
 import { startResourceSampler, stats, type LatenessStats, type ResourceReport } from './measure.js';
+import { startPointsServer, startStalledServer, startWebhookReceiver } from './loopback-sinks.js';
 import { bulkInsertRuns, createBenchDatabase, readsBetween, startNodeProcess, type BenchDatabase, type NodeProcess } from './pg-cluster.js';
 
 const { values: args } = parseArgs({
@@ -280,10 +286,16 @@ async function createSteadyTasks(store: Store, n: number, t0: number, windowMs: 
   await Promise.all(created);
 }
 
-async function s2Steady(perMinute: number, what?: Pick<Task, 'kind' | 'spec'>, label = 'S2 steady'): Promise<Result> {
+async function s2Steady(
+  perMinute: number,
+  what?: Pick<Task, 'kind' | 'spec'>,
+  label = 'S2 steady',
+  extra: ConfigSource = {},
+  more?: (b: Booted) => Promise<Record<string, unknown>>,
+): Promise<Result> {
   const n = quick ? Math.min(perMinute, 10_000) : perMinute;
   const windowMs = 60_000;
-  const b = await boot({}, nodeCount);
+  const b = await boot(extra, nodeCount);
   const { store } = b.server;
   // Every task fires once a minute; their first occurrences are spread evenly over the window.
   // Each task is one transaction on PostgreSQL (no group commit across requests): more set-up time.
@@ -303,6 +315,7 @@ async function s2Steady(perMinute: number, what?: Pick<Task, 'kind' | 'spec'>, l
   const runs = await runsOf(store, undefined, t0, t0 + windowMs);
   const ok = runs.filter((r) => r.status === 'succeeded').length;
   const l = lateness(runs);
+  const extraFigures = (await more?.(b)) ?? {};
   await shutdown(b);
   return {
     scenario: `${label} ${perMinute.toLocaleString('en')}/min${nodeCount > 1 ? ` on ${nodeCount} nodes` : ''}`,
@@ -312,12 +325,19 @@ async function s2Steady(perMinute: number, what?: Pick<Task, 'kind' | 'spec'>, l
     ...lat(l),
     ...invokeLateness(runs),
     ...summarizeResources(res),
+    ...extraFigures,
     ...(reads0 && reads1 && { databaseReads: readsBetween(reads0, reads1).slice(0, 5) }),
   };
 }
 
-async function s3Drain(n = quick ? 20_000 : 200_000, what?: Pick<Task, 'kind' | 'spec'>, label = 'S3 drain'): Promise<Result> {
-  const b = await boot({ maxConcurrentRuns: 5000 });
+async function s3Drain(
+  n = quick ? 20_000 : 200_000,
+  what?: Pick<Task, 'kind' | 'spec'>,
+  label = 'S3 drain',
+  extra: ConfigSource = {},
+  more?: () => Record<string, unknown>,
+): Promise<Result> {
+  const b = await boot({ maxConcurrentRuns: 5000, ...extra });
   const { store } = b.server;
   const now = Date.now();
   const task = await store.createTask(taskRow('drain', now, null, what), null, audit(now, 'drain'));
@@ -340,7 +360,96 @@ async function s3Drain(n = quick ? 20_000 : 200_000, what?: Pick<Task, 'kind' | 
     succeeded: counts.byStatus.succeeded ?? 0,
     runsPerSecond: Math.round(n / seconds),
     ...summarizeResources(res),
+    ...more?.(),
   };
+}
+
+/** A node's figure from its own /metrics (summed over the series of `name`). */
+async function metricOf(b: Booted, name: string): Promise<number> {
+  const text = await (await fetch(`${b.server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+/** S3 with the InfluxDB sink writing to a loopback server that takes every write: the sink's cost per run. */
+async function s3Influx(): Promise<Result> {
+  const influx = await startPointsServer();
+  try {
+    return await s3Drain(undefined, undefined, 'S3 drain, InfluxDB sink on', { influxUrl: influx.url }, () => ({ pointsReceived: influx.points() }));
+  } finally {
+    await influx.close();
+  }
+}
+
+/** S2 at 100,000/min with the InfluxDB sink pointed at a server that never answers. */
+async function s2InfluxStalled(): Promise<Result> {
+  const stalled = await startStalledServer();
+  try {
+    return await s2Steady(100_000, undefined, 'S2 steady, InfluxDB sink stalled', { influxUrl: stalled.url }, async (b) => ({
+      sinkDropped: await metricOf(b, 'sundial_sink_dropped_total'),
+      sinkBuffered: await metricOf(b, 'sundial_sink_buffered_points'),
+    }));
+  } finally {
+    await stalled.close();
+  }
+}
+
+/**
+ * Notifications delivered to a loopback webhook: 200 channels (the per-channel rate limit,
+ * 100 at once and 1,200 a minute, is not what is measured), a task each notifying on success,
+ * 50 runs of each due at one instant; from the due time until the receiver has every
+ * notification once (by webhook-id).
+ */
+async function n1Notify(): Promise<Result> {
+  const channels = 200;
+  const perChannel = quick ? 10 : 50;
+  const total = channels * perChannel;
+  const receiver = await startWebhookReceiver();
+  const b = await boot({ outboundAllow: '127.0.0.1', maxConcurrentRuns: 5000 });
+  try {
+    const api = async (method: string, path: string, body: unknown): Promise<void> => {
+      const res = await fetch(`${b.server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    };
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const tasks: Task[] = [];
+    for (let i = 0; i < channels; i++) {
+      await api('POST', '/v1/channels', { name: `hook-${i}`, type: 'webhook', url: `${receiver.url}/hook`, secret });
+      await api('POST', '/v1/tasks', {
+        name: `notify-${i}`,
+        kind: 'module',
+        spec: { file: 'stamp.mjs' },
+        policies: { notify: [{ on: ['succeeded'], channel: `hook-${i}` }] },
+      });
+      tasks.push((await b.server.store.getTaskByName('default', `notify-${i}`))!);
+    }
+    const due = Date.now() + 3000;
+    for (const t of tasks) await insertRuns(b.server.store, t, perChannel, due, b.db);
+    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+    const sampler = startResourceSampler();
+    const giveUp = Date.now() + 180_000;
+    while (receiver.received() < total && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50));
+    const res = sampler.stop();
+    const first = receiver.arrivals[0] ?? NaN;
+    const last = receiver.arrivals.at(-1) ?? NaN;
+    return {
+      scenario: 'N1 notifications to a loopback webhook',
+      notifications: total,
+      delivered: receiver.received(),
+      firstDeliveryMs: first - due,
+      lastDeliveryMs: last - due,
+      deliveriesPerSecond: Math.round(receiver.received() / ((last - first) / 1000)),
+      ...summarizeResources(res),
+    };
+  } finally {
+    await shutdown(b);
+    await receiver.close();
+  }
 }
 
 async function s4Create(): Promise<Result> {
@@ -441,6 +550,9 @@ const scenarios: [string, string, () => Promise<Result>][] = [
   ['S2', 'S2-10k', () => s2Steady(10_000)],
   ['S2', 'S2-100k', () => s2Steady(100_000)],
   ['S3', 'S3', s3Drain],
+  ['S3-INFLUX', 'S3-INFLUX', s3Influx],
+  ['S2-INFLUX-STALLED', 'S2-INFLUX-STALLED', s2InfluxStalled],
+  ['N1', 'N1', n1Notify],
   ['S4', 'S4', s4Create],
   ['S5', 'S5', () => s3Drain(quick ? 5000 : 20_000, { kind: 'script', spec: STAMP_SCRIPT }, 'S5 script drain')],
   ['S6', 'S6', () => s2Steady(10_000, { kind: 'script', spec: STAMP_SCRIPT }, 'S6 script steady')],
