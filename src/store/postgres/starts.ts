@@ -1,8 +1,8 @@
-// Starting claimed runs on PostgreSQL. Plain starts are one fenced UPDATE, sent on its own. Guarded starts
-// (RunStart.guard) must also not collide with runs other nodes start at the same moment: the
-// starts of one task take turns on the task's row lock, those of one concurrency key on an
-// advisory lock, and the check of what runs reads the database under those locks, so two nodes
-// can never both see room for one more.
+// Starting claimed runs on PostgreSQL. Plain starts are one fenced UPDATE, sent on its own.
+// Guarded starts (RunStart.guard) must also not collide with runs other nodes start at the same
+// moment: the starts of one task take turns on the task's row lock, those of one concurrency key
+// on an advisory lock, and the check of what runs reads the database under those locks, so two
+// nodes can never both see room for one more.
 import type pg from 'pg';
 import type { RunStart, StartResult } from '../store.js';
 import { roundsByRun } from './batches.js';
