@@ -386,21 +386,24 @@ test('10,000 missed under run_all: at most 1,000 catch-up runs, the most recent 
 });
 
 /**
- * "Behaves like 10" as a ratio, not a time: the best of three plans of `missed` occurrences
- * against the best of three of a hundred times fewer. A plan that walked every missed occurrence
- * would take about a hundred times longer; a bounded one about as long. Measured side by side,
- * so a machine busy with other work slows both.
+ * "Behaves like 10" as a ratio, not a time: the best of five plans of `missed` occurrences
+ * against the best of five of a thousand times fewer. A plan that walked every missed occurrence
+ * would take about a thousand times longer; a bounded one about as long (the bound leaves room
+ * for a collection or a recompilation landing in every try). Measured side by side, so a machine
+ * busy with other work slows both.
  */
-function growth(missed: number, policy: Policies['misfire']['policy'], schedule?: Schedule): { big: number; small: number } {
-  const best = (n: number) => Math.min(...[0, 1, 2].map(() => planManyMissed(n, policy, schedule).ms));
-  return { big: best(missed), small: best(missed / 100) };
+function growth(missed: number, policy: Policies['misfire']['policy'], schedule?: Schedule): { big: number; small: number; ok: boolean } {
+  const best = (n: number) => Math.min(...[0, 1, 2, 3, 4].map(() => planManyMissed(n, policy, schedule).ms));
+  const big = best(missed);
+  const small = best(missed / 1000);
+  return { big, small, ok: big < 50 * small + 20 };
 }
 
 test('2,592,000 missed (a 1s interval down for 30 days) behaves like 10', () => {
   for (const policy of ['run_once', 'run_all', 'skip'] as const) {
     const { plan, ms } = planManyMissed(2_592_000, policy);
     const g = growth(2_592_000, policy);
-    assert.ok(g.big < 10 * g.small + 5, `${policy}: ${g.big} ms for 2,592,000 missed, ${g.small} ms for 25,920 (first plan ${ms} ms)`);
+    assert.ok(g.ok, `${policy}: ${g.big} ms for 2,592,000 missed, ${g.small} ms for 2,592 (first plan ${ms} ms)`);
     assert.ok(plan.inserts.length <= MAX_CATCHUP_RUNS + MAX_MISFIRE_SKIPPED_ROWS + 1);
     assert.deepEqual(rows(plan).at(-1), pendingRow(T0 + 2_592_001 * SEC));
     const ats = plan.inserts.map((r) => r.occurrenceAt!);
@@ -412,7 +415,7 @@ test('a per-second cron missed for 30 days is bounded too', () => {
   const cron: Schedule = { type: 'cron', expression: '* * * * * *', timezone: 'Europe/Berlin' };
   const { plan, ms } = planManyMissed(2_592_000, 'run_once', cron);
   const g = growth(2_592_000, 'run_once', cron);
-  assert.ok(g.big < 10 * g.small + 5, `${g.big} ms for 2,592,000 missed, ${g.small} ms for 25,920 (first plan ${ms} ms)`);
+  assert.ok(g.ok, `${g.big} ms for 2,592,000 missed, ${g.small} ms for 2,592 (first plan ${ms} ms)`);
   const skipped = plan.inserts.filter((r) => r.status === 'skipped');
   assert.equal(skipped.length, MAX_MISFIRE_SKIPPED_ROWS);
   assert.equal(skipped.at(-1)!.occurrenceAt, T0 + 2_592_000 * SEC);
