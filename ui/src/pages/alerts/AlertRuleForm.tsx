@@ -2,10 +2,10 @@
 // kinds only for admins), that kind's params and nothing else, `for` for the kinds that take it,
 // and the channels. The API's messages go next to their fields, the rest above the buttons.
 
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
-import { ApiError } from '../../api/problem';
+import { useQueryClient } from '@tanstack/react-query';
+import type { FormEvent } from 'react';
 import { ErrorMessage, Field } from '../../components/ui';
+import { useDraftForm } from '../../components/useDraftForm';
 import { alertRuleKeys, createAlertRule, updateAlertRule, type AlertKind, type AlertRule } from './api';
 import { ChannelChecks } from './ChannelChecks';
 import { createBody, draftOf, patchBody, type RuleDraft } from './draft';
@@ -26,25 +26,15 @@ export function AlertRuleForm({
   onDone: () => void;
 }) {
   const queryClient = useQueryClient();
-  const [draft, setDraft] = useState<RuleDraft>(() => draftOf(editing, namespace));
-  const mutation = useMutation({
-    mutationFn: () => (editing === null ? createAlertRule(createBody(draft, pickNamespace)) : updateAlertRule(editing, patchBody(editing, draft))),
-    onSuccess: async () => {
+  const { draft, setDraft, set, mutation, messages } = useDraftForm<RuleDraft>(
+    () => draftOf(editing, namespace),
+    (d) => (editing === null ? createAlertRule(createBody(d, pickNamespace)) : updateAlertRule(editing, patchBody(editing, d))),
+    async () => {
       await queryClient.invalidateQueries({ queryKey: alertRuleKeys.all });
       setDraft(draftOf(null, namespace));
       onDone();
     },
-  });
-  /** Changes the draft; the API's messages were about the old values, so they go. */
-  const set = (patch: Partial<RuleDraft>): void => {
-    setDraft((d) => ({ ...d, ...patch }));
-    if (mutation.isError) mutation.reset();
-  };
-  const err = mutation.error instanceof ApiError ? mutation.error : null;
-  const messages = (path: string): string[] | undefined => {
-    const m = err?.fieldMessages(path) ?? [];
-    return m.length > 0 ? m : undefined;
-  };
+  );
   const spec = kindSpec(draft.kind);
   const kinds = kindsFor(isAdmin);
   // The paths with a field on screen; a refusal with none of them is shown above the buttons.

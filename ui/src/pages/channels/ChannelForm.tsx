@@ -2,10 +2,10 @@
 // URL for webhook and Slack, addresses for e-mail, a secret for webhooks); the API's messages go
 // next to their fields, the rest above the buttons.
 
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
-import { ApiError } from '../../api/problem';
+import { useQueryClient } from '@tanstack/react-query';
+import type { FormEvent } from 'react';
 import { ErrorMessage, Field } from '../../components/ui';
+import { useDraftForm } from '../../components/useDraftForm';
 import { CHANNEL_TYPES, channelKeys, createChannel, updateChannel, type Channel, type ChannelCreate, type ChannelPatch, type ChannelType } from './api';
 import { SecretField } from './SecretField';
 
@@ -59,26 +59,16 @@ function patchBody(c: Channel, d: Draft): ChannelPatch {
 
 export function ChannelForm({ editing, namespace, pickNamespace, onDone }: { editing: Channel | null; namespace: string; pickNamespace: boolean; onDone: () => void }) {
   const queryClient = useQueryClient();
-  const [draft, setDraft] = useState<Draft>(() => draftOf(editing, namespace));
-  const mutation = useMutation({
-    mutationFn: () => (editing === null ? createChannel(createBody(draft, pickNamespace)) : updateChannel(editing, patchBody(editing, draft))),
-    onSuccess: async () => {
+  const { draft, setDraft, set, mutation, messages } = useDraftForm<Draft>(
+    () => draftOf(editing, namespace),
+    (d) => (editing === null ? createChannel(createBody(d, pickNamespace)) : updateChannel(editing, patchBody(editing, d))),
+    async () => {
       await queryClient.invalidateQueries({ queryKey: channelKeys.all });
       // The secret (generated or typed) leaves the page with the form.
       setDraft(draftOf(null, namespace));
       onDone();
     },
-  });
-  /** Changes the draft; the API's messages were about the old values, so they go. */
-  const set = (patch: Partial<Draft>): void => {
-    setDraft((d) => ({ ...d, ...patch }));
-    if (mutation.isError) mutation.reset();
-  };
-  const err = mutation.error instanceof ApiError ? mutation.error : null;
-  const messages = (path: string): string[] | undefined => {
-    const m = err?.fieldMessages(path) ?? [];
-    return m.length > 0 ? m : undefined;
-  };
+  );
   const submit = (e: FormEvent): void => {
     e.preventDefault();
     mutation.mutate();
