@@ -433,7 +433,7 @@ export class Dispatcher implements SchedulerControl {
     this.#running.set(run.id, r);
     this.#writer
       .start(run, startedAt, this.#shared ? startGuard(run, task) : undefined)
-      .then((verdict) => {
+      .then(({ verdict, startedAt: stamped }) => {
         if (verdict !== 'started') {
           // Cancelled or rescheduled after the claim (stale): it must not run. Refused by a
           // guard: another node runs the task or fills its key.
@@ -441,6 +441,7 @@ export class Dispatcher implements SchedulerControl {
           if (verdict !== 'stale' && r.abortReason === null) this.#refused(entry, verdict);
           return;
         }
+        r.startedAt = stamped;
         if (r.abortReason === 'fenced') {
           // Fenced while its start was being written: it never ran, so it is handed back unstarted.
           this.#release(r);

@@ -11,8 +11,8 @@ import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import { coerceError } from '../core/errors.js';
 import { transitionEvent } from '../core/transition-event.js';
-import type { Run } from '../core/types.js';
-import type { RunCompletion, RunStart, StartGuard, Store } from '../store/store.js';
+import type { Millis, Run } from '../core/types.js';
+import type { RunCompletion, RunStart, StartGuard, StartResult, Store } from '../store/store.js';
 
 /**
  * Most starts in one flush. A burst of 20,000 starts written as one transaction keeps every one
@@ -28,10 +28,16 @@ const OUTCOME_DELAY_MS = 10;
 /** How a recorded start ended: written, or refused (a stale claim, or a guard of the cluster). */
 export type StartVerdict = 'started' | 'stale' | 'overlap' | 'concurrency';
 
+/** A recorded start's verdict, and the start time written (later than asked when its guard waited). */
+export interface StartOutcome {
+  verdict: StartVerdict;
+  startedAt: Millis;
+}
+
 interface PendingStart {
   start: RunStart;
   run: Run;
-  resolve: (verdict: StartVerdict) => void;
+  resolve: (outcome: StartOutcome) => void;
 }
 
 interface PendingCompletion {
@@ -49,6 +55,7 @@ export class TransitionWriter {
   readonly #lanes: number;
   #idleWaiters: (() => void)[] = [];
   #delayTimer: NodeJS.Timeout | null = null;
+  readonly #now = (): Millis => this.clock.now();
 
   constructor(
     private readonly store: Store,
@@ -62,7 +69,7 @@ export class TransitionWriter {
    * Records that `run` starts; resolves `started` once durable, `stale` if its claim went stale,
    * or the guard that refused it (the run stays queued under this node's lease).
    */
-  start(run: Run, startedAt: number, guard?: StartGuard): Promise<StartVerdict> {
+  start(run: Run, startedAt: number, guard?: StartGuard): Promise<StartOutcome> {
     return new Promise((resolve) => {
       const start: RunStart = { runId: run.id, leaseEpoch: run.leaseEpoch, startedAt };
       if (guard !== undefined) start.guard = guard;
@@ -142,25 +149,27 @@ export class TransitionWriter {
       // Both calls join the store's same group commit, starts first, so a run that started and
       // ended within one flush is written in order.
       const [startRes, completeRes] = await Promise.all([
-        starts.length > 0 ? this.store.markRunning(starts.map((s) => s.start)) : Promise.resolve({ stale: [], busy: [] }),
+        starts.length > 0 ? this.store.markRunning(starts.map((s) => s.start), this.#now) : Promise.resolve<StartResult>({ stale: [], busy: [] }),
         completions.length > 0
           ? this.store.completeRuns(completions.map((c) => c.completion))
           : Promise.resolve({ stale: [] }),
       ]);
       const refused = new Map<string, StartVerdict>(startRes.stale.map((id) => [id, 'stale']));
       for (const b of startRes.busy) refused.set(b.runId, b.reason);
+      const stampedAt = new Map((startRes.restamped ?? []).map((r) => [r.runId, r.startedAt]));
       const staleCompletions = new Set(completeRes.stale);
       const now = this.clock.now();
       const publish = this.bus.has('run:transition');
       for (const s of starts) {
         const verdict = refused.get(s.run.id) ?? 'started';
+        const startedAt = stampedAt.get(s.run.id) ?? s.start.startedAt;
         if (verdict === 'started' && publish) {
           this.bus.emit(
             'run:transition',
-            transitionEvent(s.run, 'queued', now, { to: 'running', startedAt: s.start.startedAt, finishedAt: null, reason: null, errorCode: null }),
+            transitionEvent(s.run, 'queued', now, { to: 'running', startedAt, finishedAt: null, reason: null, errorCode: null }),
           );
         }
-        s.resolve(verdict);
+        s.resolve({ verdict, startedAt });
       }
       if (publish) {
         for (const c of completions) {

@@ -137,6 +137,8 @@ export interface StartResult {
   stale: string[];
   /** Refused by the guard; the run is still `queued` and held by this node. */
   busy: { runId: string; reason: 'overlap' | 'concurrency' }[];
+  /** Starts written with a later `startedAt` than the one asked for (see `Store.markRunning`). */
+  restamped?: { runId: string; startedAt: Millis }[];
 }
 
 /** What a backend can do; the scheduler reads these flags, never `backend`. */
@@ -361,8 +363,13 @@ export interface Store {
    * are `queued`.
    */
   claimDueRuns(opts: ClaimOptions): Promise<ClaimedRun[]>;
-  /** Marks claimed runs as `running`; returns the ids refused for a stale epoch or by their guard. */
-  markRunning(starts: RunStart[]): Promise<StartResult>;
+  /**
+   * Marks claimed runs as `running`; returns the ids refused for a stale epoch or by their guard.
+   * A guarded start (shared stores) is stamped with `now()`, read once it is admitted, when that
+   * is later than its own `startedAt`: a start that waited for its slot is then recorded as
+   * starting after the run that freed the slot ended. Such starts are listed in `restamped`.
+   */
+  markRunning(starts: RunStart[], now?: () => Millis): Promise<StartResult>;
   /** Writes run outcomes (and retries) in one transaction; returns ids refused for a stale epoch. */
   completeRuns(completions: RunCompletion[]): Promise<{ stale: string[] }>;
   /**

@@ -24,7 +24,7 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-type Call = { kind: 'start'; batch: RunStart[]; done: Deferred<StartResult> } | { kind: 'complete'; batch: RunCompletion[]; done: Deferred<{ stale: string[] }> };
+type Call = { kind: 'start'; batch: RunStart[]; done: Deferred<StartResult>; now?: (() => number) | undefined } | { kind: 'complete'; batch: RunCompletion[]; done: Deferred<{ stale: string[] }> };
 
 /** A store with only what the writer uses; every write waits until the test settles it (or `auto`). */
 class FakeStore {
@@ -36,9 +36,9 @@ class FakeStore {
   asStore(): Store {
     return {
       capabilities: { shared: false, writeLanes: this.writeLanes, inProcess: false },
-      markRunning: (batch: RunStart[]) => {
+      markRunning: (batch: RunStart[], now?: () => number) => {
         const done = deferred<StartResult>();
-        this.calls.push({ kind: 'start', batch, done });
+        this.calls.push({ kind: 'start', batch, done, now });
         if (this.auto) done.resolve({ stale: [], busy: [] });
         return done.promise;
       },
@@ -122,7 +122,7 @@ test('a start is written, then resolved started and published queued → running
   const { store, writer, events } = setup();
   const r = run();
   let verdict: StartVerdict | null = null;
-  void writer.start(r, 1_005).then((v) => (verdict = v));
+  void writer.start(r, 1_005).then((v) => (verdict = v.verdict));
   await until('the write', () => store.calls.length === 1);
   const [call] = store.starts();
   assert.deepEqual(call!.batch, [{ runId: r.id, leaseEpoch: 7, startedAt: 1_005 }]);
@@ -143,7 +143,7 @@ test('starts recorded in one turn share one write, guards included', async () =>
   const { store, writer } = setup();
   store.auto = true;
   const guard = { overlapTaskId: 'task-1' };
-  const verdicts = await Promise.all([writer.start(run(), 1), writer.start(run(), 2, guard), writer.start(run(), 3)]);
+  const verdicts = (await Promise.all([writer.start(run(), 1), writer.start(run(), 2, guard), writer.start(run(), 3)])).map((o) => o.verdict);
   assert.deepEqual(verdicts, ['started', 'started', 'started']);
   assert.equal(store.calls.length, 1, 'one transaction for the three');
   assert.equal(store.starts()[0]!.batch.length, 3);
@@ -162,10 +162,31 @@ test('refused starts get their verdict (stale, overlap, concurrency) and are not
       { runId: d.id, reason: 'concurrency' },
     ],
   });
-  assert.deepEqual(await p, ['started', 'stale', 'overlap', 'concurrency']);
+  assert.deepEqual((await p).map((o) => o.verdict), ['started', 'stale', 'overlap', 'concurrency']);
   assert.deepEqual(
     events.map((e) => e.runId),
     [a.id],
+  );
+});
+
+test('a start the store stamped later (its guard waited) resolves and is published with the time written', async () => {
+  const { store, writer, events } = setup();
+  const [a, b] = [run(), run()];
+  const p = Promise.all([writer.start(a, 1_005, { concurrency: { key: 'k', cap: 1 } }), writer.start(b, 1_005)]);
+  await until('the write', () => store.calls.length === 1);
+  const call = store.starts()[0]!;
+  assert.ok(Math.abs(call.now!() - Date.now()) < 1000, 'the store is handed the writer’s clock');
+  call.done.resolve({ stale: [], busy: [], restamped: [{ runId: a.id, startedAt: 1_250 }] });
+  assert.deepEqual(await p, [
+    { verdict: 'started', startedAt: 1_250 },
+    { verdict: 'started', startedAt: 1_005 },
+  ]);
+  assert.deepEqual(
+    events.map((e) => [e.runId, e.startedAt]),
+    [
+      [a.id, 1_250],
+      [b.id, 1_005],
+    ],
   );
 });
 
@@ -276,7 +297,7 @@ test('a failed commit loses nothing: the same transitions are written again and 
   assert.equal(events.length, 0, 'nothing published for a failed commit');
   store.auto = true;
   let settled: StartVerdict | null = null;
-  void verdict.then((v) => (settled = v));
+  void verdict.then((v) => (settled = v.verdict));
   await until('the start written again', () => settled !== null);
   assert.equal(settled, 'started');
   await writer.idle();
@@ -297,7 +318,7 @@ test('a burst of starts is written in chunks of 1000, in the order recorded', as
   store.auto = true;
   const runs = Array.from({ length: 2_500 }, () => run());
   const verdicts = await Promise.all(runs.map((r, i) => writer.start(r, i)));
-  assert.ok(verdicts.every((v) => v === 'started'));
+  assert.ok(verdicts.every((v) => v.verdict === 'started'));
   assert.deepEqual(
     store.starts().map((c) => c.batch.length),
     [1_000, 1_000, 500],
@@ -318,13 +339,13 @@ test('one write lane: one flush at a time, and what arrives meanwhile goes out t
   let idle = false;
   void writer.idle().then(() => (idle = true));
   store.starts()[0]!.done.resolve({ stale: [], busy: [] });
-  assert.equal(await first, 'started');
+  assert.equal((await first).verdict, 'started');
   await until('the second write', () => store.calls.length === 2);
   assert.equal(store.starts()[1]!.batch.length, 3);
   await turns();
   assert.equal(idle, false, 'idle waits for the second flush');
   store.starts()[1]!.done.resolve({ stale: [], busy: [] });
-  assert.deepEqual(await Promise.all(later), ['started', 'started', 'started']);
+  assert.deepEqual((await Promise.all(later)).map((o) => o.verdict), ['started', 'started', 'started']);
   await until('idle', () => idle);
 });
 

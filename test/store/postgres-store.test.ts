@@ -291,6 +291,39 @@ describe('PostgreSQL store', () => {
       assert.equal(rows[0]!.n, 3);
     });
 
+    it('a guarded start is stamped once admitted: a start that waited for its key is recorded after the end that freed it', async () => {
+      await truncate();
+      const a = await openStore();
+      const task = await createTask(a);
+      await insertDueRuns(task, 2);
+      const [first, second] = await a.claimDueRuns({ node: 'node-a', now: T0, horizon: T0, limit: 2, leaseUntil: T0 + LEASE, plan: noPlan });
+      const start = (c: ClaimedRun, startedAt: number): RunStart => ({ runId: c.run.id, leaseEpoch: c.run.leaseEpoch, startedAt, guard: { concurrency: { key: 'w', cap: 1 } } });
+      const startedAt = async (id: string): Promise<number> => Number((await admin.query('SELECT started_at FROM runs WHERE id = $1', [id])).rows[0].started_at);
+
+      const one = await a.markRunning([start(first!, T0)], () => T0 + 5);
+      assert.deepEqual(one.restamped, [{ runId: first!.run.id, startedAt: T0 + 5 }]);
+      assert.equal(await startedAt(first!.run.id), T0 + 5);
+      // Asked for at T0 + 1, refused while the first runs: nothing written, nothing restamped.
+      const refused = await a.markRunning([start(second!, T0 + 1)], () => T0 + 7);
+      assert.deepEqual(refused.busy, [{ runId: second!.run.id, reason: 'concurrency' }]);
+      assert.deepEqual(refused.restamped, []);
+      await a.completeRuns([{ runId: first!.run.id, leaseEpoch: first!.run.leaseEpoch, status: 'succeeded', finishedAt: T0 + 10 }]);
+      // The same start (the dispatcher keeps the time it first asked for) is admitted at T0 + 12.
+      const admitted = await a.markRunning([start(second!, T0 + 1)], () => T0 + 12);
+      assert.deepEqual(admitted, { stale: [], busy: [], restamped: [{ runId: second!.run.id, startedAt: T0 + 12 }] });
+      assert.equal(await startedAt(second!.run.id), T0 + 12);
+      // Written again after a lost answer: started, at the time written the first time.
+      const repeated = await a.markRunning([start(second!, T0 + 1)], () => T0 + 20);
+      assert.deepEqual(repeated, { stale: [], busy: [], restamped: [{ runId: second!.run.id, startedAt: T0 + 12 }] });
+      assert.equal(await startedAt(second!.run.id), T0 + 12);
+      // A clock behind the asked time never moves a start earlier.
+      await insertDueRuns(await createTask(a), 1);
+      const [third] = await a.claimDueRuns({ node: 'node-a', now: T0, horizon: T0, limit: 1, leaseUntil: T0 + LEASE, plan: noPlan });
+      await a.completeRuns([{ runId: second!.run.id, leaseEpoch: second!.run.leaseEpoch, status: 'succeeded', finishedAt: T0 + 30 }]);
+      assert.deepEqual(await a.markRunning([start(third!, T0 + 40)], () => T0 + 35), { stale: [], busy: [], restamped: [] });
+      assert.equal(await startedAt(third!.run.id), T0 + 40);
+    });
+
     it('a batch with more concurrency keys than one transaction takes still admits each key once', async () => {
       await truncate();
       const a = await openStore();

@@ -305,10 +305,10 @@ export class PostgresStore implements Store {
     }
   }
 
-  markRunning(starts: RunStart[]): Promise<StartResult> {
+  markRunning(starts: RunStart[], now?: () => Millis): Promise<StartResult> {
     if (starts.length === 0) return Promise.resolve({ stale: [], busy: [] });
     const bad = this.#unusable();
-    return bad ?? markRunning(this.#db, starts);
+    return bad ?? markRunning(this.#db, starts, now);
   }
 
   async completeRuns(completions: RunCompletion[]): Promise<{ stale: string[] }> {

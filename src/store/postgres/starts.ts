@@ -2,8 +2,11 @@
 // Guarded starts (RunStart.guard) must also not collide with runs other nodes start at the same
 // moment: the starts of one task take turns on the task's row lock, those of one concurrency key
 // on an advisory lock, and the check of what runs reads the database under those locks, so two
-// nodes can never both see room for one more.
+// nodes can never both see room for one more. An admitted start is stamped after that check:
+// the run whose end freed its slot has committed by then, so the recorded start follows the
+// recorded end (as far as the two nodes' clocks agree).
 import type pg from 'pg';
+import type { Millis } from '../../core/types.js';
 import type { RunStart, StartResult } from '../store.js';
 import { roundsByRun } from './batches.js';
 import type { PgDb } from './db.js';
@@ -24,9 +27,10 @@ const MAX_STARTS_PER_TRANSACTION = 500;
 type Busy = StartResult['busy'][number];
 
 /** Marks claimed runs `running`: stale epochs refused, guards checked across nodes. */
-export async function markRunning(db: PgDb, starts: readonly RunStart[]): Promise<StartResult> {
+export async function markRunning(db: PgDb, starts: readonly RunStart[], now?: () => Millis): Promise<StartResult> {
   const stale = new Set<RunStart>();
   const busy = new Map<RunStart, Busy['reason']>();
+  const restamped = new Map<RunStart, Millis>();
   const plain = starts.filter((s) => s.guard === undefined);
   const guarded = starts.filter((s) => s.guard !== undefined);
   if (plain.length > 0) {
@@ -38,9 +42,10 @@ export async function markRunning(db: PgDb, starts: readonly RunStart[]): Promis
     for (const s of refused) stale.add(s);
   }
   for (const chunk of chunkGuarded(guarded)) {
-    const out = await db.transaction((c) => startGuarded(c, chunk));
+    const out = await db.transaction((c) => startGuarded(c, chunk, now));
     for (const s of out.stale) stale.add(s);
     for (const [s, reason] of out.busy) busy.set(s, reason);
+    for (const [s, at] of out.stamped) if (at !== s.startedAt) restamped.set(s, at);
   }
   // In the order the caller gave, as the other stores answer.
   return {
@@ -48,6 +53,10 @@ export async function markRunning(db: PgDb, starts: readonly RunStart[]): Promis
     busy: starts.flatMap((s) => {
       const reason = busy.get(s);
       return reason === undefined ? [] : [{ runId: s.runId, reason }];
+    }),
+    restamped: starts.flatMap((s) => {
+      const startedAt = restamped.get(s);
+      return startedAt === undefined ? [] : [{ runId: s.runId, startedAt }];
     }),
   };
 }
@@ -75,12 +84,14 @@ function refusedOf(round: readonly RunStart[], startedRows: readonly { id: strin
 
 /**
  * Guarded starts in one transaction: lock the runs, the overlap guards' tasks and the
- * concurrency keys (in that order, each sorted), count what runs now, admit in the caller's order.
+ * concurrency keys (in that order, each sorted), count what runs now, admit in the caller's order,
+ * stamped with `now()` if later than their own start time.
  */
 async function startGuarded(
   c: pg.ClientBase,
   chunk: readonly RunStart[],
-): Promise<{ stale: RunStart[]; busy: [RunStart, Busy['reason']][] }> {
+  now: (() => Millis) | undefined,
+): Promise<{ stale: RunStart[]; busy: [RunStart, Busy['reason']][]; stamped: Map<RunStart, Millis> }> {
   const ids = [...new Set(chunk.map((s) => s.runId))];
   const rows = new Map((await S.lockStartingRuns.run(c, [ids])).rows.map((r) => [r.id, r]));
   const tasks = [...new Set(chunk.flatMap((s) => (s.guard?.overlapTaskId === undefined ? [] : [s.guard.overlapTaskId])))];
@@ -95,12 +106,16 @@ async function startGuarded(
   const stale: RunStart[] = [];
   const busy: [RunStart, Busy['reason']][] = [];
   const admitted: RunStart[] = [];
+  const stamped = new Map<RunStart, Millis>();
   const started = new Set<string>();
+  const admittedAt = now?.() ?? 0;
   for (const s of chunk) {
     const row = rows.get(s.runId);
-    if (row !== undefined && row.status === 'running' && row.lease_epoch === s.leaseEpoch && row.started_at === s.startedAt) {
-      // This very start, committed by an earlier attempt whose answer was lost: admitted then.
+    if (row !== undefined && row.status === 'running' && row.lease_epoch === s.leaseEpoch && !started.has(s.runId)) {
+      // This very start, committed by an earlier attempt whose answer was lost: admitted then
+      // (only the holder of this epoch starts the run at it), at the time written then.
       started.add(s.runId);
+      stamped.set(s, row.started_at ?? s.startedAt);
       continue;
     }
     if (row === undefined || row.status !== 'queued' || row.lease_epoch !== s.leaseEpoch || started.has(s.runId)) {
@@ -117,6 +132,7 @@ async function startGuarded(
       continue;
     }
     admitted.push(s);
+    stamped.set(s, Math.max(s.startedAt, admittedAt));
     started.add(s.runId);
     byTask.set(row.task_id, (byTask.get(row.task_id) ?? 0) + 1);
     if (concurrency !== undefined) byKey.set(concurrency.key, (byKey.get(concurrency.key) ?? 0) + 1);
@@ -125,14 +141,14 @@ async function startGuarded(
     const { rowCount } = await S.startAdmitted.run(c, [
       admitted.map((s) => s.runId),
       admitted.map((s) => s.leaseEpoch),
-      admitted.map((s) => s.startedAt),
+      admitted.map((s) => stamped.get(s)!),
       // The key a running run counts toward, read by the next guarded start of that key.
       admitted.map((s) => s.guard?.concurrency?.key ?? null),
     ]);
     // The rows are locked and were checked above; anything else is a bug, not a race.
     if (rowCount !== admitted.length) throw new Error(`guarded start updated ${rowCount} of ${admitted.length} locked runs`);
   }
-  return { stale, busy };
+  return { stale, busy, stamped };
 }
 
 /** Guarded starts in transaction-sized chunks: at most so many starts and distinct keys each. */
