@@ -13,6 +13,8 @@
 //   S2-INFLUX-STALLED  S2 at 100,000/min with the sink pointed at a server that never answers:
 //                lateness beside S2's, memory, points dropped.
 //   N1 notify    10,000 notifications (200 webhook channels) to a loopback receiver: deliveries/s.
+//   F1 fairness  one namespace floods 50,000 runs due at once while another's task fires every
+//                second: that task's lateness during the flood (issue 12: at most 100 ms).
 //
 // Each scenario starts a fresh server (SQLite in a temp dir, the module worker pool, the
 // scheduler, the API) in this process, exactly as `sundial serve` would. Runs are inserted
@@ -545,6 +547,53 @@ async function s7Hostile(): Promise<Result> {
   };
 }
 
+/**
+ * One namespace floods 50,000 no-op runs due at one instant; another namespace's task fires every
+ * second through the flood. What matters is the second task's lateness while the flood drains.
+ */
+async function f1Fairness(): Promise<Result> {
+  const n = quick ? 10_000 : 50_000;
+  // The default settings (1,000 runs at once): a higher cap queues more runs inside the workers,
+  // ahead of any other namespace's run that starts meanwhile.
+  const b = await boot();
+  const { store } = b.server;
+  const now = Date.now();
+  const flood = await store.createTask({ ...taskRow('flood', now, null), namespace: 'flooding' }, null, audit(now, 'flood'));
+  const due = Date.now() + 3000 + n / 20;
+  await insertRuns(store, flood, n, due, b.db);
+  if (Date.now() > due - 1500) throw new Error('F1 setup too slow');
+  // Its first occurrence 200 ms after the flood is due, then every second until well after it drained.
+  const row = { ...taskRow('steady', now, anchorSchedule({ type: 'interval', every: '1s', startAt: new Date(due + 200).toISOString() }, now)), namespace: 'steady' };
+  const first = planFirstRun(row, Date.now(), { misfireThresholdMs: 5000, newId, random: Math.random });
+  const steady = await store.createTask({ ...row, nextRunAt: first?.scheduledFor ?? null }, first, audit(now, 'steady'));
+  const done = finished(b.server, n);
+  await new Promise((r) => setTimeout(r, due - Date.now()));
+  const sampler = startResourceSampler();
+  const t0 = performance.now();
+  const t1 = await done;
+  const drainedAt = Date.now();
+  // Two more occurrences after the flood, so every one during it has ended.
+  await new Promise((r) => setTimeout(r, 2000));
+  await b.server.scheduler.dispatcher.idle();
+  const res = sampler.stop();
+  const during = (await runsOf(store, steady.id)).filter((r) => r.scheduledFor <= drainedAt);
+  await shutdown(b);
+  const l = lateness(during);
+  return {
+    scenario: `F1 fairness: ${n.toLocaleString('en')} runs of one namespace due at once, another's task every second`,
+    floodRuns: n,
+    floodDrainS: round((t1 - t0) / 1000, 2),
+    steadyRunsDuringFlood: during.length,
+    steadyStarted: during.filter((r) => r.startedAt !== null).length,
+    steadyLateP50Ms: l.p50,
+    steadyLateMaxMs: l.max,
+    // Each occurrence: recorded start, and user code, minus the due time.
+    steadyEach: during.map((r) => `${r.startedAt === null ? '-' : r.startedAt - r.scheduledFor}/${typeof r.result === 'number' ? r.result - r.scheduledFor : '-'}`).join(' '),
+    ...invokeLateness(during),
+    ...summarizeResources(res),
+  };
+}
+
 const scenarios: [string, string, () => Promise<Result>][] = [
   ['S1', 'S1', s1Burst],
   ['S2', 'S2-10k', () => s2Steady(10_000)],
@@ -553,6 +602,7 @@ const scenarios: [string, string, () => Promise<Result>][] = [
   ['S3-INFLUX', 'S3-INFLUX', s3Influx],
   ['S2-INFLUX-STALLED', 'S2-INFLUX-STALLED', s2InfluxStalled],
   ['N1', 'N1', n1Notify],
+  ['F1', 'F1', f1Fairness],
   ['S4', 'S4', s4Create],
   ['S5', 'S5', () => s3Drain(quick ? 5000 : 20_000, { kind: 'script', spec: STAMP_SCRIPT }, 'S5 script drain')],
   ['S6', 'S6', () => s2Steady(10_000, { kind: 'script', spec: STAMP_SCRIPT }, 'S6 script steady')],

@@ -7,7 +7,8 @@
 //    this node: running, or admitted and waiting for a key or a node slot;
 // 2. the concurrency cap of its task, counted per concurrency key (`concurrencyKey`, else the task):
 //    tasks sharing a key may have different caps, or none (an uncapped run still holds the key);
-// 3. the node's slot cap (maxConcurrentRuns), less the slots promised to the runs a claim starts.
+// 3. the node's slot cap (maxConcurrentRuns), less the slots promised to the runs a claim starts;
+//    runs waiting for a slot get them namespace by namespace in turn (fair-queue.ts).
 //
 // A run that must wait stays in a list here until a run ends (`pump`) or a claim returns
 // (`claimDone`) and it may go on. Runs the dispatcher drops while they wait (cancelled,
@@ -16,7 +17,8 @@
 
 import type { Run, Task } from '../core/types.js';
 import type { ClaimedRun, StartGuard } from '../store/store.js';
-import { TimerHeap, type HeapEntry } from './timer-heap.js';
+import { FairQueue } from './fair-queue.js';
+import type { HeapEntry } from './timer-heap.js';
 
 /** A claimed run not yet started, as the dispatcher holds it (its timer heap and admission's lists). */
 export interface Entry extends HeapEntry {
@@ -75,8 +77,8 @@ export class Admission {
   #claimStarting = 0;
   /** Runs waiting for their concurrency key to have room. */
   readonly #waitingForKey = new Map<string, Entry[]>();
-  /** Runs waiting for a node slot, in due/priority order. */
-  readonly #ready = new TimerHeap<Entry>();
+  /** Runs waiting for a node slot: namespaces in turn, each in due/priority order. */
+  readonly #ready = new FairQueue<Entry>();
   /** Runs whose start a cluster guard refused (another node runs the task or fills the key). */
   #blocked: Entry[] = [];
 

@@ -77,6 +77,12 @@ interface Running {
 const MAX_TIMER_MS = 1000;
 /** A timer that fires this much later than asked is reported as overdue. */
 const OVERDUE_MS = 100;
+/**
+ * How often a full claim also takes the due runs of the namespaces not in it (ClaimOptions.spread):
+ * often enough that a flood in one namespace delays another's runs by milliseconds, rarely
+ * enough that skipping through many namespaces stays a small part of claiming.
+ */
+const SPREAD_EVERY_MS = 10;
 
 const LOST: RunError = { code: 'lost', message: 'the node running this run stopped before it finished' };
 
@@ -122,6 +128,7 @@ export class Dispatcher implements SchedulerControl {
   #fencedRuns: ClaimedRun[] = [];
   /** Keeps claims on an in-process store short while runs wait to be due (./claim-sizer.ts). */
   readonly #sizer: ClaimSizer;
+  #nextSpreadAt = 0;
 
   constructor(opts: DispatcherOptions, deps: DispatcherDeps) {
     this.#o = { maxHeld: Math.max(10_000, 2 * opts.maxConcurrentRuns), ...opts };
@@ -204,6 +211,8 @@ export class Dispatcher implements SchedulerControl {
           // Real time, not the injected clock: this measures how long the thread was busy.
           const began = performance.now();
           const leaseUntil = now + this.#o.leaseMs;
+          const spread = now >= this.#nextSpreadAt ? Math.max(16, limit >> 2) : undefined;
+          if (spread !== undefined) this.#nextSpreadAt = now + SPREAD_EVERY_MS;
           const claimed = await this.#d.store.claimDueRuns({
             node: this.#o.node,
             now,
@@ -212,6 +221,7 @@ export class Dispatcher implements SchedulerControl {
             leaseUntil,
             plan: this.#d.plan,
             startDue: this.#chooseClaimStarts,
+            spread,
           });
           claimedCount = claimed.length;
           this.#sizer.measured(performance.now() - began, claimedCount);

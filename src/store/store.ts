@@ -77,6 +77,13 @@ export interface ClaimOptions {
    * attempt of its transaction (a later call replaces an earlier one's choice).
    */
   startDue?: (due: readonly ClaimedRun[]) => ReadonlySet<ClaimedRun>;
+  /**
+   * Fair share between namespaces: when the batch comes back full (more is due than one claim
+   * takes), also claim up to this many due runs, split between the namespaces with none in the
+   * batch (at least one each, oldest first), so a flood in one namespace cannot hold back another's
+   * due runs until it has drained.
+   */
+  spread?: number;
 }
 
 /** The end of one run attempt (or a skip/cancel decided by the dispatcher). */

@@ -353,6 +353,31 @@ describe('admission rules: node slots', () => {
     assert.deepEqual(n.due(task).decision, START);
   });
 
+  it('namespaces take turns for freed slots: a flood in one does not hold back another namespace’s later run', () => {
+    const n = new Node(1);
+    const flood = { ...makeTask({ overlap: 'allow_all' }), namespace: 'flood' };
+    const steady = { ...makeTask({ overlap: 'allow_all' }), namespace: 'steady' };
+    const quiet = { ...makeTask({ overlap: 'allow_all' }), namespace: 'quiet' };
+    const first = n.due(flood, { dueAt: T0, id: 'f0' });
+    assert.deepEqual(first.decision, START);
+    const waiting = Array.from({ length: 5 }, (_, i) => n.due(flood, { dueAt: T0 + i, id: `f${i + 1}` }));
+    // Due after every run of the flood, yet next in line once the flood has had its turn.
+    const s = n.due(steady, { dueAt: T0 + 100, id: 's1' });
+    const s2 = n.due(steady, { dueAt: T0 + 101, id: 's2' });
+    const q = n.due(quiet, { dueAt: T0 + 200, id: 'q1' });
+    for (const w of [...waiting, s, s2, q]) assert.deepEqual(w.decision, WAIT_SLOT);
+    const order: string[] = [];
+    let running = first.entry;
+    for (;;) {
+      const [next] = n.end(running);
+      if (next === undefined) break;
+      order.push(next);
+      running = n.held.get(next.split(':')[0]!) ?? [first, ...waiting, s, s2, q].find((x) => `${x.entry.claimed.run.id}:start` === next)!.entry;
+    }
+    // In turn, one each, each namespace in its own due order.
+    assert.deepEqual(order, ['f1:start', 's1:start', 'q1:start', 'f2:start', 's2:start', 'f3:start', 'f4:start', 'f5:start']);
+  });
+
   it('a run that waited for a slot is checked against its cap again when it gets one', () => {
     const n = new Node(2);
     const free = makeTask({ overlap: 'allow_all' });

@@ -793,6 +793,43 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         );
       });
 
+      it('a full claim with spread also takes the oldest due runs of every namespace not in it', async () => {
+        // A flood in one namespace, due first; two other namespaces with runs due a little later.
+        const flood = await createTask({ namespace: 'flood' });
+        for (let i = 0; i < 10; i++) await addRun(flood, { scheduledFor: T0 - 100 + i });
+        const steady = await createTask({ namespace: 'steady' });
+        const s1 = await addRun(steady, { scheduledFor: T0 - 5 });
+        const s2 = await addRun(steady, { scheduledFor: T0 - 4 });
+        const s3 = await addRun(steady, { scheduledFor: T0 - 3 });
+        const quiet = await createTask({ namespace: 'quiet' });
+        const q1 = await addRun(quiet, { scheduledFor: T0 - 2 });
+        const notYet = await addRun(quiet, { scheduledFor: T0 + 60_000 });
+        const opts = { node: NODE, now: T0, horizon: T0, leaseUntil: T0 + LEASE, plan: noPlan };
+        // Not full: no spread, due order alone.
+        const small = await store.claimDueRuns({ ...opts, limit: 100, spread: 4, node: 'probe' });
+        assert.equal(small.length, 14);
+        await store.releaseRuns('probe', small.map((c) => ({ runId: c.run.id, leaseEpoch: c.run.leaseEpoch })), T0);
+
+        // Full: four of the flood, and at least one of each other namespace (two each of four).
+        const claimed = await store.claimDueRuns({ ...opts, limit: 4, spread: 4 });
+        const ids = claimed.map((c) => c.run.id);
+        assert.equal(claimed.filter((c) => c.run.namespace === 'flood').length, 4);
+        assert.deepEqual(ids.filter((id) => [s1.id, s2.id, s3.id, q1.id].includes(id)), [s1.id, s2.id, q1.id], 'the oldest due of each, in due order');
+        assert.ok(!ids.includes(notYet.id), 'nothing not yet due');
+        assert.deepEqual([...ids].sort((a, b) => (a < b ? -1 : 1)).length, new Set(ids).size);
+        for (const c of claimed) {
+          assert.equal(c.run.status, 'queued');
+          assert.deepEqual(await store.getRun(c.run.id), c.run, 'the returned run is the stored run');
+        }
+        // In due order as a whole, as every claim answers.
+        const dues = claimed.map((c) => c.run.scheduledFor);
+        assert.deepEqual(dues, [...dues].sort((a, b) => a - b));
+        // Never twice: a second claim takes what is left.
+        const rest = await store.claimDueRuns({ ...opts, limit: 100, spread: 4, node: 'node-b' });
+        assert.equal(rest.length, 14 - claimed.length);
+        assert.ok(rest.every((c) => !ids.includes(c.run.id)));
+      });
+
       it('leaves schedule runs of paused tasks pending but claims their manual runs', async () => {
         const task = await createTask({}, (t) => newRun(t, { trigger: 'schedule', scheduledFor: T0 }));
         const paused = await store.updateTask({ ...task, status: 'paused' }, { audit: audit('task.pause', task.id) });

@@ -21,11 +21,11 @@ before(async () => {
   await store.close();
   c = new pg.Client({ connectionString: db.url });
   await c.connect();
-  // 40,000 finished runs, 500 in flight on node n1, 9,500 scheduled.
+  // 40,000 finished runs, 500 in flight on node n1, 9,500 scheduled (a few in seven other namespaces).
   await c.query(`
     INSERT INTO runs (id, namespace, task_id, task_name, status, attempt, trigger, occurrence_at, scheduled_for, priority,
       idempotency_key, created_at, updated_at, created_by, updated_by, finished_at, node, lease_until)
-    SELECT 'r' || lpad(i::text, 8, '0'), 'default', 't' || (i % 5000), 'x',
+    SELECT 'r' || lpad(i::text, 8, '0'), CASE WHEN i >= 40500 AND i % 20 = 0 THEN 'ns' || (i % 7) ELSE 'default' END, 't' || (i % 5000), 'x',
       CASE WHEN i < 40000 THEN 'succeeded' WHEN i < 40500 THEN 'queued' ELSE 'scheduled' END, 1, 'schedule', 1, 1000000 + i, 0,
       'k' || i, 0, 0, 'test', 'test', CASE WHEN i < 40000 THEN 2000000 + i END,
       CASE WHEN i >= 40000 AND i < 40500 THEN 'n1' END, CASE WHEN i >= 40000 AND i < 40500 THEN 5000000 END
@@ -75,4 +75,21 @@ describe('PostgreSQL statements that find runs by id', () => {
       assert.ok(plan.some((l) => /runs_pkey/.test(l)), plan.join('\n'));
     });
   }
+});
+
+describe('the claim’s fair share', () => {
+  it('finds the namespaces with pending runs by seeks of runs_due_namespace, not a scan of the backlog', async () => {
+    const plan = await scans(S.pendingNamespaces, []);
+    assert.ok(plan.length > 0, 'the plan has scans');
+    const runs = plan.filter((l) => / on runs\b/.test(l));
+    assert.ok(runs.length > 0, plan.join('\n'));
+    for (const line of runs) assert.match(line, /Index Only Scan using runs_due_namespace on runs/, plan.join('\n'));
+  });
+
+  it('reads each namespace’s oldest due runs from runs_due_namespace', async () => {
+    const plan = await scans(S.lockDueOfNamespaces, [['default', 'other'], 2e6, 10]);
+    const runs = plan.filter((l) => / on runs\b/.test(l) && !/ on tasks\b/.test(l));
+    assert.ok(runs.length > 0, plan.join('\n'));
+    for (const line of runs) assert.match(line, /runs_due_namespace/, plan.join('\n'));
+  });
 });

@@ -12,7 +12,7 @@ import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver
 import { SundialError } from '../../src/core/errors.js';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore, openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { DUE_RUNS_SQL } from '../../src/store/sqlite/statements.js';
+import { DUE_RUNS_OF_NAMESPACE_SQL, DUE_RUNS_SQL, NEXT_PENDING_NAMESPACE_SQL } from '../../src/store/sqlite/statements.js';
 import { runStoreConformance } from './conformance.js';
 import { runRetentionConformance } from './retention-conformance.js';
 import { T0, audit, newRun, newTask } from './store-fixtures.js';
@@ -262,5 +262,19 @@ describe('SQLite store', () => {
     const details = plan.map((p) => p.detail).join('\n');
     assert.match(details, /SEARCH r USING INDEX runs_due/);
     assert.doesNotMatch(details, /TEMP B-TREE/);
+  });
+
+  it('the claim’s fair share seeks runs_due_namespace: the next namespace, then its oldest due runs (no scan, no sort)', async () => {
+    const dir = await tempDir();
+    await (await openMigrated(dir)).close();
+    const db = new Database(join(dir, 'sundial.db'));
+    const explain = (sql: string, params: unknown): string =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((p) => p.detail).join('\n');
+    const next = explain(NEXT_PENDING_NAMESPACE_SQL, ['']);
+    const due = explain(DUE_RUNS_OF_NAMESPACE_SQL, { horizon: T0, limit: 10, namespace: 'a' });
+    db.close();
+    assert.match(next, /SEARCH runs USING COVERING INDEX runs_due_namespace \(namespace>\?\)/);
+    assert.match(due, /SEARCH r USING INDEX runs_due_namespace \(namespace=\? AND scheduled_for<\?\)/);
+    for (const plan of [next, due]) assert.doesNotMatch(plan, /TEMP B-TREE/);
   });
 });

@@ -3,7 +3,7 @@
 // other node holds (FOR UPDATE SKIP LOCKED), so any number of nodes can claim at once and each
 // run is claimed by exactly one of them.
 import type pg from 'pg';
-import type { Millis, Task } from '../../core/types.js';
+import type { Millis, Run, Task } from '../../core/types.js';
 import { planClaims, type EndedClaim } from '../claim-plan.js';
 import { rowToRun, rowToTask, type TaskPartsCache, type TaskRow } from '../rows.js';
 import { RunCountTally } from '../run-count-tally.js';
@@ -34,8 +34,20 @@ export async function claimDue(c: pg.ClientBase, ctx: ClaimContext, opts: ClaimO
     ? await S.lockDue.run(c, [opts.horizon, opts.limit])
     : await S.claimDue.run(c, [opts.horizon, opts.limit, now, opts.node, opts.leaseUntil]);
   if (rows.length === 0) return [];
-  const runs = rows.map(rowToRun).sort(byDueOrder);
+  let runs = rows.map(rowToRun);
   if (lockFirst) for (const run of runs) asClaimed(run, opts.node, now, opts.leaseUntil);
+  if (opts.spread !== undefined && rows.length >= opts.limit) {
+    const shared = await fairShare(c, runs, opts.horizon, opts.spread);
+    for (const run of shared) asClaimed(run, opts.node, now, opts.leaseUntil);
+    // Claimed by the statement's write: the lock-first path writes them with the rest below.
+    if (!lockFirst && shared.length > 0) {
+      const ids = shared.map((r) => r.id);
+      const { rowCount } = await S.claimLocked.run(c, [ids, ids.map(() => false), now, opts.node, opts.leaseUntil, opts.node]);
+      if (rowCount !== shared.length) throw new Error(`claim updated ${rowCount} of ${shared.length} locked runs`);
+    }
+    runs = runs.concat(shared);
+  }
+  runs.sort(byDueOrder);
 
   const planned = new Set<string>();
   const readOnly = new Set<string>();
@@ -98,6 +110,18 @@ async function endClaimed(c: pg.ClientBase, ended: readonly EndedClaim[], now: M
     ended.map((e) => e.reason),
     ended.map((e) => e.error),
   ]);
+}
+
+/**
+ * The due runs of the namespaces with none in a full batch (ClaimOptions.spread), locked, not yet
+ * claimed: at most `spread` in all, at least one per namespace.
+ */
+async function fairShare(c: pg.ClientBase, batch: readonly Run[], horizon: Millis, spread: number): Promise<Run[]> {
+  const served = new Set(batch.map((r) => r.namespace));
+  const others = (await S.pendingNamespaces.run(c, [])).rows.map((r) => r.n).filter((n) => !served.has(n));
+  if (others.length === 0) return [];
+  const limit = Math.max(1, Math.floor(spread / others.length));
+  return (await S.lockDueOfNamespaces.run(c, [others, horizon, limit])).rows.map(rowToRun);
 }
 
 function taskMap(ctx: ClaimContext, rows: readonly TaskRow[]): Map<string, Task> {

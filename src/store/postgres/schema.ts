@@ -257,8 +257,14 @@ CREATE TABLE leases (
 CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
 `;
 
+// Pending runs by namespace, for the claim's fair share (see claims.ts).
+const V7 = `
+CREATE INDEX runs_due_namespace ON runs (namespace, scheduled_for, priority DESC, id) WHERE status = 'scheduled';
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
   { version: 2, description: 'notification channels and outbox', sql: V2 },
   { version: 3, description: 'alert rules, alerts and leases', sql: V3 },
+  { version: 7, description: 'pending runs by namespace, for fair claims', sql: V7 },
 ];

@@ -292,6 +292,32 @@ export const lockDue = stmt<RunRow>(
 );
 
 /**
+ * The namespaces with pending runs, found by skipping through runs_due_namespace (a recursive
+ * CTE: one index seek per namespace, however many runs each has): for the claim's fair share.
+ */
+export const pendingNamespaces = stmt<{ n: string }>(
+  'pending_namespaces',
+  'WITH RECURSIVE ns(n) AS (' +
+    "(SELECT namespace FROM runs WHERE status = 'scheduled' ORDER BY namespace LIMIT 1) UNION ALL " +
+    "SELECT (SELECT namespace FROM runs WHERE status = 'scheduled' AND namespace > ns.n ORDER BY namespace LIMIT 1) " +
+    'FROM ns WHERE ns.n IS NOT NULL) SELECT n FROM ns WHERE n IS NOT NULL',
+);
+
+/**
+ * The claim's fair share (ClaimOptions.spread): the oldest due runs of each namespace of `$1`, at
+ * most `$3` each, locked as lock_due locks them (and written by claim_locked).
+ */
+export const lockDueOfNamespaces = stmt<RunRow>(
+  'lock_due_of_namespaces',
+  `SELECT d.* FROM unnest($1::text[]) AS ns(n) CROSS JOIN LATERAL (SELECT ${R_COLUMNS} FROM runs AS r ` +
+    "WHERE r.status = 'scheduled' AND r.namespace = ns.n AND r.scheduled_for <= $2 " +
+    "AND (r.trigger <> 'schedule' OR NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.id = r.task_id AND t.status = 'paused')) " +
+    // The namespace leads the order (a constant here) so that runs_due_namespace gives the order
+    // as it stands: read through runs_due, another namespace's runs would wait behind a flood's.
+    'ORDER BY r.namespace, r.scheduled_for, r.priority DESC, r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED) AS d',
+);
+
+/**
  * Claims the runs lock_due locked: `queued`, or `running` (started at the claim) where `$2` says
  * so. `updated_by` is the claim's token ($6): if the COMMIT's answer is lost, release_claim finds
  * exactly these rows again.

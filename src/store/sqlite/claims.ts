@@ -64,6 +64,7 @@ export function claimDue(ctx: ClaimContext, opts: ClaimOptions): ClaimedRun[] {
   const doc = st.claimSelect.get({ horizon: opts.horizon, limit: opts.limit });
   if (doc === undefined || doc === '[]') return [];
   const rows = JSON.parse(doc) as unknown[][];
+  if (opts.spread !== undefined && rows.length >= opts.limit) rows.push(...fairShare(st, rows, opts.horizon, opts.spread));
   const rowids = new Array<unknown>(rows.length);
   const runs = new Array<Run>(rows.length);
   const idAt = new Array<string>(rows.length);
@@ -186,6 +187,31 @@ export function claimOrphans(
     out.push({ run, task });
   }
   counts.apply(st);
+  return out;
+}
+
+/** Where the claim document has the namespace (after the rowid). */
+const NAMESPACE_AT = 1 + RUN_COLUMNS.split(', ').indexOf('namespace');
+
+/**
+ * The due runs of namespaces with none in a full batch (ClaimOptions.spread), in claim-document
+ * rows. Namespaces with pending runs are found by skipping through runs_due_namespace (one seek
+ * each, not a scan of the backlog), and each one's oldest due runs by one more.
+ */
+function fairShare(st: Statements, batch: readonly unknown[][], horizon: Millis, spread: number): unknown[][] {
+  const served = new Set<unknown>();
+  for (const row of batch) served.add(row[NAMESPACE_AT]);
+  const others: string[] = [];
+  for (let ns = st.nextPendingNamespace.get(''); ns !== undefined; ns = st.nextPendingNamespace.get(ns)) {
+    if (!served.has(ns)) others.push(ns);
+  }
+  if (others.length === 0) return [];
+  const limit = Math.max(1, Math.floor(spread / others.length));
+  const out: unknown[][] = [];
+  for (const namespace of others) {
+    const doc = st.claimSelectOfNamespace.get({ horizon, limit, namespace });
+    if (doc !== undefined && doc !== '[]') out.push(...(JSON.parse(doc) as unknown[][]));
+  }
   return out;
 }
 

@@ -273,6 +273,12 @@ CREATE TABLE leases (
 CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
 `;
 
+// Pending runs by namespace, for the claim's fair share (claims.ts: a flood in one namespace must
+// not hold back another's due runs): one seek finds the next namespace, one more its oldest due runs.
+const V11 = `
+CREATE INDEX runs_due_namespace ON runs (namespace, scheduled_for, priority DESC, id) WHERE status = 'scheduled';
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
@@ -282,6 +288,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, description: 'finished runs by finish time, for retention', sql: V5 },
   { version: 6, description: 'notification channels and outbox', sql: V6 },
   { version: 7, description: 'alert rules, alerts and leases', sql: V7 },
+  { version: 11, description: 'pending runs by namespace, for fair claims', sql: V11 },
 ];
 
 /** The schema version this code writes. */

@@ -132,7 +132,9 @@ export function prepareStatements(db: Db) {
     ),
 
     // ---- runs: scheduler side ----
-    claimSelect: n<string>(CLAIM_SELECT_SQL).pluck(true),
+    claimSelect: n<string>(claimSelectSql(DUE_RUNS_SQL)).pluck(true),
+    claimSelectOfNamespace: n<string>(claimSelectSql(DUE_RUNS_OF_NAMESPACE_SQL)).pluck(true),
+    nextPendingNamespace: p<string>(NEXT_PENDING_NAMESPACE_SQL).pluck(true),
     claimUpdate: n(CLAIM_UPDATE_SQL),
     claimStart: n(CLAIM_START_SQL),
     runPayloadByRowid: p<string | null>('SELECT payload FROM runs WHERE rowid = ?').pluck(true),
@@ -243,16 +245,19 @@ export type Statements = ReturnType<typeof prepareStatements>;
  *   its plan and the insert of the next occurrence (~10 µs more), about 35,000 claims/s.
  */
 /** The due-run selection of the claim (exported so a test can pin its query plan). */
-export const DUE_RUNS_SQL =
-  "SELECT r.rowid AS rid, r.* FROM runs AS r WHERE r.status = 'scheduled' AND r.scheduled_for <= @horizon " +
+const dueRunsSql = (where: string): string =>
+  `SELECT r.rowid AS rid, r.* FROM runs AS r WHERE r.status = 'scheduled' ${where}AND r.scheduled_for <= @horizon ` +
   "AND (r.trigger <> 'schedule' OR NOT EXISTS (SELECT 1 FROM tasks AS t WHERE t.id = r.task_id AND t.status = 'paused')) " +
   'ORDER BY r.scheduled_for, r.priority DESC, r.id LIMIT @limit';
+export const DUE_RUNS_SQL = dueRunsSql('');
+/** The first namespace after `?` with pending runs (one seek of runs_due_namespace). */
+export const NEXT_PENDING_NAMESPACE_SQL = "SELECT namespace FROM runs WHERE status = 'scheduled' AND namespace > ? ORDER BY namespace LIMIT 1";
+/** The due runs of one namespace (through runs_due_namespace): the claim's fair share. */
+export const DUE_RUNS_OF_NAMESPACE_SQL = dueRunsSql('AND r.namespace = @namespace ');
 // Payloads stay out of the document (only whether there is one): 5,000 large payloads would
 // make one string past SQLite's 1 GB limit, and most runs have none. The claim reads the few.
-const CLAIM_SELECT_SQL = `SELECT json_group_array(json_array(rid, ${RUN_COLUMNS.replace(
-  'payload,',
-  'payload IS NOT NULL,',
-)})) FROM (${DUE_RUNS_SQL})`;
+const claimSelectSql = (due: string): string =>
+  `SELECT json_group_array(json_array(rid, ${RUN_COLUMNS.replace('payload,', 'payload IS NOT NULL,')})) FROM (${due})`;
 const CLAIM_UPDATE_SQL =
   "UPDATE runs SET status = 'queued', queued_at = @now, node = @node, lease_until = @leaseUntil, " +
   'lease_epoch = lease_epoch + 1, updated_at = @now, updated_by = @node ' +
