@@ -29,6 +29,7 @@ import { RunOutputRecorder } from './scheduler/run-output.js';
 import type { Store } from './store/store.js';
 import { PROJECT_ROOT, VERSION } from './version.js';
 import { ApiKeyAuthenticator } from './auth/authenticator.js';
+import { namespaceCap, namespaceScriptMemory, parseQuotas } from './core/quotas.js';
 import { ClusterControl } from './cluster/cluster-control.js';
 import { DatabaseHealth } from './cluster/database-health.js';
 import { NodeRegistry } from './cluster/node-registry.js';
@@ -142,6 +143,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   if (bootstrapKey) opts.printBootstrapKey?.(bootstrapKey);
 
   const planner: PlannerOptions = { misfireThresholdMs: config.misfireThreshold, newId, random: Math.random };
+  // Validated with the configuration; parsed once here for the executor and the scheduler.
+  const quotas = parseQuotas(config.quotas).quotas;
   const output = new RunOutputRecorder({ store, bus, onError: (err) => log.error({ err }, 'writing live run logs failed; they are kept with the run\'s completion') });
   const executor = createExecutor({
     tasksDir: config.tasksDir,
@@ -154,7 +157,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     bus,
     output,
-    script: { workers: config.scriptWorkers, defaultMemoryBytes: config.scriptMemory, memoryMaxBytes: config.scriptMemoryMax },
+    script: {
+      workers: config.scriptWorkers,
+      defaultMemoryBytes: config.scriptMemory,
+      memoryMaxBytes: config.scriptMemoryMax,
+      namespaceMemoryBytes: namespaceScriptMemory(quotas),
+    },
     shell: {
       enabled: config.shellTasks,
       dataDir: config.dataDir,
@@ -192,6 +200,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       claimBatch: config.claimBatch,
       leaseMs: config.lease,
       maxConcurrentRuns: config.maxConcurrentRuns,
+      namespaceCap: namespaceCap(quotas),
       executor: roles.has('executor'),
       // A single node has no one else to take over its runs at start.
       sweeper: roles.has('scheduler') || !shared,

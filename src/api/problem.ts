@@ -77,6 +77,9 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: S
   }
   // 503s are passing: the node starts, drains or waits for its database. Clients retry.
   if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_S));
+  // A rate with a known refill (a namespace's runsPerMinute) says when the next one is allowed.
+  const retryAfter = err.extra?.retryAfterSeconds;
+  if (err.status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   // Pre-serialized so no route's response schema can drop a field of the problem.
   return reply
     .code(err.status)

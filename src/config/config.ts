@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { SundialError, type FieldError } from '../core/errors.js';
 import { validateOutboundAllow } from '../core/outbound-allow.js';
+import { parseQuotas } from '../core/quotas.js';
 import { adminTokenProblem } from './admin-token.js';
 import { validateTrustProxy } from './trust-proxy.js';
 
@@ -60,6 +61,7 @@ export const OPTIONS = {
   shellNetwork: { env: 'SUNDIAL_SHELL_NETWORK', kind: 'bool', def: false, doc: '`on` lets `shell` commands use the network (inside bubblewrap they have none by default).' },
   scriptWorkers: { env: 'SUNDIAL_SCRIPT_WORKERS', kind: 'int', def: 2, min: 1, max: 256, doc: 'Worker processes that run `script` tasks (started on the first script run).' },
   scriptMemory: { env: 'SUNDIAL_SCRIPT_MEMORY', kind: 'int', def: 134_217_728, min: 1_048_576, max: 4_294_967_296, doc: 'Interpreter memory (bytes) of a `script` run whose spec sets no `limits.memoryBytes`.' },
+  quotas: { env: 'SUNDIAL_QUOTAS', kind: 'string', def: '', doc: 'Per-namespace quotas as JSON, `*` for the default: `{"*": {"tasks": 10000}, "team-a": {"runsPerMinute": 600, "concurrentRuns": 50, "scriptMemoryBytes": 67108864}}`; none by default.' },
   scriptMemoryMax: { env: 'SUNDIAL_SCRIPT_MEMORY_MAX', kind: 'int', def: 536_870_912, min: 1_048_576, max: 4_294_967_296, doc: 'Most interpreter memory (bytes) a `script` spec may ask for.' },
   nodeId: { env: 'SUNDIAL_NODE_ID', kind: 'string', def: '', doc: 'Name of this node in leases, runs and /v1/cluster/nodes (default: `<host name>:<port>`, or `<host name>:pid-<pid>` with port 0); unique among live nodes.' },
   roles: {
@@ -292,6 +294,7 @@ export function resolveConfig(input: ResolveInput = {}): Config {
     errors.push({ path: 'scriptMemory', message: `must not exceed scriptMemoryMax (${out.scriptMemoryMax})` });
   }
   for (const e of validateInflux(out)) errors.push(e);
+  if (typeof out.quotas === 'string') for (const e of parseQuotas(out.quotas).errors) errors.push(e);
   // Never echo the token itself: the message names only what is wrong with it.
   const tokenProblem = typeof out.adminToken === 'string' ? adminTokenProblem(out.adminToken) : null;
   if (tokenProblem !== null) errors.push({ path: 'adminToken', message: tokenProblem });

@@ -31,6 +31,7 @@ export const ERROR_CATALOG = {
   version_mismatch: { status: 412, title: 'The task changed since you read it' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  quota_exceeded: { status: 403, title: 'The namespace is at its quota' },
   shutting_down: { status: 503, title: 'The server is shutting down' },
   not_ready: { status: 503, title: 'The server is not ready' },
   database_unavailable: { status: 503, title: 'The database cannot be reached' },

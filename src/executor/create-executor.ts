@@ -51,7 +51,7 @@ export interface ExecutorOptions {
   /** Where live log lines and resource samples go; without it, each outcome carries its run's lines. */
   output?: RunOutput;
   /** `script` tasks: the QuickJS worker pool (its workers start on the first script run). */
-  script?: { workers: number; defaultMemoryBytes: number; memoryMaxBytes: number };
+  script?: { workers: number; defaultMemoryBytes: number; memoryMaxBytes: number; namespaceMemoryBytes?: ((namespace: string) => number | undefined) | undefined };
   /** `shell` tasks; absent or `enabled: false`: their runs fail `shell_disabled`. */
   shell?: {
     enabled: boolean;
@@ -105,6 +105,7 @@ export function createExecutor(opts: ExecutorOptions): Executor {
     workers: opts.script?.workers ?? 2,
     defaultMemoryBytes: opts.script?.defaultMemoryBytes ?? DEFAULT_MEMORY_BYTES,
     memoryMaxBytes: opts.script?.memoryMaxBytes ?? DEFAULT_MEMORY_BYTES * 4,
+    namespaceMemoryBytes: opts.script?.namespaceMemoryBytes,
     logMaxBytes: opts.logMaxBytes,
     resultMaxBytes: opts.resultMaxBytes,
     outboundAllow: opts.outboundAllow,

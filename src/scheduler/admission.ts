@@ -7,7 +7,8 @@
 //    this node: running, or admitted and waiting for a key or a node slot;
 // 2. the concurrency cap of its task, counted per concurrency key (`concurrencyKey`, else the task):
 //    tasks sharing a key may have different caps, or none (an uncapped run still holds the key);
-// 3. the node's slot cap (maxConcurrentRuns), less the slots promised to the runs a claim starts;
+// 3. its namespace's cap (the concurrentRuns quota, SUNDIAL_QUOTAS), counted on this node;
+// 4. the node's slot cap (maxConcurrentRuns), less the slots promised to the runs a claim starts;
 //    runs waiting for a slot get them namespace by namespace in turn (fair-queue.ts).
 //
 // A run that must wait stays in a list here until a run ends (`pump`) or a claim returns
@@ -28,14 +29,14 @@ export interface Entry extends HeapEntry {
 /**
  * What to do with a run that fell due:
  * - `start`: start it now; it counts as running here from this answer on (report its end with `ended`);
- * - `wait`: it waits here for its concurrency key or for a node slot (`pump` / `claimDone` give it back);
+ * - `wait`: it waits here for its concurrency key, its namespace's quota or a node slot (`pump` / `claimDone` give it back);
  * - `buffer`: it waits in its task's overlap buffer (buffer_one / buffer_all) until no run of the task is active;
  * - `skip`: record it skipped with `reason`; admission keeps nothing of it.
  * `cancel` (cancel_other) names the task's other active runs to stop (running) or drop (waiting).
  */
 export type Decision =
   | { readonly action: 'start'; readonly cancel: readonly string[] }
-  | { readonly action: 'wait'; readonly for: 'key' | 'slot'; readonly cancel: readonly string[] }
+  | { readonly action: 'wait'; readonly for: 'key' | 'namespace' | 'slot'; readonly cancel: readonly string[] }
   | { readonly action: 'buffer' }
   | { readonly action: 'skip'; readonly reason: 'overlap' };
 
@@ -51,12 +52,24 @@ const NONE: readonly string[] = [];
 const START: Decision = { action: 'start', cancel: NONE };
 const WAIT_KEY: Decision = { action: 'wait', for: 'key', cancel: NONE };
 const WAIT_SLOT: Decision = { action: 'wait', for: 'slot', cancel: NONE };
+const WAIT_NAMESPACE: Decision = { action: 'wait', for: 'namespace', cancel: NONE };
 const BUFFER: Decision = { action: 'buffer' };
 const SKIP_OVERLAP: Decision = { action: 'skip', reason: 'overlap' };
 
 /** The admission rules of one node and the bookkeeping they need; see the top of the file. */
+export interface AdmissionOptions {
+  maxConcurrentRuns: number;
+  /** The most runs of a namespace running at once on this node (its concurrentRuns quota), if any. */
+  namespaceCap?: ((namespace: string) => number | undefined) | undefined;
+}
+
 export class Admission {
   readonly #maxConcurrentRuns: number;
+  readonly #namespaceCap: (namespace: string) => number | undefined;
+  /** Runs counted as running, per namespace with a cap. */
+  readonly #runningByNamespace = new Map<string, number>();
+  /** Runs waiting for their namespace to have room, per namespace. */
+  readonly #waitingForNamespace = new Map<string, Entry[]>();
   /** The dispatcher's claimed-but-not-started runs: an entry not in here (as this object) is dead. */
   readonly #held: ReadonlyMap<string, Entry>;
   /** Runs counted as running (started here, or by a claim) until `ended`. */
@@ -82,8 +95,9 @@ export class Admission {
   /** Runs whose start a cluster guard refused (another node runs the task or fills the key). */
   #blocked: Entry[] = [];
 
-  constructor(opts: { maxConcurrentRuns: number }, held: ReadonlyMap<string, Entry>) {
+  constructor(opts: AdmissionOptions, held: ReadonlyMap<string, Entry>) {
     this.#maxConcurrentRuns = opts.maxConcurrentRuns;
+    this.#namespaceCap = opts.namespaceCap ?? noCap;
     this.#held = held;
   }
 
@@ -123,6 +137,11 @@ export class Admission {
       push(this.#waitingForKey, concurrencyKey(task), entry);
       return cancel.length === 0 ? WAIT_KEY : { action: 'wait', for: 'key', cancel };
     }
+    const nsCap = this.#namespaceCap(run.namespace);
+    if (nsCap !== undefined && (this.#runningByNamespace.get(run.namespace) ?? 0) >= nsCap) {
+      push(this.#waitingForNamespace, run.namespace, entry);
+      return cancel.length === 0 ? WAIT_NAMESPACE : { action: 'wait', for: 'namespace', cancel };
+    }
     if (this.#running.size + this.#claimStarting >= this.#maxConcurrentRuns) {
       this.#ready.push(entry);
       return cancel.length === 0 ? WAIT_SLOT : { action: 'wait', for: 'slot', cancel };
@@ -154,6 +173,11 @@ export class Admission {
     const ids = this.#activeByTask.get(task.id);
     ids?.delete(run.id);
     if (ids && ids.size === 0) this.#activeByTask.delete(task.id);
+    const inNamespace = this.#runningByNamespace.get(run.namespace);
+    if (inNamespace !== undefined) {
+      if (inNamespace > 1) this.#runningByNamespace.set(run.namespace, inNamespace - 1);
+      else this.#runningByNamespace.delete(run.namespace);
+    }
   }
 
   /**
@@ -179,6 +203,14 @@ export class Admission {
       this.#shiftLive(this.#waitingForKey, key);
       out.push({ entry: next, decision: this.admit(next, true) });
     }
+    // Runs waiting for room in the namespace, first come first served.
+    const ns = task.namespace;
+    const nsCap = this.#namespaceCap(ns);
+    while (nsCap !== undefined && this.#running.size + this.#claimStarting < this.#maxConcurrentRuns && (this.#runningByNamespace.get(ns) ?? 0) < nsCap) {
+      const next = this.#shiftLive(this.#waitingForNamespace, ns);
+      if (!next) break;
+      out.push({ entry: next, decision: this.admit(next, true) });
+    }
     this.#pumpReady(out);
     return out;
   }
@@ -195,7 +227,8 @@ export class Admission {
     let free = this.#maxConcurrentRuns - this.#running.size - this.#ready.size;
     for (const c of due) {
       if (free <= 0) break;
-      if (!startableOnClaim(c.run, c.task)) continue;
+      // A capped namespace's runs are counted by admission, one by one.
+      if (!startableOnClaim(c.run, c.task) || this.#namespaceCap(c.run.namespace) !== undefined) continue;
       chosen.add(c);
       free--;
     }
@@ -243,6 +276,7 @@ export class Admission {
     this.#ready.drain();
     this.#buffered.clear();
     this.#waitingForKey.clear();
+    this.#waitingForNamespace.clear();
     this.#blocked = [];
   }
 
@@ -250,6 +284,7 @@ export class Admission {
     this.#running.add(run.id);
     const key = concurrencyKey(task);
     this.#runningByKey.set(key, (this.#runningByKey.get(key) ?? 0) + 1);
+    if (this.#namespaceCap(run.namespace) !== undefined) this.#runningByNamespace.set(run.namespace, (this.#runningByNamespace.get(run.namespace) ?? 0) + 1);
   }
 
   /** Gives back runs that wait only for a node slot, while there are free slots. */
@@ -316,6 +351,8 @@ export class Admission {
     return undefined;
   }
 }
+
+const noCap = (): undefined => undefined;
 
 function push(map: Map<string, Entry[]>, key: string, entry: Entry): void {
   const list = map.get(key);

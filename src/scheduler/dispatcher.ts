@@ -51,6 +51,8 @@ export interface DispatcherOptions {
    * backlog of 200,000 due runs into memory at once only feeds the garbage collector.
    */
   maxHeld?: number;
+  /** The most runs of a namespace running at once on this node (its concurrentRuns quota), if any. */
+  namespaceCap?: ((namespace: string) => number | undefined) | undefined;
 }
 
 export interface DispatcherDeps {
@@ -96,7 +98,7 @@ export function fenceMarginMs(leaseMs: number): number {
 
 /** Claims due runs, fires them on time, enforces overlap and concurrency, records outcomes. */
 export class Dispatcher implements SchedulerControl {
-  readonly #o: Required<DispatcherOptions>;
+  readonly #o: Required<Omit<DispatcherOptions, 'namespaceCap'>> & Pick<DispatcherOptions, 'namespaceCap'>;
   readonly #d: DispatcherDeps;
   readonly #writer: TransitionWriter;
   readonly #heap = new TimerHeap<Entry>();

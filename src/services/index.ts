@@ -6,6 +6,8 @@ import { AlertService } from './alert-service.js';
 import { ApiKeyService } from './api-key-service.js';
 import { ChannelService } from './channel-service.js';
 import type { ServiceDeps } from './deps.js';
+import { parseQuotas } from '../core/quotas.js';
+import { QuotaGuard } from './quota-guard.js';
 import { RunService } from './run-service.js';
 import { TaskService } from './task-service.js';
 
@@ -21,10 +23,12 @@ export interface Services {
 
 /** Builds the services over one set of dependencies. */
 export function createServices(deps: ServiceDeps, authenticator: ApiKeyAuthenticator, nodes: NodeDirectory): Services {
-  const tasks = new TaskService(deps);
+  // One guard for the API's services: the runsPerMinute buckets are this node's.
+  const quotas = new QuotaGuard(parseQuotas(deps.config.quotas).quotas, deps.store);
+  const tasks = new TaskService(deps, quotas);
   return {
     tasks,
-    runs: new RunService(deps, tasks),
+    runs: new RunService(deps, tasks, quotas),
     apiKeys: new ApiKeyService(deps, authenticator),
     admin: new AdminService(deps, nodes),
     channels: new ChannelService(deps),

@@ -10,6 +10,7 @@ import { coversNamespace, readScope } from '../auth/roles.js';
 import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun } from './run-events.js';
+import type { QuotaGuard } from './quota-guard.js';
 import { payloadDigest, requireShellAdmin } from './shell-guard.js';
 import type { TaskRef, TaskService } from './task-service.js';
 
@@ -39,10 +40,12 @@ export interface RunListOptions {
 export class RunService {
   readonly #d: ServiceDeps;
   readonly #tasks: TaskService;
+  readonly #quotas: QuotaGuard;
 
-  constructor(deps: ServiceDeps, tasks: TaskService) {
+  constructor(deps: ServiceDeps, tasks: TaskService, quotas: QuotaGuard) {
     this.#d = deps;
     this.#tasks = tasks;
+    this.#quotas = quotas;
   }
 
   /**
@@ -58,6 +61,7 @@ export class RunService {
       throw invalid([{ path: '/idempotencyKey', message: `keys starting with "${task.id}:" are reserved for schedule occurrences` }]);
     }
     const now = this.#d.clock.now();
+    this.#quotas.takeRun(task.namespace, now);
     const payload = req.payload !== undefined ? req.payload : task.payload;
     const draft = this.#draft(actor, task, 'manual', now, now, payload, req.idempotencyKey);
     const audit = auditOf(actor, now, 'run.create', { type: 'run', id: draft.id, namespace: task.namespace }, {
@@ -84,6 +88,7 @@ export class RunService {
     const task = await this.#tasks.get(actor, ref);
     requireShellAdmin(actor, task.kind, 'schedule');
     const now = this.#d.clock.now();
+    this.#quotas.takeRun(task.namespace, now);
     const draft = this.#draft(actor, task, 'api', now, at, task.payload, undefined);
     const audit = auditOf(actor, now, 'run.create', { type: 'run', id: draft.id, namespace: task.namespace }, {
       taskId: task.id,

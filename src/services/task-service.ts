@@ -13,6 +13,7 @@ import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun, statusBeforeCancel } from './run-events.js';
 import { payloadDigest, requireShellAdmin } from './shell-guard.js';
+import type { QuotaGuard } from './quota-guard.js';
 import { validateTaskSpec, type SpecChecks } from './task-spec.js';
 import { createOutboundGuard } from '../executor/outbound-guard.js';
 import { ErrorCollector } from './validation.js';
@@ -84,9 +85,11 @@ const WRITE_ATTEMPTS = 3;
 export class TaskService {
   readonly #d: ServiceDeps;
   readonly #checks: SpecChecks;
+  readonly #quotas: QuotaGuard;
 
-  constructor(deps: ServiceDeps) {
+  constructor(deps: ServiceDeps, quotas: QuotaGuard) {
     this.#d = deps;
+    this.#quotas = quotas;
     this.#checks = {
       ...deps,
       shellTasks: deps.config.shellTasks,
@@ -107,7 +110,10 @@ export class TaskService {
     const schedule = check.run(() => this.#schedule(input.schedule, now));
     const policies = check.run(() => normalizePolicies(input.policies, DEFAULT_POLICIES));
     check.add(await missingChannels(store, namespace, (input.policies as { notify?: unknown } | undefined)?.notify));
+    const memory = this.#quotas.scriptMemoryProblem(namespace, input.kind, spec);
+    if (memory !== null) check.add([memory]);
     check.throwIfAny();
+    await this.#quotas.checkNewTask(namespace);
 
     const draft: Omit<Task, 'lastRunAt' | 'lastRunStatus' | 'version'> = {
       id: newId(now),
@@ -193,6 +199,8 @@ export class TaskService {
           check.add([{ path: '/spec', message: `is required when kind changes (from ${current.kind} to ${kind})` }]);
         } else {
           const spec = check.run(() => validateTaskSpec(kind, patch.spec ?? current.spec, this.#checks, actor));
+          const memory = this.#quotas.scriptMemoryProblem(current.namespace, kind, spec);
+          if (memory !== null) check.add([memory]);
           if (spec !== undefined) Object.assign(next, { kind, spec });
         }
       }

@@ -70,9 +70,9 @@ class Node {
   #seq = 0;
   #ids = 0;
 
-  constructor(maxConcurrentRuns = 100, held?: Map<string, Entry>) {
+  constructor(maxConcurrentRuns = 100, held?: Map<string, Entry>, namespaceCap?: (ns: string) => number | undefined) {
     if (held) this.held = held;
-    this.admission = new Admission({ maxConcurrentRuns }, this.held);
+    this.admission = new Admission({ maxConcurrentRuns, namespaceCap }, this.held);
   }
 
   /** A claimed run of `task`, held (not admitted yet). Schedule occurrences unless told otherwise. */
@@ -406,6 +406,35 @@ describe('admission rules: node slots', () => {
     // c1 ends: its key has room and the node one slot, which c2 (the key's waiter) takes first.
     assert.deepEqual(n.end(c1.entry), [`${c2.entry.claimed.run.id}:start`]);
     assert.deepEqual(n.end(c2.entry), [`${o1.entry.claimed.run.id}:start`]);
+  });
+});
+
+describe('admission rules: namespace quotas (concurrentRuns)', () => {
+  it('a namespace never runs more than its cap on the node; its waiters start as its runs end, other namespaces are not held back', () => {
+    const n = new Node(10, undefined, (ns) => (ns === 'capped' ? 2 : undefined));
+    const capped = { ...makeTask({ overlap: 'allow_all' }), namespace: 'capped' };
+    const free = { ...makeTask({ overlap: 'allow_all' }), namespace: 'free' };
+    const [c1, c2, c3, c4] = [1, 2, 3, 4].map((i) => n.due(capped, { dueAt: T0 + i, id: `c${i}` }));
+    const WAIT_NS: Decision = { action: 'wait', for: 'namespace', cancel: [] };
+    assert.deepEqual([c1!.decision, c2!.decision, c3!.decision, c4!.decision], [START, START, WAIT_NS, WAIT_NS]);
+    // Slots are free: other namespaces start at once.
+    for (let i = 0; i < 5; i++) assert.deepEqual(n.due(free).decision, START);
+    assert.deepEqual(n.end(c2!.entry), ['c3:start']);
+    assert.deepEqual(n.end(c1!.entry), ['c4:start']);
+    assert.deepEqual(n.end(c3!.entry), []);
+    // Room again: the next one starts at once.
+    assert.deepEqual(n.due(capped, { id: 'c5' }).decision, START);
+    assert.deepEqual(n.due(capped, { id: 'c6' }).decision, WAIT_NS);
+  });
+
+  it('runs of a capped namespace never start in their claim’s own write (admission counts them one by one)', () => {
+    const n = new Node(10, undefined, (ns) => (ns === 'capped' ? 1 : undefined));
+    const capped = { ...makeTask({ overlap: 'allow_all' }), namespace: 'capped' };
+    const free = { ...makeTask({ overlap: 'allow_all' }), namespace: 'free' };
+    const a = n.claim(capped, { trigger: 'manual' });
+    const b = n.claim(free, { trigger: 'manual' });
+    const chosen = n.admission.chooseClaimStarts([a.claimed, b.claimed]);
+    assert.deepEqual([...chosen].map((c) => c.run.id), [b.claimed.run.id]);
   });
 });
 

@@ -33,6 +33,8 @@ export interface ScriptPoolOptions {
   defaultMemoryBytes?: number;
   /** No run gets more interpreter memory than this, whatever its spec asks. */
   memoryMaxBytes: number;
+  /** The most interpreter memory a run of the namespace gets (its scriptMemoryBytes quota), if any. */
+  namespaceMemoryBytes?: ((namespace: string) => number | undefined) | undefined;
   logMaxBytes: number;
   resultMaxBytes: number;
   /** Cap of one fetch response body. Default 1 MiB. */
@@ -73,12 +75,14 @@ export class ScriptPool {
   readonly #clock: Clock;
   readonly #defaultMemory: number;
   readonly #memoryMax: number;
+  readonly #namespaceMemory: ((namespace: string) => number | undefined) | undefined;
   readonly #pool: WorkerPool<ScriptTypes>;
 
   constructor(opts: ScriptPoolOptions) {
     this.#clock = opts.clock;
     this.#defaultMemory = opts.defaultMemoryBytes ?? DEFAULT_MEMORY_BYTES;
     this.#memoryMax = opts.memoryMaxBytes;
+    this.#namespaceMemory = opts.namespaceMemoryBytes;
     const concurrency = Math.max(1, opts.perWorkerConcurrency ?? DEFAULT_CONCURRENCY);
     const workers = Math.max(1, opts.workers);
     const maxWorkers = Math.max(workers, opts.maxWorkers ?? Math.max(workers * 2, 8));
@@ -150,7 +154,8 @@ export class ScriptPool {
       return Promise.resolve(failedOutcome(clock, 'invalid_spec', 'spec.code must be a string'));
     }
     const code = spec.code;
-    const memoryBytes = runMemoryBytes(spec, this.#defaultMemory, this.#memoryMax);
+    const quota = this.#namespaceMemory?.(job.namespace);
+    const memoryBytes = Math.min(runMemoryBytes(spec, this.#defaultMemory, this.#memoryMax), quota ?? Infinity);
     return this.#pool.submit(job, (id) => ({
       id,
       code,

@@ -314,6 +314,20 @@ describe('script pool: limits', () => {
     assert.equal((await pool.run(scriptJob('export default () => "alive"'))).result, 'alive');
   });
 
+  it('a run gets no more memory than its namespace’s quota (scriptMemoryBytes), whatever its spec asks', async () => {
+    const h = newPool({ namespaceMemoryBytes: (ns) => (ns === 'small' ? 16 * 1024 * 1024 : undefined) });
+    try {
+      const bomb = 'export default () => { const a = []; for (;;) a.push(new Uint8Array(1 << 20)); }';
+      const small = await h.pool.run(scriptJob(bomb, { namespace: 'small', memoryBytes: 200 * 1024 * 1024 }));
+      assert.equal(code(small), 'script_memory_limit');
+      assert.match(small.error!.message, /limit of 16777216 bytes/);
+      const other = await h.pool.run(scriptJob(bomb, { memoryBytes: 32 * 1024 * 1024 }));
+      assert.match(other.error!.message, /limit of 33554432 bytes/);
+    } finally {
+      await h.pool.close(1000);
+    }
+  });
+
   it('a run never gets more memory than memoryMaxBytes, whatever its spec asks', async () => {
     const o = await pool.run(scriptJob('export default () => { const a = []; for (;;) a.push(new Uint8Array(1 << 20)); }', { memoryBytes: 8 * 1024 ** 3 }));
     assert.equal(code(o), 'script_memory_limit');
