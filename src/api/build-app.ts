@@ -23,6 +23,7 @@ import { installAuth } from './auth-hook.js';
 import { EventStreamHub } from './event-stream.js';
 import { StreamRegistry } from './stream-registry.js';
 import { installJsonBodyParser } from './json-body.js';
+import { httpsOptions, installHsts } from './tls.js';
 import { DOCS_PREFIX, installDocsHeaders } from './page-headers.js';
 import { DEFAULT_SERVER_TIMEOUTS, serverTimeoutOptions, type ServerTimeouts } from './server-timeouts.js';
 import { installProblemHandlers, type NotFoundFallback } from './problem.js';
@@ -89,8 +90,10 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const schemas = new LazySchemas();
   const buildSerializer = SerializerSelector();
+  const https = httpsOptions(deps.config);
   // One cast: Fastify's types cannot relate a pino Logger instance to its own logger type.
   const fastify = Fastify({
+    ...(https !== undefined && { https }),
     schemaController: {
       compilersFactory: {
         buildSerializer: (externalSchemas: unknown, options: unknown) => schemas.wrap(buildSerializer(externalSchemas as never, options as never)),
@@ -116,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const notFound: { current: NotFoundFallback } = { current: () => false };
   installProblemHandlers(fastify, notFound);
+  if (https !== undefined) installHsts(fastify);
   installJsonBodyParser(fastify);
 
   const version = deps.nodes.self().version;

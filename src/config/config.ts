@@ -126,6 +126,8 @@ export const OPTIONS = {
     def: [],
     doc: 'Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed (also `loopback`, `linklocal`, `uniquelocal`); default none: the client is the socket\'s peer.',
   },
+  tlsCert: { env: 'SUNDIAL_TLS_CERT', kind: 'string', def: '', doc: 'PEM certificate (chain) file: with `tlsKey`, the server speaks HTTPS only (TLS 1.2 or later) and sends Strict-Transport-Security; unset: plain HTTP (put a TLS proxy in front).' },
+  tlsKey: { env: 'SUNDIAL_TLS_KEY', kind: 'string', def: '', doc: 'PEM private key file of `tlsCert`.' },
   bodyLimit: { env: 'SUNDIAL_BODY_LIMIT', kind: 'int', def: 1_048_576, min: 1024, max: 104_857_600, doc: 'Largest API request body in bytes.' },
   influxUrl: { env: 'SUNDIAL_INFLUX_URL', kind: 'string', def: '', doc: 'InfluxDB to write runs, metrics and logs to (`http://127.0.0.1:8086`); unset: no InfluxDB sink. Exempt from the outbound guard.' },
   influxDatabase: { env: 'SUNDIAL_INFLUX_DATABASE', kind: 'string', def: 'sundial', doc: 'InfluxDB 1.x database (`/write?db=`), used when no bucket is set.' },
@@ -300,6 +302,13 @@ export function resolveConfig(input: ResolveInput = {}): Config {
   if (tokenProblem !== null) errors.push({ path: 'adminToken', message: tokenProblem });
   if (errors.length > 0) {
     throw new SundialError('validation_failed', `invalid configuration: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  }
+  if ((out.tlsCert === '') !== (out.tlsKey === '')) {
+    throw new SundialError('validation_failed', 'invalid configuration: tlsCert and tlsKey go together (set both for HTTPS, or neither)');
+  }
+  if (out.tlsCert !== '') {
+    out.tlsCert = resolve(cwd, out.tlsCert as string);
+    out.tlsKey = resolve(cwd, out.tlsKey as string);
   }
   const db = out.databaseUrl as string;
   if (db !== '' && !/^postgres(ql)?:\/\//.test(db)) {
