@@ -72,11 +72,13 @@ export function problemOf(err: SundialError, instance: string): ProblemBody {
 
 /** Sends `err` as a problem. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: SundialError): FastifyReply {
-  if (err.code === 'unauthenticated') {
+  if (err.code === 'unauthenticated' || err.code === 'key_expired') {
     reply.header('www-authenticate', request.headers.authorization ? 'Bearer realm="sundial", error="invalid_token"' : 'Bearer realm="sundial"');
   }
   // 503s are passing: the node starts, drains or waits for its database. Clients retry.
   if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_S));
+  // A rate limit says when its window ends (api/rate-limits.ts).
+  if (err.code === 'rate_limited' && typeof err.extra?.retryAfter === 'number') reply.header('retry-after', String(err.extra.retryAfter));
   // Pre-serialized so no route's response schema can drop a field of the problem.
   return reply
     .code(err.status)

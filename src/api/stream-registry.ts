@@ -4,7 +4,8 @@
 // - a revocation on this node ('api-key:revoked') or relayed from another ('cluster:api-key:revoked')
 //   ends that key's streams at once;
 // - while any stream is open, the keys are re-read every `recheckMs` (one store read for all), so
-//   a revocation whose signal was lost, or a key that expires, ends its streams within that time;
+//   a revocation whose signal was lost, or a key that expires (its own `expiresAt`, or the end of
+//   a rotation's grace period), ends its streams within that time;
 // - a key may hold at most `maxPerKey` streams at once (each costs a socket and a listener):
 //   one more answers 429 before anything is streamed.
 
@@ -20,6 +21,8 @@ export const REVOKED_FRAME = 'event: revoked\ndata: {"code":"unauthenticated","d
 export interface StreamRegistryOptions {
   bus: EventBus;
   store: Pick<Store, 'listApiKeys'>;
+  /** The time keys' expiry is compared with (default Date.now). */
+  now?: () => number;
   /** Streams one key may hold open at once. */
   maxPerKey: number;
   /** How often the keys of open streams are re-read (ms). */
@@ -106,7 +109,8 @@ export class StreamRegistry {
     this.#checking = true;
     try {
       const keys = await this.#o.store.listApiKeys();
-      const valid = new Set(keys.filter((k) => k.revokedAt === null).map((k) => `key:${k.id}`));
+      const now = (this.#o.now ?? Date.now)();
+      const valid = new Set(keys.filter((k) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now)).map((k) => `key:${k.id}`));
       for (const actorId of [...this.#byKey.keys()]) if (!valid.has(actorId)) this.#endKey(actorId);
     } catch (err) {
       this.#o.onError?.(err);

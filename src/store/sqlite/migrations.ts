@@ -273,6 +273,16 @@ CREATE TABLE leases (
 CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
 `;
 
+// API keys that expire, rotate, carry scopes and remember where they were used (issue 12,
+// docs/security.md "API keys"). All nullable: existing keys never expire and are not narrowed.
+const V9 = `
+ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+ALTER TABLE api_keys ADD COLUMN scopes TEXT;
+ALTER TABLE api_keys ADD COLUMN last_used_from TEXT;
+ALTER TABLE api_keys ADD COLUMN addresses TEXT;
+ALTER TABLE api_keys ADD COLUMN replaced_by TEXT;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
@@ -282,6 +292,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, description: 'finished runs by finish time, for retention', sql: V5 },
   { version: 6, description: 'notification channels and outbox', sql: V6 },
   { version: 7, description: 'alert rules, alerts and leases', sql: V7 },
+  { version: 9, description: 'API key expiry, scopes, rotation and last use', sql: V9 },
 ];
 
 /** The schema version this code writes. */
