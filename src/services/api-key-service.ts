@@ -122,8 +122,12 @@ export class ApiKeyService {
       oldExpiresAt: new Date(Math.min(oldExpiresAt, old.expiresAt ?? Infinity)).toISOString(),
     });
     const rotated = await this.#d.store.rotateApiKey({ oldId: id, successor, oldExpiresAt, now, audit });
-    // With no grace the old key stops now: forget it here, and streams re-check expiry each second.
-    if (graceMs === 0) this.#auth.invalidate();
+    // With no grace the old key stops now, as if revoked: this node's cache forgets it, the other
+    // nodes' caches too (the revocation signal), and its open streams end everywhere.
+    if (graceMs === 0) {
+      this.#auth.invalidate();
+      this.#d.bus.emit('api-key:revoked', { id, at: now });
+    }
     return { ...rotated, secret };
   }
 
