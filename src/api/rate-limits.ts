@@ -6,8 +6,9 @@
 //   revoked or expired one): SUNDIAL_RATE_LIMIT_ANON a minute. Once spent, the address gets 429
 //   before its key is even looked up, until the window ends: guessing and floods cost neither
 //   store reads nor audit rows.
-// The client address is Fastify's `request.ip`, which honours SUNDIAL_TRUST_PROXY. Only /v1
-// routes are limited: /healthz, /readyz and /metrics are for probes and scrapers.
+// The client address is Fastify's `request.ip`, which honours SUNDIAL_TRUST_PROXY (IPv6 grouped
+// per /64 by the plugin's own key generator). Only /v1 routes are limited: /healthz, /readyz and
+// /metrics are for probes and scrapers.
 
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
