@@ -17,6 +17,8 @@ import type { Store } from '../store/store.js';
 
 /** The last frame of a stream ended by its key's revocation (clients should not reconnect). */
 export const REVOKED_FRAME = 'event: revoked\ndata: {"code":"unauthenticated","detail":"the API key was revoked"}\n\n';
+/** The last frame of a stream whose key expired: the same event (clients stop either way), its own code. */
+export const EXPIRED_FRAME = 'event: revoked\ndata: {"code":"key_expired","detail":"the API key has expired"}\n\n';
 
 export interface StreamRegistryOptions {
   bus: EventBus;
@@ -83,12 +85,12 @@ export class StreamRegistry {
     this.#stopTimer();
   }
 
-  #endKey(actorId: string): void {
+  #endKey(actorId: string, frame = REVOKED_FRAME): void {
     const set = this.#byKey.get(actorId);
     if (set === undefined) return;
     this.#byKey.delete(actorId);
     for (const res of set) {
-      if (!res.writableEnded) res.end(REVOKED_FRAME);
+      if (!res.writableEnded) res.end(frame);
     }
     if (this.#byKey.size === 0) this.#stopTimer();
   }
@@ -110,8 +112,12 @@ export class StreamRegistry {
     try {
       const keys = await this.#o.store.listApiKeys();
       const now = (this.#o.now ?? Date.now)();
-      const valid = new Set(keys.filter((k) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now)).map((k) => `key:${k.id}`));
-      for (const actorId of [...this.#byKey.keys()]) if (!valid.has(actorId)) this.#endKey(actorId);
+      const byActor = new Map(keys.map((k) => [`key:${k.id}`, k]));
+      for (const actorId of [...this.#byKey.keys()]) {
+        const k = byActor.get(actorId);
+        if (k === undefined || k.revokedAt !== null) this.#endKey(actorId);
+        else if (k.expiresAt !== null && k.expiresAt <= now) this.#endKey(actorId, EXPIRED_FRAME);
+      }
     } catch (err) {
       this.#o.onError?.(err);
     } finally {

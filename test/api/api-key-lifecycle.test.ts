@@ -93,7 +93,7 @@ describe('expiry', () => {
       api.clock.advance(60_000);
       // The registry re-reads the keys every 20 ms here; the stream must end by itself.
       const text = await stream.text();
-      assert.match(text, /event: revoked/);
+      assert.match(text, /event: revoked\ndata: \{"code":"key_expired"/);
     } finally {
       await api.close();
     }

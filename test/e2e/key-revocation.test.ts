@@ -15,7 +15,7 @@ let b: ClusterNode;
 before(async () => {
   // The tests poll with keys that are refused; those count against 127.0.0.1's failure budget.
   cluster = await Cluster.create({ prefix: 'keys', env: { SUNDIAL_RATE_LIMIT_ANON: '10000' } });
-  [a, b] = await cluster.startAll([{ id: 'k1' }, { id: 'k2' }]);
+  [a, b] = (await cluster.startAll([{ id: 'k1' }, { id: 'k2' }])) as [ClusterNode, ClusterNode];
 });
 after(async () => {
   await cluster?.close();
