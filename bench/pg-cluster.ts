@@ -95,6 +95,8 @@ export function startNodeProcess(databaseUrl: string, nodeId: string, env: Recor
       SUNDIAL_NODE_ID: nodeId,
       SUNDIAL_PORT: '0',
       SUNDIAL_LOG_LEVEL: 'info',
+      // Benchmarks measure the server, not its per-key throttle.
+      SUNDIAL_RATE_LIMIT: '0',
       SUNDIAL_TASKS_DIR: join(PROJECT_ROOT, 'bench/tasks'),
       ...env,
     },

@@ -97,6 +97,9 @@ async function boot(extra: ConfigSource = {}, nodes = 1): Promise<Booted> {
       adminToken: TOKEN,
       logLevel: 'warn',
       nodeId: 'bench',
+      // The load generators send thousands of requests a second with one key: no per-key limit
+      // (SUNDIAL_RATE_LIMIT), measured here is the server, not its throttle. --set rateLimit=… overrides.
+      rateLimit: 0,
       ...(db !== null && { databaseUrl: db.url }),
       ...settings,
       ...extra,
@@ -105,7 +108,7 @@ async function boot(extra: ConfigSource = {}, nodes = 1): Promise<Booted> {
   const server = await startServer(config);
   const others: NodeProcess[] = [];
   for (let i = 2; i <= nodes && db !== null; i++) {
-    const env: Record<string, string> = { SUNDIAL_ADMIN_TOKEN: TOKEN, SUNDIAL_LOG_LEVEL: 'warn', SUNDIAL_DATA_DIR: join(dir, `data-${i}`) };
+    const env: Record<string, string> = { SUNDIAL_ADMIN_TOKEN: TOKEN, SUNDIAL_LOG_LEVEL: 'warn', SUNDIAL_DATA_DIR: join(dir, `data-${i}`), SUNDIAL_RATE_LIMIT: '0' };
     for (const [k, v] of Object.entries({ ...settings, ...extra })) env[`SUNDIAL_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = String(v);
     others.push(await startNodeProcess(db.url, `bench-${i}`, env));
   }

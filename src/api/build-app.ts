@@ -20,6 +20,8 @@ import type { Store } from '../store/store.js';
 import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { createServices } from '../services/index.js';
 import { installAuth } from './auth-hook.js';
+import { FailureAudit } from '../auth/failure-audit.js';
+import { installRateLimits } from './rate-limits.js';
 import { EventStreamHub } from './event-stream.js';
 import { StreamRegistry } from './stream-registry.js';
 import { installJsonBodyParser } from './json-body.js';
@@ -146,13 +148,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const streams = new StreamRegistry({
     bus: deps.bus,
     store: deps.store,
+    now: () => deps.clock.now(),
     maxPerKey: deps.config.streamsPerKey,
     ...(deps.streamRecheckMs !== undefined && { recheckMs: deps.streamRecheckMs }),
     onError: (err) => fastify.log.warn({ err }, 're-checking the keys of open streams failed; trying again'),
   });
+  const failures = new FailureAudit({
+    store: deps.store,
+    clock: deps.clock,
+    onError: (err) => fastify.log.warn({ err }, 'writing an auth.failed audit row failed'),
+  });
+  const limits = await installRateLimits(fastify, { perKey: deps.config.rateLimit, perAddress: deps.config.rateLimitAnon });
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    failures.close();
     streams.close();
     // Open event streams would keep the server from closing.
     hub.closeAll();
@@ -168,7 +178,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   notFound.current = await installUi(fastify, deps.uiDir);
   await app.register(
     async (v1) => {
-      installAuth(v1, authenticator);
+      installAuth(v1, authenticator, { limits, failures });
       const opts = { services };
       await v1.register(taskRoutes, opts);
       await v1.register(runRoutes, { ...opts, bus: deps.bus, store: deps.store, live: deps.runOutput, heartbeatMs: deps.sseHeartbeatMs ?? 15_000, streams });

@@ -72,14 +72,14 @@ export function problemOf(err: SundialError, instance: string): ProblemBody {
 
 /** Sends `err` as a problem. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: SundialError): FastifyReply {
-  if (err.code === 'unauthenticated') {
+  if (err.code === 'unauthenticated' || err.code === 'key_expired') {
     reply.header('www-authenticate', request.headers.authorization ? 'Bearer realm="sundial", error="invalid_token"' : 'Bearer realm="sundial"');
   }
   // 503s are passing: the node starts, drains or waits for its database. Clients retry.
   if (err.status === 503) reply.header('retry-after', String(RETRY_AFTER_S));
-  // A rate with a known refill (a namespace's runsPerMinute) says when the next one is allowed.
-  const retryAfter = err.extra?.retryAfterSeconds;
-  if (err.status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+  // A rate limit says when its window ends (api/rate-limits.ts), a namespace's runsPerMinute
+  // when its bucket has room again (services/quota-guard.ts).
+  if (err.status === 429 && typeof err.extra?.retryAfter === 'number') reply.header('retry-after', String(err.extra.retryAfter));
   // Pre-serialized so no route's response schema can drop a field of the problem.
   return reply
     .code(err.status)

@@ -4,7 +4,8 @@
 // - a revocation on this node ('api-key:revoked') or relayed from another ('cluster:api-key:revoked')
 //   ends that key's streams at once;
 // - while any stream is open, the keys are re-read every `recheckMs` (one store read for all), so
-//   a revocation whose signal was lost, or a key that expires, ends its streams within that time;
+//   a revocation whose signal was lost, or a key that expires (its own `expiresAt`, or the end of
+//   a rotation's grace period), ends its streams within that time;
 // - a key may hold at most `maxPerKey` streams at once (each costs a socket and a listener):
 //   one more answers 429 before anything is streamed.
 
@@ -16,10 +17,14 @@ import type { Store } from '../store/store.js';
 
 /** The last frame of a stream ended by its key's revocation (clients should not reconnect). */
 export const REVOKED_FRAME = 'event: revoked\ndata: {"code":"unauthenticated","detail":"the API key was revoked"}\n\n';
+/** The last frame of a stream whose key expired: the same event (clients stop either way), its own code. */
+export const EXPIRED_FRAME = 'event: revoked\ndata: {"code":"key_expired","detail":"the API key has expired"}\n\n';
 
 export interface StreamRegistryOptions {
   bus: EventBus;
   store: Pick<Store, 'listApiKeys'>;
+  /** The time keys' expiry is compared with (default Date.now). */
+  now?: () => number;
   /** Streams one key may hold open at once. */
   maxPerKey: number;
   /** How often the keys of open streams are re-read (ms). */
@@ -80,12 +85,12 @@ export class StreamRegistry {
     this.#stopTimer();
   }
 
-  #endKey(actorId: string): void {
+  #endKey(actorId: string, frame = REVOKED_FRAME): void {
     const set = this.#byKey.get(actorId);
     if (set === undefined) return;
     this.#byKey.delete(actorId);
     for (const res of set) {
-      if (!res.writableEnded) res.end(REVOKED_FRAME);
+      if (!res.writableEnded) res.end(frame);
     }
     if (this.#byKey.size === 0) this.#stopTimer();
   }
@@ -106,8 +111,13 @@ export class StreamRegistry {
     this.#checking = true;
     try {
       const keys = await this.#o.store.listApiKeys();
-      const valid = new Set(keys.filter((k) => k.revokedAt === null).map((k) => `key:${k.id}`));
-      for (const actorId of [...this.#byKey.keys()]) if (!valid.has(actorId)) this.#endKey(actorId);
+      const now = (this.#o.now ?? Date.now)();
+      const byActor = new Map(keys.map((k) => [`key:${k.id}`, k]));
+      for (const actorId of [...this.#byKey.keys()]) {
+        const k = byActor.get(actorId);
+        if (k === undefined || k.revokedAt !== null) this.#endKey(actorId);
+        else if (k.expiresAt !== null && k.expiresAt <= now) this.#endKey(actorId, EXPIRED_FRAME);
+      }
     } catch (err) {
       this.#o.onError?.(err);
     } finally {

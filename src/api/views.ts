@@ -116,7 +116,11 @@ export function apiKeyView(k: ApiKey): Static<typeof ApiKeyView> {
     createdAt: iso(k.createdAt),
     createdBy: k.createdBy,
     lastUsedAt: isoOrNull(k.lastUsedAt),
+    lastUsedFrom: k.lastUsedFrom,
     revokedAt: isoOrNull(k.revokedAt),
+    expiresAt: isoOrNull(k.expiresAt),
+    scopes: k.scopes,
+    replacedBy: k.replacedBy,
   };
 }
 

@@ -4,6 +4,8 @@
 // characters, too repetitive) and lets any real random token through, including
 // `openssl rand -hex 16` (32 characters, 128 bits).
 
+import { tokenShape } from '../core/api-key-token.js';
+
 /** Fewest characters. */
 export const ADMIN_TOKEN_MIN_LENGTH = 32;
 /** Fewest distinct characters (a random 32-character hex token has 8 or more all but once in millions). */
@@ -27,6 +29,8 @@ export function adminTokenProblem(token: string): string | null {
   const advice = 'use a random one, e.g. `openssl rand -base64 32`, or leave it unset on a first start to have one generated';
   const length = [...token].length;
   if (length < ADMIN_TOKEN_MIN_LENGTH) return `is ${length} characters long; it must have at least ${ADMIN_TOKEN_MIN_LENGTH}: ${advice}`;
+  // The API refuses such a token before any lookup (core/api-key-token.ts), so it could never log in.
+  if (tokenShape(token) === 'malformed') return `has the shape of a Sundial key (sdl_ and 49 letters and digits) but not its checksum: ${advice}`;
   if (new Set(token).size < MIN_DISTINCT || estimatedBits(token) < MIN_BITS) return `is too repetitive to be a secret: ${advice}`;
   return null;
 }

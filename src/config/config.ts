@@ -120,6 +120,22 @@ export const OPTIONS = {
     max: 100_000,
     doc: 'Server-sent event streams (/v1/events, log follow) one API key may hold open on a node at once; one more answers 429.',
   },
+  rateLimit: {
+    env: 'SUNDIAL_RATE_LIMIT',
+    kind: 'int',
+    def: 6000,
+    min: 0,
+    max: 100_000_000,
+    doc: 'Requests a minute one API key may send to a node (429 `rate_limited` with Retry-After past it); 0: no limit.',
+  },
+  rateLimitAnon: {
+    env: 'SUNDIAL_RATE_LIMIT_ANON',
+    kind: 'int',
+    def: 60,
+    min: 0,
+    max: 100_000_000,
+    doc: 'Requests a minute one client address may send to a node without a valid API key (none, malformed, unknown, revoked, expired); past it even valid keys from that address get 429 until the minute ends; 0: no limit.',
+  },
   trustProxy: {
     env: 'SUNDIAL_TRUST_PROXY',
     kind: 'list',

@@ -20,6 +20,8 @@ export const ERROR_CATALOG = {
   task_not_found: { status: 404, title: 'No such task' },
   run_not_found: { status: 404, title: 'No such run' },
   api_key_not_found: { status: 404, title: 'No such API key' },
+  api_key_not_active: { status: 409, title: 'The API key is revoked, expired or already rotated' },
+  key_expired: { status: 401, title: 'The API key has expired' },
   channel_not_found: { status: 404, title: 'No such notification channel' },
   task_name_taken: { status: 409, title: 'A task with this name already exists' },
   channel_name_taken: { status: 409, title: 'A channel with this name already exists' },

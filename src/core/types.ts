@@ -127,6 +127,8 @@ export interface Actor {
   namespaces: readonly string[];
   /** Remote address of the request, when there was one. */
   ip?: string;
+  /** The key's scopes when it has any (auth/scopes.ts): they narrow what `role` allows. */
+  scopes?: readonly string[];
 }
 
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -263,7 +265,15 @@ export interface ApiKey {
   createdAt: Millis;
   createdBy: string;
   lastUsedAt: Millis | null;
+  /** Client address of the last recorded use (written at most once a minute per node). */
+  lastUsedFrom: string | null;
   revokedAt: Millis | null;
+  /** When the key stops working by itself (null: never); a rotated key's grace period ends here. */
+  expiresAt: Millis | null;
+  /** Scopes that narrow what the role allows (auth/scopes.ts); null: no narrowing. */
+  scopes: string[] | null;
+  /** The key that replaced this one by rotation (it keeps working until `expiresAt`). */
+  replacedBy: string | null;
 }
 
 export interface AuditEntry {

@@ -62,9 +62,9 @@ export class QuotaGuard {
       b.tokens -= 1;
       return;
     }
-    const retryAfterSeconds = Math.max(1, Math.ceil(((1 - b.tokens) * 60_000) / perMinute / 1000));
-    throw new SundialError('rate_limited', `namespace "${namespace}" may create ${perMinute} runs a minute (SUNDIAL_QUOTAS runsPerMinute); try again in ${retryAfterSeconds} s`, {
-      extra: { quota: 'runsPerMinute', limit: perMinute, retryAfterSeconds },
+    const retryAfter = Math.max(1, Math.ceil(((1 - b.tokens) * 60_000) / perMinute / 1000));
+    throw new SundialError('rate_limited', `namespace "${namespace}" may create ${perMinute} runs a minute (SUNDIAL_QUOTAS runsPerMinute); try again in ${retryAfter} s`, {
+      extra: { quota: 'runsPerMinute', limit: perMinute, retryAfter },
     });
   }
 

@@ -11,7 +11,7 @@ import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun } from './run-events.js';
 import type { QuotaGuard } from './quota-guard.js';
-import { payloadDigest, requireShellAdmin } from './shell-guard.js';
+import { payloadDigest, requireShellAdmin, requireTaskWrite } from './shell-guard.js';
 import type { TaskRef, TaskService } from './task-service.js';
 
 /** A manual run request. */
@@ -54,7 +54,7 @@ export class RunService {
    */
   async trigger(actor: Actor, ref: TaskRef, req: RunRequest): Promise<{ run: Run; created: boolean }> {
     const task = await this.#tasks.get(actor, ref);
-    requireShellAdmin(actor, task.kind, 'run');
+    requireTaskWrite(actor, task.kind, 'run');
     // Schedule occurrences use `<taskId>:<occurrence ms>` as their key; a manual run holding one
     // would make the planner's insert of that occurrence a no-op, silently skipping it.
     if (req.idempotencyKey !== undefined && req.idempotencyKey.startsWith(`${task.id}:`)) {
@@ -86,7 +86,7 @@ export class RunService {
   /** Puts one run of the task on the calendar at `at` (trigger `api`). */
   async scheduleOnce(actor: Actor, ref: TaskRef, at: Millis): Promise<Run> {
     const task = await this.#tasks.get(actor, ref);
-    requireShellAdmin(actor, task.kind, 'schedule');
+    requireTaskWrite(actor, task.kind, 'schedule');
     const now = this.#d.clock.now();
     this.#quotas.takeRun(task.namespace, now);
     const draft = this.#draft(actor, task, 'api', now, at, task.payload, undefined);

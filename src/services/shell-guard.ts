@@ -7,10 +7,20 @@
 import { createHash } from 'node:crypto';
 import { SundialError } from '../core/errors.js';
 import type { Actor, TaskKind } from '../core/types.js';
+import { requireScope } from '../auth/scopes.js';
 
 /** Throws `forbidden` unless `actor` is an admin, when the task is a shell task. */
 export function requireShellAdmin(actor: Actor, kind: TaskKind, what: string): void {
   if (kind === 'shell' && actor.role !== 'admin') throw new SundialError('forbidden', `only admin keys may ${what} shell tasks`);
+}
+
+/**
+ * Everything that decides what a task of `kind` runs or when: the shell rule above, and the key's
+ * scopes (a key with `tasks:write:http` only may not touch a script task; auth/scopes.ts).
+ */
+export function requireTaskWrite(actor: Actor, kind: TaskKind, what: string): void {
+  requireShellAdmin(actor, kind, what);
+  requireScope(actor, 'tasks', kind);
 }
 
 /**

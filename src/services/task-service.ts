@@ -12,8 +12,9 @@ import { coversNamespace, homeNamespace, readScope, requireNamespace } from '../
 import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun, statusBeforeCancel } from './run-events.js';
-import { payloadDigest, requireShellAdmin } from './shell-guard.js';
+import { payloadDigest, requireTaskWrite } from './shell-guard.js';
 import type { QuotaGuard } from './quota-guard.js';
+import { requireScope } from '../auth/scopes.js';
 import { validateTaskSpec, type SpecChecks } from './task-spec.js';
 import { createOutboundGuard } from '../executor/outbound-guard.js';
 import { ErrorCollector } from './validation.js';
@@ -104,6 +105,7 @@ export class TaskService {
     const now = clock.now();
     const namespace = input.namespace ?? homeNamespace(actor);
     requireNamespace(actor, namespace);
+    requireScope(actor, 'tasks', input.kind);
     if (input.kind === 'script') await this.#checks.loadScriptSyntaxChecker?.();
     const check = new ErrorCollector();
     const spec = check.run(() => validateTaskSpec(input.kind, input.spec, this.#checks, actor));
@@ -188,13 +190,15 @@ export class TaskService {
     const notify = (patch.policies as { notify?: unknown } | undefined)?.notify;
     const unknownChannels = Array.isArray(notify) ? await missingChannels(this.#d.store, (await this.get(actor, ref)).namespace, notify) : [];
     return this.#change(actor, ref, expectedVersion, (current, now) => {
-      requireShellAdmin(actor, current.kind, 'change');
+      requireTaskWrite(actor, current.kind, 'change');
       const next: Task = { ...current };
       const check = new ErrorCollector();
       if (patch.name !== undefined) next.name = patch.name;
       if (patch.description !== undefined) next.description = patch.description;
       if (patch.kind !== undefined || patch.spec !== undefined) {
         const kind = patch.kind ?? current.kind;
+        // A key scoped to some kinds may not turn a task into another kind either.
+        requireScope(actor, 'tasks', kind);
         if (kind !== current.kind && patch.spec === undefined) {
           check.add([{ path: '/spec', message: `is required when kind changes (from ${current.kind} to ${kind})` }]);
         } else {
@@ -232,7 +236,7 @@ export class TaskService {
   /** Sets (or, with null, removes) the task's recurrence and replaces its pending occurrence. */
   async setSchedule(actor: Actor, ref: TaskRef, scheduleInput: unknown): Promise<Task> {
     return this.#change(actor, ref, undefined, (current, now) => {
-      requireShellAdmin(actor, current.kind, 'schedule');
+      requireTaskWrite(actor, current.kind, 'schedule');
       return {
         next: { ...current, schedule: this.#schedule(scheduleInput, now) },
         action: 'task.schedule',
@@ -246,7 +250,7 @@ export class TaskService {
   /** Pauses a task: its pending schedule occurrence is cancelled (reason `paused`). */
   async pause(actor: Actor, ref: TaskRef): Promise<Task> {
     return this.#change(actor, ref, undefined, (current) => {
-      requireShellAdmin(actor, current.kind, 'pause');
+      requireTaskWrite(actor, current.kind, 'pause');
       return current.status === 'paused'
         ? null
         : { next: { ...current, status: 'paused' }, action: 'task.pause', event: 'paused', detail: {}, replacePending: 'paused' };
@@ -256,7 +260,7 @@ export class TaskService {
   /** Resumes a task: the next occurrence is planned from now. */
   async resume(actor: Actor, ref: TaskRef): Promise<Task> {
     return this.#change(actor, ref, undefined, (current) => {
-      requireShellAdmin(actor, current.kind, 'resume');
+      requireTaskWrite(actor, current.kind, 'resume');
       return current.status === 'active'
         ? null
         : { next: { ...current, status: 'active' }, action: 'task.resume', event: 'resumed', detail: {}, replacePending: 'resumed' };
@@ -267,7 +271,7 @@ export class TaskService {
   async delete(actor: Actor, ref: TaskRef): Promise<void> {
     const { store, clock, scheduler, bus } = this.#d;
     const task = await this.get(actor, ref);
-    requireShellAdmin(actor, task.kind, 'delete');
+    requireTaskWrite(actor, task.kind, 'delete');
     const now = clock.now();
     const target = { type: 'task', id: task.id, namespace: task.namespace } as const;
     const outcome = await store.deleteTask(task.id, now, auditOf(actor, now, 'task.delete', target, { name: task.name }));

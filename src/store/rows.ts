@@ -286,7 +286,12 @@ export interface ApiKeyRow {
   prefix: string;
   hash: string;
   last_used_at: number | null;
+  last_used_from: string | null;
   revoked_at: number | null;
+  expires_at: number | null;
+  scopes: string | null;
+  replaced_by: string | null;
+  addresses: string | null;
   created_at: number;
   created_by: string;
 }
@@ -301,14 +306,36 @@ export function rowToApiKey(r: ApiKeyRow): ApiKey {
     prefix: r.prefix,
     createdAt: r.created_at,
     createdBy: r.created_by,
-    lastUsedAt: r.last_used_at,
-    revokedAt: r.revoked_at,
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
+    lastUsedFrom: r.last_used_from,
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    scopes: r.scopes === null ? null : (JSON.parse(r.scopes) as string[]),
+    replacedBy: r.replaced_by,
   };
 }
 
 /** Builds a StoredApiKey (with its hash) from its row. */
 export function rowToStoredApiKey(r: ApiKeyRow): StoredApiKey {
-  return { ...rowToApiKey(r), hash: r.hash };
+  return { ...rowToApiKey(r), hash: r.hash, addresses: r.addresses === null ? [] : (JSON.parse(r.addresses) as string[]) };
+}
+
+/**
+ * A key's remembered addresses after a use from `ip`: the address moves to the end (newest), the
+ * oldest falls off past `max`. `isNew` when it was not remembered.
+ */
+export function mergeKeyAddress(addresses: readonly string[], ip: string, max: number): { addresses: string[]; isNew: boolean } {
+  const isNew = !addresses.includes(ip);
+  const next = [...addresses.filter((a) => a !== ip), ip];
+  return { addresses: next.slice(Math.max(0, next.length - max)), isNew };
+}
+
+/** Why a key cannot be rotated (revoked, expired, already rotated), or null when it can. */
+export function rotationRefusal(key: ApiKey, now: number): string | null {
+  if (key.revokedAt !== null) return 'the key is revoked';
+  if (key.replacedBy !== null) return `the key was already rotated (to ${key.replacedBy}); rotate that one`;
+  if (key.expiresAt !== null && key.expiresAt <= now) return 'the key has expired';
+  return null;
 }
 
 /** An `audit` row. */

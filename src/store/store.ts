@@ -258,6 +258,34 @@ export interface AuditFilter {
 /** An API key row with the hash used to find it. */
 export interface StoredApiKey extends ApiKey {
   hash: string;
+  /** The last few client addresses the key was used from, oldest first (API_KEY_ADDRESSES at most). */
+  addresses: string[];
+}
+
+/** A key to insert: a StoredApiKey whose use, rotation and narrowing fields may be left out. */
+export type NewApiKey = Omit<StoredApiKey, 'lastUsedFrom' | 'expiresAt' | 'scopes' | 'replacedBy' | 'addresses'> &
+  Partial<Pick<StoredApiKey, 'expiresAt' | 'scopes'>>;
+
+/** How many client addresses a key remembers (a use from another one is audited). */
+export const API_KEY_ADDRESSES = 8;
+
+/** A use of a key to record (at most once a minute per key and node, or from a new address). */
+export interface ApiKeyUse {
+  id: string;
+  at: Millis;
+  ip: string | null;
+  /** Written, in the same transaction, when `ip` is not among the key's remembered addresses (and it has some). */
+  newAddressAudit: NewAudit | null;
+}
+
+/** A rotation: the successor to insert and when the old key stops (the end of its grace period). */
+export interface ApiKeyRotation {
+  oldId: string;
+  successor: NewApiKey;
+  /** The old key's new expiry (never later than one it already had). */
+  oldExpiresAt: Millis;
+  now: Millis;
+  audit: NewAudit;
 }
 
 /** Result of asking to cancel a run. */
@@ -418,12 +446,23 @@ export interface Store {
   countTasks(namespaces: NamespaceScope): Promise<Partial<Record<TaskStatus, number>>>;
 
   // ---- keys, audit, nodes ----
-  createApiKey(key: StoredApiKey, audit: NewAudit): Promise<ApiKey>;
+  createApiKey(key: NewApiKey, audit: NewAudit): Promise<ApiKey>;
   findApiKeyByHash(hash: string): Promise<StoredApiKey | null>;
   listApiKeys(): Promise<ApiKey[]>;
   revokeApiKey(id: string, now: Millis, audit: NewAudit): Promise<ApiKey>;
-  /** Records that a key was used (best effort, may be batched). */
-  touchApiKey(id: string, now: Millis): Promise<void>;
+  /**
+   * Records that a key was used (best effort, may be batched): `lastUsedAt` (never moved back),
+   * `lastUsedFrom`, and the address among the remembered ones; a new address writes
+   * `newAddressAudit` too. True when the address was new.
+   */
+  recordApiKeyUse(use: ApiKeyUse): Promise<boolean>;
+  /**
+   * Inserts `successor` and makes the old key expire at `oldExpiresAt` (or earlier, if it already
+   * did), marking it replaced, in one transaction with the audit row. Refuses with
+   * `api_key_not_found`, or `api_key_not_active` when the old key is revoked, expired or was
+   * already rotated. Returns both.
+   */
+  rotateApiKey(rotation: ApiKeyRotation): Promise<{ old: ApiKey; key: ApiKey }>;
   countApiKeys(): Promise<number>;
   listAudit(filter: AuditFilter): Promise<Page<AuditEntry>>;
   /** Writes an audit row on its own (for changes that have no other row, e.g. a login failure). */

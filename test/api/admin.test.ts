@@ -292,6 +292,7 @@ describe('OpenAPI', () => {
       ['get', '/v1/me'],
       ['post', '/v1/api-keys'],
       ['get', '/v1/api-keys'],
+      ['post', '/v1/api-keys/{id}/rotate'],
       ['delete', '/v1/api-keys/{id}'],
       ['get', '/v1/audit'],
       ['get', '/v1/cluster/nodes'],

@@ -1,7 +1,7 @@
 // Who may do what: keys, roles, namespaces, the bootstrap admin and the auth cache.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { API_KEY_RE, hashApiKey } from '../../src/auth/api-key-secret.js';
+import { API_KEY_RE, generateApiKeySecret, hashApiKey } from '../../src/auth/api-key-secret.js';
 import { ensureBootstrapAdmin } from '../../src/auth/bootstrap.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { ADMIN_TOKEN, httpTask, startApi, type ApiHarness } from '../helpers/api-harness.js';
@@ -144,12 +144,12 @@ describe('namespaces', () => {
 });
 
 describe('API keys', () => {
-  test('a new key is sdl_ + 43 base64url characters, shown once, stored only as a hash', async () => {
+  test('a new key is sdl_ + 43 base62 characters + a 6-character checksum, shown once, stored only as a hash', async () => {
     const res = await h.call({ method: 'POST', url: '/v1/api-keys', payload: { name: 'ci-bot', role: 'operator', namespaces: ['ci'] } });
     assert.equal(res.statusCode, 201, res.body);
     const body = res.json() as { id: string; secret: string; prefix: string; namespaces: string[]; role: string };
     assert.match(body.secret, API_KEY_RE);
-    assert.equal(body.secret.length, 47);
+    assert.equal(body.secret.length, 53);
     assert.ok(body.secret.startsWith(body.prefix));
     assert.deepEqual(body.namespaces, ['ci']);
     const stored = await h.store.findApiKeyByHash(hashApiKey(body.secret));
@@ -211,7 +211,12 @@ describe('API keys', () => {
       for (let i = 0; i < 50; i++) await fresh.call({ method: 'GET', url: '/v1/tasks' });
       assert.equal(reads, 1, 'one read for 100 requests, even 50 concurrent first ones');
       // Unknown tokens are remembered briefly too.
-      for (let i = 0; i < 20; i++) await fresh.call({ method: 'GET', url: '/v1/tasks', token: 'sdl_nope' });
+      const unknown = generateApiKeySecret();
+      for (let i = 0; i < 20; i++) await fresh.call({ method: 'GET', url: '/v1/tasks', token: unknown });
+      assert.equal(reads, 2);
+      // Malformed ones (a key's shape with a wrong checksum, or too short) are never looked up.
+      const typo = unknown.slice(0, -1) + (unknown.endsWith('a') ? 'b' : 'a');
+      for (const token of [typo, 'sdl_nope']) assert.equal((await fresh.call({ method: 'GET', url: '/v1/tasks', token })).statusCode, 401);
       assert.equal(reads, 2);
     } finally {
       await fresh.close();

@@ -48,8 +48,8 @@ describe('namespace quotas', () => {
     const refused = await h.call({ method: 'POST', url: `/v1/tasks/${id}/schedule`, payload: { at: '2026-03-02T12:00:00Z' } });
     assert.equal(refused.statusCode, 429, refused.body);
     assert.equal(refused.headers['retry-after'], '20');
-    const body = refused.json() as { code: string; quota: string; retryAfterSeconds: number };
-    assert.deepEqual([body.code, body.quota, body.retryAfterSeconds], ['rate_limited', 'runsPerMinute', 20]);
+    const body = refused.json() as { code: string; quota: string; retryAfter: number };
+    assert.deepEqual([body.code, body.quota, body.retryAfter], ['rate_limited', 'runsPerMinute', 20]);
     assert.equal(await count(`/v1/runs?task=${id}&namespace=small&limit=100`), before + 3);
     // Other namespaces have no such quota.
     const other = ((await h.call({ method: 'GET', url: '/v1/tasks?namespace=other' })).json() as { items: { id: string }[] }).items[0]!.id;

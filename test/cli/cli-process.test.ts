@@ -470,8 +470,23 @@ describe('sundial run, schedule, key and admin commands', { concurrency: 8 }, ()
     const list = await withStub({ 'GET /v1/api-keys': { json: { items: [key], nextCursor: null } } }, ['key', 'list']);
     assert.equal(
       list.stdout,
-      'ID  NAME  ROLE      NAMESPACES  PREFIX   CREATED              LAST USED  REVOKED\nk1  ci    operator  team-a      sk_abcd  2026-11-28 12:00:00  -          -\n',
+      'ID  NAME  ROLE      NAMESPACES  PREFIX   CREATED              LAST USED  EXPIRES  REVOKED\nk1  ci    operator  team-a      sk_abcd  2026-11-28 12:00:00  -          -        -\n',
     );
+
+    const scoped = await withStub({ 'POST /v1/api-keys': { status: 201, json: { ...key, secret: 'sk_abcdSECRET2' } } }, [
+      'key', 'create', '--name', 'ci', '--expires-in', '30d', '--scopes', 'tasks:write:http, runs:write',
+    ]);
+    assert.equal(scoped.code, 0, scoped.stderr);
+    assert.deepEqual(scoped.requests[0]!.body, { name: 'ci', role: 'viewer', expiresIn: '30d', scopes: ['tasks:write:http', 'runs:write'] });
+
+    const rotated = await withStub(
+      { 'POST /v1/api-keys/k1/rotate': { status: 201, json: { ...key, id: 'k2', secret: 'sk_newSECRET', previous: { ...key, expiresAt: '2026-11-29T12:00:00.000Z', replacedBy: 'k2' } } } },
+      ['key', 'rotate', 'k1', '--grace-period', '2h'],
+    );
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.deepEqual(rotated.requests[0]!.body, { gracePeriod: '2h' });
+    assert.equal(rotated.stdout, 'sk_newSECRET\n');
+    assert.match(rotated.stderr, /rotated key k1 to k2.*works until 2026-11-29T12:00:00.000Z/);
 
     const revoke = await withStub({ 'DELETE /v1/api-keys/k1': { json: { ...key, revokedAt: '2026-11-28T13:00:00.000Z' } } }, ['key', 'revoke', 'k1']);
     assert.equal(revoke.code, 0, revoke.stderr);

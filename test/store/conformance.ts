@@ -1363,15 +1363,15 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         assert.equal((created as { hash?: unknown }).hash, undefined, 'the API key view carries no hash');
         assert.deepEqual(created.namespaces, ['a', 'b']);
         assert.equal(await store.countApiKeys(), 1);
-        assert.deepEqual(await store.findApiKeyByHash(key.hash), key);
+        assert.deepEqual(await store.findApiKeyByHash(key.hash), { ...key, lastUsedFrom: null, expiresAt: null, scopes: null, replacedBy: null, addresses: [] });
         assert.equal(await store.findApiKeyByHash('nope'), null);
         const listed = await store.listApiKeys();
         assert.equal(listed.length, 1);
         assert.equal((listed[0] as { hash?: unknown }).hash, undefined);
 
-        await store.touchApiKey(key.id, T0 + 5_000);
+        await store.recordApiKeyUse({ id: key.id, at: T0 + 5_000, ip: null, newAddressAudit: null });
         assert.equal((await store.findApiKeyByHash(key.hash))?.lastUsedAt, T0 + 5_000);
-        await store.touchApiKey(key.id, T0 + 60_000);
+        await store.recordApiKeyUse({ id: key.id, at: T0 + 60_000, ip: null, newAddressAudit: null });
         assert.equal((await store.findApiKeyByHash(key.hash))?.lastUsedAt, T0 + 60_000);
 
         const revoked = await store.revokeApiKey(key.id, T0 + 70_000, audit('api_key.revoke', key.id));
@@ -1380,6 +1380,73 @@ export function runStoreConformance(label: string, open: OpenStore): void {
         await rejectsWith(store.revokeApiKey(newId(), T0, audit('api_key.revoke', 'x')), 'api_key_not_found');
         const actions = (await store.listAudit({ namespaces: '*', limit: 10 })).items.map((a) => a.action);
         assert.deepEqual(actions.sort(), ['api_key.create', 'api_key.revoke']);
+      });
+
+      it('keeps a key\'s expiry and scopes, and records uses with their address (issue 12)', async () => {
+        const key = { id: newId(), name: 'ci', role: 'operator' as const, namespaces: ['a'], prefix: 'sdl_cd34', hash: 'c'.repeat(64), createdAt: T0, createdBy: 'key:x', lastUsedAt: null, revokedAt: null, expiresAt: T0 + 3_600_000, scopes: ['tasks:write:http', 'runs:write'] };
+        const created = await store.createApiKey(key, audit('api_key.create', key.id));
+        assert.equal(created.expiresAt, T0 + 3_600_000);
+        assert.deepEqual(created.scopes, ['tasks:write:http', 'runs:write']);
+        assert.equal(created.lastUsedFrom, null);
+        const newAddress = (ip: string, at: number) => audit('api_key.new_address', key.id, { at, detail: { ip } });
+
+        assert.equal(await store.recordApiKeyUse({ id: key.id, at: T0 + 1000, ip: '192.0.2.1', newAddressAudit: newAddress('192.0.2.1', T0 + 1000) }), true);
+        // The same address again: not new, no audit row; a use with no audit to write for a new address still remembers it.
+        assert.equal(await store.recordApiKeyUse({ id: key.id, at: T0 + 70_000, ip: '192.0.2.1', newAddressAudit: newAddress('192.0.2.1', T0 + 70_000) }), false);
+        const stored = await store.findApiKeyByHash(key.hash);
+        assert.equal(stored?.lastUsedAt, T0 + 70_000);
+        assert.equal(stored?.lastUsedFrom, '192.0.2.1');
+        assert.deepEqual(stored?.addresses, ['192.0.2.1']);
+        // A late write of an older use moves neither the time nor the address back.
+        await store.recordApiKeyUse({ id: key.id, at: T0 + 2000, ip: '192.0.2.99', newAddressAudit: newAddress('192.0.2.99', T0 + 2000) });
+        const after = await store.findApiKeyByHash(key.hash);
+        assert.equal(after?.lastUsedAt, T0 + 70_000);
+        assert.equal(after?.lastUsedFrom, '192.0.2.1');
+        // Only a bounded number of addresses is remembered, the oldest forgotten first.
+        for (let i = 0; i < 20; i++) await store.recordApiKeyUse({ id: key.id, at: T0 + 100_000 + i * 2000, ip: `198.51.100.${i}`, newAddressAudit: null });
+        const many = await store.findApiKeyByHash(key.hash);
+        assert.equal(many?.addresses.length, 8);
+        assert.equal(many?.addresses.at(-1), '198.51.100.19');
+        assert.equal(many?.lastUsedFrom, '198.51.100.19');
+        const rows = (await store.listAudit({ namespaces: '*', action: 'api_key.new_address', limit: 10 })).items;
+        // The first address is no news; the second is.
+        assert.deepEqual(rows.map((r) => (r.detail as { ip: string }).ip), ['192.0.2.99']);
+        // An unknown key is nothing to record.
+        assert.equal(await store.recordApiKeyUse({ id: newId(), at: T0, ip: '192.0.2.1', newAddressAudit: null }), false);
+      });
+
+      it('rotates a key: successor inserted, the old one expires at the end of its grace, once (issue 12)', async () => {
+        const old = { id: newId(), name: 'deploy', role: 'operator' as const, namespaces: ['a'], prefix: 'sdl_ef56', hash: 'e'.repeat(64), createdAt: T0, createdBy: 'key:x', lastUsedAt: null, revokedAt: null, expiresAt: null, scopes: ['runs:write'] };
+        await store.createApiKey(old, audit('api_key.create', old.id));
+        const successor = { ...old, id: newId(), hash: 'f'.repeat(64), prefix: 'sdl_f000', createdAt: T0 + 10 };
+        const { old: retired, key } = await store.rotateApiKey({ oldId: old.id, successor, oldExpiresAt: T0 + 86_400_000, now: T0 + 10, audit: audit('api_key.rotate', old.id) });
+        assert.equal(retired.expiresAt, T0 + 86_400_000);
+        assert.equal(retired.replacedBy, successor.id);
+        assert.equal(retired.revokedAt, null);
+        assert.equal(key.id, successor.id);
+        assert.deepEqual(key.scopes, ['runs:write']);
+        assert.equal((await store.findApiKeyByHash(successor.hash))?.role, 'operator');
+        // A second rotation of the same key is refused, and writes nothing.
+        const again = { ...successor, id: newId(), hash: '1'.repeat(64) };
+        await rejectsWith(store.rotateApiKey({ oldId: old.id, successor: again, oldExpiresAt: T0 + 20, now: T0 + 20, audit: audit('api_key.rotate', old.id) }), 'api_key_not_active');
+        assert.equal(await store.findApiKeyByHash(again.hash), null);
+        // The grace never extends an earlier expiry.
+        const { old: shorter } = await store.rotateApiKey({ oldId: successor.id, successor: again, oldExpiresAt: T0 + 999_999_999, now: T0 + 30, audit: audit('api_key.rotate', successor.id) });
+        assert.equal(shorter.expiresAt, T0 + 999_999_999);
+        const third = { ...successor, id: newId(), hash: '2'.repeat(64), expiresAt: T0 + 100 };
+        await store.createApiKey(third, audit('api_key.create', third.id));
+        const fourth = { ...successor, id: newId(), hash: '3'.repeat(64) };
+        const { old: kept } = await store.rotateApiKey({ oldId: third.id, successor: fourth, oldExpiresAt: T0 + 5000, now: T0 + 50, audit: audit('api_key.rotate', third.id) });
+        assert.equal(kept.expiresAt, T0 + 100);
+        // Expired, revoked and unknown keys are refused.
+        const fifth = { ...successor, id: newId(), hash: '4'.repeat(64) };
+        const expired = { ...successor, id: newId(), hash: '5'.repeat(64), expiresAt: T0 + 100 };
+        await store.createApiKey(expired, audit('api_key.create', expired.id));
+        await rejectsWith(store.rotateApiKey({ oldId: expired.id, successor: fifth, oldExpiresAt: T0 + 300, now: T0 + 200, audit: audit('api_key.rotate', expired.id) }), 'api_key_not_active');
+        await store.revokeApiKey(again.id, T0 + 300, audit('api_key.revoke', again.id));
+        await rejectsWith(store.rotateApiKey({ oldId: again.id, successor: fifth, oldExpiresAt: T0 + 400, now: T0 + 400, audit: audit('api_key.rotate', again.id) }), 'api_key_not_active');
+        await rejectsWith(store.rotateApiKey({ oldId: newId(), successor: fifth, oldExpiresAt: T0, now: T0, audit: audit('api_key.rotate', 'x') }), 'api_key_not_found');
+        assert.equal(await store.findApiKeyByHash(fifth.hash), null);
       });
 
       it('lists audit newest first, filtered, scoped and paged', async () => {

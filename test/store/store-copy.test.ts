@@ -21,7 +21,7 @@ import { MIGRATIONS, applyMigrations } from '../../src/store/sqlite/migrations.j
 import { DB_FILE } from '../../src/store/sqlite/open-db.js';
 import { SqliteDatabase } from '../../src/store/sqlite/sqlite-driver.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { NewRun, Page, RunFilter, Store, StoredApiKey } from '../../src/store/store.js';
+import type { NewApiKey, NewRun, Page, RunFilter, Store } from '../../src/store/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { T0, audit, intervalPlanner, newRun, newTask } from './store-fixtures.js';
 
@@ -50,7 +50,7 @@ after(async () => {
 /** What the seeded source holds that the checks need to know. */
 interface Seeded {
   dir: string;
-  keys: StoredApiKey[];
+  keys: NewApiKey[];
   /** Runs left queued or running (the stopped node's). */
   inFlight: string[];
   /** Of those, the ones whose lease was still in the future at the copy. */
@@ -188,12 +188,12 @@ async function seedSource(): Promise<Seeded> {
   await store.deleteTask(doomed.id, T0 + 100_000, audit('task.delete', doomed.id));
 
   // keys: one used, one revoked; an audit row of its own; a node row (not copied)
-  const keys: StoredApiKey[] = [
-    { id: newId(), name: 'admin', role: 'admin', namespaces: ['*'], prefix: 'sdl_aaaa', hash: 'a'.repeat(64), createdAt: T0, createdBy: 'bootstrap', lastUsedAt: null, revokedAt: null },
+  const keys: NewApiKey[] = [
+    { id: newId(), name: 'admin', role: 'admin', namespaces: ['*'], prefix: 'sdl_aaaa', hash: 'a'.repeat(64), createdAt: T0, createdBy: 'bootstrap', lastUsedAt: null, revokedAt: null, expiresAt: T0 + 86_400_000, scopes: ['tasks:write:http'] },
     { id: newId(), name: 'ci', role: 'operator', namespaces: ['default', 'team-b'], prefix: 'sdl_bbbb', hash: 'b'.repeat(64), createdAt: T0 + 1, createdBy: 'key:admin', lastUsedAt: null, revokedAt: null },
   ];
   for (const k of keys) await store.createApiKey(k, audit('api_key.create', k.id));
-  await store.touchApiKey(keys[0]!.id, T0 + 5_000);
+  await store.recordApiKeyUse({ id: keys[0]!.id, at: T0 + 5_000, ip: '192.0.2.7', newAddressAudit: null });
   await store.revokeApiKey(keys[1]!.id, T0 + 6_000, audit('api_key.revoke', keys[1]!.id));
   await store.appendAudit({ namespace: 'default', at: T0 + 7_000, actor: 'anonymous', ip: null, action: 'auth.failed', targetType: 'api_key', targetId: '-', detail: { reason: 'unknown key' } });
   await store.upsertNode({ id: NODE, host: 'box', pid: 1, version: '0.1.0', roles: ['api', 'scheduler', 'executor'], startedAt: T0, heartbeatAt: T0, instanceId: 'i1', runsInFlight: 3 }, T0 - 30_000);
@@ -338,7 +338,13 @@ describe('sundial store copy', () => {
 
       // Keys keep working (same hashes), audit reads the same.
       for (const k of seeded.keys) assert.deepEqual(await pgStore.findApiKeyByHash(k.hash), await sqlite.findApiKeyByHash(k.hash));
-      assert.equal((await pgStore.findApiKeyByHash(seeded.keys[0]!.hash))?.lastUsedAt, T0 + 5_000);
+      const copiedKey = await pgStore.findApiKeyByHash(seeded.keys[0]!.hash);
+      assert.equal(copiedKey?.lastUsedAt, T0 + 5_000);
+      // Expiry, scopes and the remembered addresses travel too (PostgreSQL V5 = SQLite V9).
+      assert.equal(copiedKey?.expiresAt, T0 + 86_400_000);
+      assert.deepEqual(copiedKey?.scopes, ['tasks:write:http']);
+      assert.deepEqual(copiedKey?.addresses, ['192.0.2.7']);
+      assert.equal(copiedKey?.lastUsedFrom, '192.0.2.7');
       assert.deepEqual(await pgStore.listApiKeys(), await sqlite.listApiKeys());
       assert.equal(await pgStore.countApiKeys(), 2);
       const readAudit = (s: Store) => allPages((cursor) => s.listAudit({ namespaces: '*', limit: 4, ...(cursor !== undefined && { cursor }) }));
@@ -395,7 +401,7 @@ describe('sundial store copy', () => {
     // A database where a node already started and created its bootstrap key.
     const db = await freshDb();
     const early = await openPg(db.url);
-    const key: StoredApiKey = { id: newId(), name: 'bootstrap', role: 'admin', namespaces: ['*'], prefix: 'sdl_zzzz', hash: 'z'.repeat(64), createdAt: T0, createdBy: 'bootstrap', lastUsedAt: null, revokedAt: null };
+    const key: NewApiKey = { id: newId(), name: 'bootstrap', role: 'admin', namespaces: ['*'], prefix: 'sdl_zzzz', hash: 'z'.repeat(64), createdAt: T0, createdBy: 'bootstrap', lastUsedAt: null, revokedAt: null };
     await early.createApiKey(key, audit('api_key.create', key.id));
     await early.close();
     const beforeCounts = await pgCounts(db.url);

@@ -1,6 +1,7 @@
 // The admin pages: a key made through the form shows its secret once (gone after a reload) and
 // works; revoking it through the dialog stops it; the audit log lists both changes and narrows
-// by action (kept in the URL); an operator key gets neither page.
+// by action (kept in the URL); an operator key gets neither page; a key's expiry and last
+// address are shown.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -98,4 +99,31 @@ test('an operator key gets no audit log and no API keys', async () => {
   await ops.goto(`${server.url}/api-keys`);
   await ops.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
   await ops.close();
+});
+
+test('a key can be made to expire: the table says when, and where it was last used from', async () => {
+  await page.goto(`${server.url}/api-keys`);
+  await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('temp-bot');
+  await page.getByLabel('Expires').selectOption('30d');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const box = page.getByRole('region', { name: /New key “temp-bot” created/ });
+  const tempSecret = await box.getByLabel('Secret of temp-bot').inputValue();
+  assert.equal(await whoIs(tempSecret), 200);
+  const list = await server.api<{ items: { name: string; expiresAt: string | null }[] }>('GET', '/v1/api-keys?limit=500');
+  const key = list.body.items.find((k) => k.name === 'temp-bot');
+  assert.ok(key?.expiresAt, 'created with an expiry');
+  assert.ok(Math.abs(Date.parse(key.expiresAt) - Date.now() - 30 * 86_400_000) < 120_000);
+  const row = page.getByRole('row', { name: /temp-bot/ });
+  await row.locator(`time[datetime="${key.expiresAt}"]`).waitFor();
+  // The key was just used from this machine; uses are written off the request path, so wait
+  // for the write, then the table names the address.
+  for (let i = 0; ; i++) {
+    const keys = await server.api<{ items: { name: string; lastUsedFrom: string | null }[] }>('GET', '/v1/api-keys?limit=500');
+    if (keys.body.items.find((k) => k.name === 'temp-bot')?.lastUsedFrom) break;
+    assert.ok(i < 100, 'the use was never recorded');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await page.reload();
+  await row.getByText(/from (127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)/).waitFor();
 });

@@ -18,7 +18,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
   app.post(
     '/alert-rules',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'alerts' },
       schema: {
         tags,
         summary: 'Create an alert rule',
@@ -60,7 +60,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
   app.patch(
     '/alert-rules/:name',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'alerts' },
       schema: {
         tags,
         summary: 'Change an alert rule',
@@ -77,7 +77,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
   app.delete(
     '/alert-rules/:name',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'alerts' },
       schema: {
         tags,
         summary: 'Delete an alert rule',

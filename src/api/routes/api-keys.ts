@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../auth-hook.js';
-import { ApiKeyCreateBody, ApiKeyCreatedView, ApiKeyView, MeView } from '../schemas/admin.js';
+import { ApiKeyCreateBody, ApiKeyCreatedView, ApiKeyRotateBody, ApiKeyRotatedView, ApiKeyView, MeView } from '../schemas/admin.js';
 import { AUTH_PROBLEMS, IdParams, Page, PageQuery, problems } from '../schemas/common.js';
 import { apiKeyView, pageView } from '../views.js';
 import { limitOf, type RouteDeps } from './route-helpers.js';
@@ -34,11 +34,12 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
   app.post(
     '/api-keys',
     {
-      config: { role: 'admin' },
+      config: { role: 'admin', scope: 'keys' },
       schema: {
         tags,
         summary: 'Create an API key',
-        description: 'The answer carries the secret, once; only its SHA-256 hash is stored.',
+        description:
+          'The answer carries the secret, once; only its SHA-256 hash is stored. `expiresIn` or `expiresAt` make it stop by itself (401 `key_expired`); `scopes` narrow what its role may change.',
         body: ApiKeyCreateBody,
         response: { 201: ApiKeyCreatedView, ...problems(...AUTH_PROBLEMS) },
       },
@@ -58,14 +59,34 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
     async (request) => pageView(await apiKeys.list(limitOf(request.query), request.query.cursor), apiKeyView),
   );
 
+  app.post(
+    '/api-keys/:id/rotate',
+    {
+      config: { role: 'admin', scope: 'keys' },
+      schema: {
+        tags,
+        summary: 'Rotate an API key',
+        description:
+          'Mints a successor with the same name, role, namespaces and scopes (its secret is in the answer, once). The old key keeps working for `gracePeriod` (default 24h) and then answers 401 `key_expired`. Revoked, expired and already rotated keys answer 409 `api_key_not_active`.',
+        params: IdParams,
+        body: ApiKeyRotateBody,
+        response: { 201: ApiKeyRotatedView, ...problems(...AUTH_PROBLEMS, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { old, key, secret } = await apiKeys.rotate(actorOf(request), request.params.id, request.body ?? {});
+      return reply.code(201).send({ ...apiKeyView(key), secret, previous: apiKeyView(old) });
+    },
+  );
+
   app.delete(
     '/api-keys/:id',
     {
-      config: { role: 'admin' },
+      config: { role: 'admin', scope: 'keys' },
       schema: {
         tags,
         summary: 'Revoke an API key',
-        description: 'The key stops working at once on this node and within seconds on others; it stays listed with `revokedAt`.',
+        description: 'The key stops working at once on this node and within a second on the others (a cluster signal; their key caches hold 1 s at most); its open streams end. It stays listed with `revokedAt`.',
         params: IdParams,
         response: { 200: ApiKeyView, ...problems(...AUTH_PROBLEMS, 404) },
       },

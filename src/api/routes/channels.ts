@@ -19,7 +19,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
   app.post(
     '/channels',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'channels' },
       schema: {
         tags,
         summary: 'Create a notification channel',
@@ -60,7 +60,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
   app.patch(
     '/channels/:name',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'channels' },
       schema: {
         tags,
         summary: 'Change a notification channel',
@@ -79,7 +79,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
   app.delete(
     '/channels/:name',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'channels' },
       schema: {
         tags,
         summary: 'Delete a notification channel',
@@ -114,7 +114,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
   app.post(
     '/channels/:name/test',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'channels' },
       schema: {
         tags,
         summary: 'Send a test notification through the channel',

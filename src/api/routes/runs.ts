@@ -129,7 +129,7 @@ export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = a
   app.post(
     '/runs/:id/reschedule',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'runs' },
       schema: {
         tags,
         summary: 'Move a pending run (rescheduleTask)',
@@ -145,7 +145,7 @@ export const runRoutes: FastifyPluginAsyncTypebox<RouteDeps & RunStreamDeps> = a
   app.post(
     '/runs/:id/cancel',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'runs' },
       schema: {
         tags,
         summary: 'Cancel a run',

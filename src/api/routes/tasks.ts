@@ -21,7 +21,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.post(
     '/tasks',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'tasks' },
       schema: {
         tags,
         summary: 'Create a task (createTask)',
@@ -90,7 +90,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.patch(
     '/tasks/:idOrName',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'tasks' },
       schema: {
         tags,
         summary: 'Change a task (updateTask)',
@@ -111,7 +111,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.delete(
     '/tasks/:idOrName',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'tasks' },
       schema: {
         tags,
         summary: 'Delete a task (deleteTask)',
@@ -130,7 +130,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.post(
     '/tasks/:idOrName/schedule',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'tasks' },
       schema: {
         tags,
         summary: 'Schedule a task (scheduleTask)',
@@ -159,7 +159,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
   app.post(
     '/tasks/:idOrName/runs',
     {
-      config: { role: 'operator' },
+      config: { role: 'operator', scope: 'tasks' },
       schema: {
         tags,
         summary: 'Run a task now (executeTask)',
@@ -181,7 +181,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { se
     app.post(
       `/tasks/:idOrName/${action}`,
       {
-        config: { role: 'operator' },
+        config: { role: 'operator', scope: 'tasks' },
         schema: {
           tags,
           summary: action === 'pause' ? 'Pause a task' : 'Resume a task',

@@ -3,7 +3,19 @@
 import { Type } from 'typebox';
 import { RUN_STATUSES } from '../../core/types.js';
 import { NAME_PATTERN, NAMESPACE_PATTERN } from '../../services/names.js';
+import { SCOPES } from '../../auth/scopes.js';
 import { IsoTime, IsoTimeInput, Namespace, Nullable, PageQuery } from './common.js';
+
+const KEY_EXPIRY = {
+  expiresIn: Type.Optional(Type.String({ maxLength: 64, description: 'Lifetime from now (`30d`, `12h`, `PT1H`), at most 5 years.', examples: ['30d'] })),
+  expiresAt: Type.Optional({ ...IsoTimeInput, description: 'When the key stops working (instead of `expiresIn`).' }),
+};
+
+const Scopes = Type.Array(Type.Enum([...SCOPES]), {
+  maxItems: SCOPES.length,
+  description:
+    'Narrow what the role allows: writes are limited to the areas named (`tasks:write`, `tasks:write:<kind>`, `runs:write`, `channels:write`, `alerts:write`, `keys:write`); reads are not narrowed. Absent: no narrowing.',
+});
 import { ScheduleSchema } from './task.js';
 
 /** POST /v1/api-keys */
@@ -18,6 +30,19 @@ export const ApiKeyCreateBody = Type.Object(
         description: 'Namespaces the key covers; `["*"]` for all. Default `["default"]`; admin keys cover all.',
       }),
     ),
+    ...KEY_EXPIRY,
+    scopes: Type.Optional(Scopes),
+  },
+  { additionalProperties: false },
+);
+
+/** POST /v1/api-keys/{id}/rotate */
+export const ApiKeyRotateBody = Type.Object(
+  {
+    gracePeriod: Type.Optional(
+      Type.String({ maxLength: 64, description: 'How long the old key keeps working (default `24h`, at most `30d`; `0s` stops it now).', examples: ['24h'] }),
+    ),
+    ...KEY_EXPIRY,
   },
   { additionalProperties: false },
 );
@@ -32,7 +57,11 @@ export const ApiKeyView = Type.Object({
   createdAt: IsoTime,
   createdBy: Type.String(),
   lastUsedAt: Nullable(IsoTime),
+  lastUsedFrom: Nullable(Type.String({ description: 'Client address of the last recorded use (recorded at most once a minute per node).' })),
   revokedAt: Nullable(IsoTime),
+  expiresAt: Nullable({ ...IsoTime, description: 'When the key stops working by itself (401 `key_expired` after); null: never.' }),
+  scopes: Nullable(Type.Array(Type.String(), { description: 'Scopes that narrow the role; null: none.' })),
+  replacedBy: Nullable(Type.String({ description: 'Id of the key that replaced this one by rotation.' })),
 });
 
 /** GET /v1/me */
@@ -45,7 +74,13 @@ export const MeView = Type.Object({
 /** A newly minted key: the only response that carries the secret. */
 export const ApiKeyCreatedView = Type.Object({
   ...ApiKeyView.properties,
-  secret: Type.String({ description: 'Shown once; only its hash is kept.', examples: ['sdl_3q2-…'] }),
+  secret: Type.String({ description: 'Shown once; only its hash is kept.', examples: ['sdl_3q2…'] }),
+});
+
+/** A rotation's answer: the successor (with its secret, once) and the old key with its new expiry. */
+export const ApiKeyRotatedView = Type.Object({
+  ...ApiKeyCreatedView.properties,
+  previous: ApiKeyView,
 });
 
 /** GET /v1/audit filters. */

@@ -39,7 +39,7 @@ export function problems(...statuses: number[]): Record<number, typeof Problem> 
 }
 
 /** Responses every authenticated route may give. */
-export const AUTH_PROBLEMS = [400, 401, 403] as const;
+export const AUTH_PROBLEMS = [400, 401, 403, 429] as const;
 
 /** `limit` and `cursor` of every listing. */
 export const PageQuery = {

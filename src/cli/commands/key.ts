@@ -17,12 +17,16 @@ export function registerKeyCommands(program: Command): void {
     .requiredOption('--name <name>', 'what the key is for')
     .addOption(new Option('--role <role>', 'what the key may do').choices(['admin', 'operator', 'viewer']).default('viewer'))
     .option('--namespaces <list>', 'comma-separated namespaces the key covers, or * for all')
-    .action(async (opts: { name: string; role: string; namespaces?: string }, cmd: Command) => {
+    .option('--expires-in <duration>', 'the key stops working after this long, e.g. 30d or 12h')
+    .option('--expires-at <time>', 'the key stops working at this instant (ISO-8601)')
+    .option('--scopes <list>', 'comma-separated scopes that narrow what the role may change, e.g. tasks:write:http,runs:write')
+    .action(async (opts: { name: string; role: string; namespaces?: string; expiresIn?: string; expiresAt?: string; scopes?: string }, cmd: Command) => {
       const cli = cliOf(cmd);
       const body: Record<string, unknown> = { name: opts.name, role: opts.role };
-      if (opts.namespaces !== undefined) {
-        body.namespaces = opts.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      }
+      if (opts.namespaces !== undefined) body.namespaces = list(opts.namespaces);
+      if (opts.expiresIn !== undefined) body.expiresIn = opts.expiresIn;
+      if (opts.expiresAt !== undefined) body.expiresAt = opts.expiresAt;
+      if (opts.scopes !== undefined) body.scopes = list(opts.scopes);
       const created = await cli.client.post('/v1/api-keys', body);
       if (cli.json) return printJson(cli, created);
       const rec = isRecord(created) ? created : {};
@@ -41,6 +45,29 @@ export function registerKeyCommands(program: Command): void {
     });
 
   key
+    .command('rotate')
+    .description('replace an API key with a new one (same role, namespaces and scopes); prints the new secret, shown only this once')
+    .argument('<id>', 'key id')
+    .option('--grace-period <duration>', 'how long the old key keeps working (default 24h; 0s stops it now)')
+    .option('--expires-in <duration>', "the new key's lifetime (default: the old key's)")
+    .option('--expires-at <time>', 'when the new key stops working (ISO-8601)')
+    .action(async (id: string, opts: { gracePeriod?: string; expiresIn?: string; expiresAt?: string }, cmd: Command) => {
+      const cli = cliOf(cmd);
+      const body: Record<string, unknown> = {};
+      if (opts.gracePeriod !== undefined) body.gracePeriod = opts.gracePeriod;
+      if (opts.expiresIn !== undefined) body.expiresIn = opts.expiresIn;
+      if (opts.expiresAt !== undefined) body.expiresAt = opts.expiresAt;
+      const rotated = await cli.client.post(`/v1/api-keys/${seg(id)}/rotate`, body);
+      if (cli.json) return printJson(cli, rotated);
+      const rec = isRecord(rotated) ? rotated : {};
+      const previous = isRecord(rec.previous) ? rec.previous : {};
+      cli.out(secretOf(rec));
+      cli.info(
+        `rotated key ${id} to ${str(rec.id)}; the secret above is shown only this once. The old key works until ${str(previous.expiresAt)}`,
+      );
+    });
+
+  key
     .command('revoke')
     .description('revoke an API key; requests with it fail from now on')
     .argument('<id>', 'key id')
@@ -50,6 +77,11 @@ export function registerKeyCommands(program: Command): void {
       if (cli.json) return printJson(cli, res.body);
       cli.out(`revoked key ${id}`);
     });
+}
+
+/** A comma-separated list, trimmed, without empty items. */
+function list(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 // The secret's field name varies between API drafts (`secret`, `key`, `token`); accepting each

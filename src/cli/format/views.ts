@@ -39,6 +39,7 @@ export const KEY_COLUMNS: readonly Column<Rec>[] = [
   { header: 'PREFIX', value: (k) => str(k.prefix) },
   { header: 'CREATED', value: (k) => fmtTime(k.createdAt) },
   { header: 'LAST USED', value: (k) => fmtTime(k.lastUsedAt) },
+  { header: 'EXPIRES', value: (k) => fmtTime(k.expiresAt) },
   { header: 'REVOKED', value: (k) => fmtTime(k.revokedAt) },
 ];
 

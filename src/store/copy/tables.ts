@@ -88,6 +88,7 @@ export const API_KEYS: CopyTable = {
   columns: [
     t('id'), t('name'), t('role'), t('namespaces'), t('prefix'), t('hash'), i8('last_used_at'), i8('revoked_at'),
     i8('created_at'), i8('updated_at'), t('created_by'), t('updated_by'),
+    i8('expires_at'), t('scopes'), t('last_used_from'), t('addresses'), t('replaced_by'),
   ],
 };
 

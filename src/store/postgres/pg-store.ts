@@ -6,7 +6,8 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { SundialError } from '../../core/errors.js';
 import type { ApiKey, AuditEntry, LogLine, LogLevel, Millis, ResourceSample, Run, Task, TaskStatus } from '../../core/types.js';
-import { TaskPartsCache, newAuditValues, newRunToRun, rowToApiKey, rowToNode, rowToRun, rowToStoredApiKey, rowToTask } from '../rows.js';
+import { API_KEY_ADDRESSES } from '../store.js';
+import { mergeKeyAddress, rotationRefusal, TaskPartsCache, newAuditValues, newRunToRun, rowToApiKey, rowToNode, rowToRun, rowToStoredApiKey, rowToTask } from '../rows.js';
 import { RunCountTally } from '../run-count-tally.js';
 import { nodeIdTaken } from '../store-errors.js';
 import type {
@@ -34,6 +35,9 @@ import type {
   Store,
   StoreCapabilities,
   StoredApiKey,
+  ApiKeyRotation,
+  ApiKeyUse,
+  NewApiKey,
   TaskFilter,
   UpdateTaskOptions,
 } from '../store.js';
@@ -365,24 +369,25 @@ export class PostgresStore implements Store {
 
   // ---- keys, audit, nodes ----
 
-  createApiKey(key: StoredApiKey, audit: NewAudit): Promise<ApiKey> {
+  createApiKey(key: NewApiKey, audit: NewAudit): Promise<ApiKey> {
     return this.#tx(async (c) => {
-      const row = (
-        await S.insertApiKey.run(c, [
-          key.id,
-          key.name,
-          key.role,
-          JSON.stringify(key.namespaces),
-          key.prefix,
-          key.hash,
-          key.lastUsedAt,
-          key.revokedAt,
-          key.createdAt,
-          key.createdBy,
-        ])
-      ).rows[0]!;
+      const row = (await S.insertApiKey.run(c, apiKeyValues(key))).rows[0]!;
       await S.insertAudit.run(c, newAuditValues(audit));
       return rowToApiKey(row);
+    });
+  }
+
+  rotateApiKey(r: ApiKeyRotation): Promise<{ old: ApiKey; key: ApiKey }> {
+    return this.#tx(async (c) => {
+      // Locked, so two rotations of one key cannot both see it unrotated.
+      const current = (await S.apiKeyByIdForUpdate.run(c, [r.oldId])).rows[0];
+      if (current === undefined) throw new SundialError('api_key_not_found', `No API key with id ${r.oldId}`);
+      const refusal = rotationRefusal(rowToApiKey(current), r.now);
+      if (refusal !== null) throw new SundialError('api_key_not_active', `cannot rotate API key ${r.oldId}: ${refusal}`);
+      const key = rowToApiKey((await S.insertApiKey.run(c, apiKeyValues(r.successor))).rows[0]!);
+      const old = rowToApiKey((await S.retireApiKey.run(c, [r.oldExpiresAt, r.successor.id, r.now, r.audit.actor, r.oldId])).rows[0]!);
+      await S.insertAudit.run(c, newAuditValues(r.audit));
+      return { old, key };
     });
   }
 
@@ -409,12 +414,21 @@ export class PostgresStore implements Store {
    * write per request would double the cost of reads. Touches within a second of the last one
    * this store wrote are dropped. The statement never moves the time back, so it may run twice.
    */
-  async touchApiKey(id: string, now: Millis): Promise<void> {
-    const last = this.#touched.get(id);
-    if (last !== undefined && now >= last && now - last < TOUCH_RESOLUTION_MS) return;
+  async recordApiKeyUse(use: ApiKeyUse): Promise<boolean> {
+    const last = this.#touched.get(use.id);
+    if (use.newAddressAudit === null && last !== undefined && use.at >= last && use.at - last < TOUCH_RESOLUTION_MS) return false;
     if (this.#touched.size > 10_000) this.#touched.clear();
-    this.#touched.set(id, now);
-    await this.#one(S.touchApiKey, [now, id]);
+    this.#touched.set(use.id, use.at);
+    return this.#tx(async (c) => {
+      const row = (await S.apiKeyByIdForUpdate.run(c, [use.id])).rows[0];
+      if (row === undefined) return false;
+      const known = row.addresses === null ? [] : (JSON.parse(row.addresses) as string[]);
+      const merged = use.ip === null ? { addresses: known, isNew: false } : mergeKeyAddress(known, use.ip, API_KEY_ADDRESSES);
+      await S.recordApiKeyUse.run(c, [use.at, use.ip, JSON.stringify(merged.addresses), use.id]);
+      // The first address is where the key starts, not a change worth a row.
+      if (merged.isNew && known.length > 0 && use.newAddressAudit !== null) await S.insertAudit.run(c, newAuditValues(use.newAddressAudit));
+      return merged.isNew;
+    });
   }
 
   async countApiKeys(): Promise<number> {
@@ -492,4 +506,22 @@ export class PostgresStore implements Store {
 
 function closedError(): Error {
   return new Error('the PostgreSQL store is closed');
+}
+
+/** The insert_api_key parameters of `key`. */
+function apiKeyValues(key: NewApiKey): unknown[] {
+  return [
+    key.id,
+    key.name,
+    key.role,
+    JSON.stringify(key.namespaces),
+    key.prefix,
+    key.hash,
+    key.lastUsedAt,
+    key.revokedAt,
+    key.createdAt,
+    key.createdBy,
+    key.expiresAt ?? null,
+    key.scopes === undefined || key.scopes === null ? null : JSON.stringify(key.scopes),
+  ];
 }

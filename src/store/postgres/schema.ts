@@ -257,6 +257,16 @@ CREATE TABLE leases (
 CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
 `;
 
+// API keys that expire, rotate, carry scopes and remember where they were used (issue 12,
+// docs/security.md "API keys"). As SQLite's V9; all nullable: existing keys never expire and are not narrowed.
+const V5 = `
+ALTER TABLE api_keys ADD COLUMN expires_at BIGINT;
+ALTER TABLE api_keys ADD COLUMN scopes TEXT;
+ALTER TABLE api_keys ADD COLUMN last_used_from TEXT;
+ALTER TABLE api_keys ADD COLUMN addresses TEXT;
+ALTER TABLE api_keys ADD COLUMN replaced_by TEXT COLLATE "C";
+`;
+
 // Pending runs by namespace, for the claim's fair share (see claims.ts).
 const V7 = `
 CREATE INDEX runs_due_namespace ON runs (namespace, scheduled_for, priority DESC, id) WHERE status = 'scheduled';
@@ -266,5 +276,6 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
   { version: 2, description: 'notification channels and outbox', sql: V2 },
   { version: 3, description: 'alert rules, alerts and leases', sql: V3 },
+  { version: 5, description: 'API key expiry, scopes, rotation and last use', sql: V5 },
   { version: 7, description: 'pending runs by namespace, for fair claims', sql: V7 },
 ];

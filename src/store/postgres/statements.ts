@@ -529,17 +529,24 @@ export const insertAudit = stmt(
 export const insertApiKey = stmt<ApiKeyRow>(
   'insert_api_key',
   'INSERT INTO api_keys (id, name, role, namespaces, prefix, hash, last_used_at, revoked_at, created_at, updated_at, ' +
-    'created_by, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10) RETURNING *',
+    'created_by, updated_by, expires_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10, $11, $12) RETURNING *',
 );
 export const apiKeyByHash = stmt<ApiKeyRow>('api_key_by_hash', 'SELECT * FROM api_keys WHERE hash = $1');
+export const apiKeyByIdForUpdate = stmt<ApiKeyRow>('api_key_by_id_for_update', 'SELECT * FROM api_keys WHERE id = $1 FOR UPDATE');
+// The newest use wins `last_used_from`; a late write of an older use moves nothing back.
+export const recordApiKeyUse = stmt(
+  'record_api_key_use',
+  'UPDATE api_keys SET last_used_from = CASE WHEN last_used_at IS NULL OR last_used_at <= $1 THEN $2 ELSE last_used_from END, ' +
+    'last_used_at = greatest(coalesce(last_used_at, 0), $1), addresses = $3 WHERE id = $4',
+);
+export const retireApiKey = stmt<ApiKeyRow>(
+  'retire_api_key',
+  'UPDATE api_keys SET expires_at = least(coalesce(expires_at, $1), $1), replaced_by = $2, updated_at = $3, updated_by = $4 WHERE id = $5 RETURNING *',
+);
 export const listApiKeys = stmt<ApiKeyRow>('list_api_keys', 'SELECT * FROM api_keys ORDER BY created_at, id');
 export const revokeApiKey = stmt<ApiKeyRow>(
   'revoke_api_key',
   'UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1), updated_at = $1, updated_by = $2 WHERE id = $3 RETURNING *',
-);
-export const touchApiKey = stmt(
-  'touch_api_key',
-  'UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)',
 );
 export const countApiKeys = stmt<{ n: number }>('count_api_keys', 'SELECT count(*) AS n FROM api_keys');
 // Refreshes this instance's row, or takes over an id whose holder stopped heartbeating; a row of

@@ -273,6 +273,16 @@ CREATE TABLE leases (
 CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
 `;
 
+// API keys that expire, rotate, carry scopes and remember where they were used (issue 12,
+// docs/security.md "API keys"). All nullable: existing keys never expire and are not narrowed.
+const V9 = `
+ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+ALTER TABLE api_keys ADD COLUMN scopes TEXT;
+ALTER TABLE api_keys ADD COLUMN last_used_from TEXT;
+ALTER TABLE api_keys ADD COLUMN addresses TEXT;
+ALTER TABLE api_keys ADD COLUMN replaced_by TEXT;
+`;
+
 // Pending runs by namespace, for the claim's fair share (claims.ts: a flood in one namespace must
 // not hold back another's due runs): one seek finds the next namespace, one more its oldest due runs.
 const V11 = `
@@ -288,6 +298,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, description: 'finished runs by finish time, for retention', sql: V5 },
   { version: 6, description: 'notification channels and outbox', sql: V6 },
   { version: 7, description: 'alert rules, alerts and leases', sql: V7 },
+  { version: 9, description: 'API key expiry, scopes, rotation and last use', sql: V9 },
   { version: 11, description: 'pending runs by namespace, for fair claims', sql: V11 },
 ];
 

@@ -27,6 +27,9 @@ import type {
   StartResult,
   Store,
   StoredApiKey,
+  ApiKeyRotation,
+  ApiKeyUse,
+  NewApiKey,
   TaskFilter,
   UpdateTaskOptions,
 } from '../store.js';
@@ -34,11 +37,13 @@ import { HeldRuns, claimDue, claimOrphans, type ClaimContext, type RunOwner } fr
 import { applyMigrations } from './migrations.js';
 import { openDatabase } from './open-db.js';
 import { Queries } from './queries.js';
-import { TaskPartsCache, newAuditValues, newRunToRun, newTaskValues, rowToApiKey, rowToRun, rowToStoredApiKey, rowToNode, rowToTask, toJson } from '../rows.js';
+import { API_KEY_ADDRESSES } from '../store.js';
+import { mergeKeyAddress, rotationRefusal, TaskPartsCache, newAuditValues, newRunToRun, newTaskValues, rowToApiKey, rowToRun, rowToStoredApiKey, rowToNode, rowToTask, toJson } from '../rows.js';
 import { nodeIdTaken } from '../store-errors.js';
 import { RunCountDelta, insertRun } from './run-counts.js';
 import { SqliteRetention } from './retention.js';
 import { prepareStatements, type Statements } from './statements.js';
+import type { ApiKeyRow } from '../rows.js';
 import { WriteBatcher } from './write-batcher.js';
 import { SqliteNotifications } from './notifications.js';
 import { SqliteAlerts } from './alerts.js';
@@ -435,24 +440,43 @@ export class SqliteStore implements Store {
 
   // ---- keys, audit, nodes ----
 
-  createApiKey(key: StoredApiKey, audit: NewAudit): Promise<ApiKey> {
+  createApiKey(key: NewApiKey, audit: NewAudit): Promise<ApiKey> {
     return this.#write((st) => {
-      const row = st.insertApiKey.get(
-        key.id,
-        key.name,
-        key.role,
-        JSON.stringify(key.namespaces),
-        key.prefix,
-        key.hash,
-        key.lastUsedAt,
-        key.revokedAt,
-        key.createdAt,
-        key.createdAt,
-        key.createdBy,
-        key.createdBy,
-      )!;
+      const row = this.#insertApiKey(st, key);
       st.insertAudit.run(newAuditValues(audit));
       return rowToApiKey(row);
+    });
+  }
+
+  #insertApiKey(st: Statements, key: NewApiKey): ApiKeyRow {
+    return st.insertApiKey.get(
+      key.id,
+      key.name,
+      key.role,
+      JSON.stringify(key.namespaces),
+      key.prefix,
+      key.hash,
+      key.lastUsedAt,
+      key.revokedAt,
+      key.createdAt,
+      key.createdAt,
+      key.createdBy,
+      key.createdBy,
+      key.expiresAt ?? null,
+      key.scopes === undefined || key.scopes === null ? null : JSON.stringify(key.scopes),
+    )!;
+  }
+
+  rotateApiKey(r: ApiKeyRotation): Promise<{ old: ApiKey; key: ApiKey }> {
+    return this.#write((st) => {
+      const current = st.apiKeyById.get(r.oldId);
+      if (current === undefined) throw new SundialError('api_key_not_found', `No API key with id ${r.oldId}`);
+      const refusal = rotationRefusal(rowToApiKey(current), r.now);
+      if (refusal !== null) throw new SundialError('api_key_not_active', `cannot rotate API key ${r.oldId}: ${refusal}`);
+      const key = rowToApiKey(this.#insertApiKey(st, r.successor));
+      const old = rowToApiKey(st.retireApiKey.get(r.oldExpiresAt, r.oldExpiresAt, r.successor.id, r.now, r.audit.actor, r.oldId)!);
+      st.insertAudit.run(newAuditValues(r.audit));
+      return { old, key };
     });
   }
 
@@ -479,13 +503,20 @@ export class SqliteStore implements Store {
    * write (with its fsync) per request would double the cost of reads. Touches within a second
    * of the last written one are dropped; the rest ride the next group commit.
    */
-  touchApiKey(id: string, now: Millis): Promise<void> {
-    const last = this.#touched.get(id);
-    if (last !== undefined && now >= last && now - last < TOUCH_RESOLUTION_MS) return Promise.resolve();
+  recordApiKeyUse(use: ApiKeyUse): Promise<boolean> {
+    const last = this.#touched.get(use.id);
+    if (use.newAddressAudit === null && last !== undefined && use.at >= last && use.at - last < TOUCH_RESOLUTION_MS) return Promise.resolve(false);
     if (this.#touched.size > 10_000) this.#touched.clear();
-    this.#touched.set(id, now);
+    this.#touched.set(use.id, use.at);
     return this.#write((st) => {
-      st.touchApiKey.run(now, id, now);
+      const row = st.apiKeyById.get(use.id);
+      if (row === undefined) return false;
+      const known = row.addresses === null ? [] : (JSON.parse(row.addresses) as string[]);
+      const merged = use.ip === null ? { addresses: known, isNew: false } : mergeKeyAddress(known, use.ip, API_KEY_ADDRESSES);
+      st.recordApiKeyUse.run(use.at, use.ip, use.at, JSON.stringify(merged.addresses), use.id);
+      // The first address is where the key starts, not a change worth a row.
+      if (merged.isNew && known.length > 0 && use.newAddressAudit !== null) st.insertAudit.run(newAuditValues(use.newAddressAudit));
+      return merged.isNew;
     });
   }
 

@@ -190,14 +190,22 @@ export function prepareStatements(db: Db) {
     insertAudit: p('INSERT INTO audit (id, namespace, at, actor, ip, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     insertApiKey: p<ApiKeyRow>(
       'INSERT INTO api_keys (id, name, role, namespaces, prefix, hash, last_used_at, revoked_at, created_at, updated_at, ' +
-        'created_by, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
+        'created_by, updated_by, expires_at, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
     ),
     apiKeyByHash: p<ApiKeyRow>('SELECT * FROM api_keys WHERE hash = ?'),
+    apiKeyById: p<ApiKeyRow>('SELECT * FROM api_keys WHERE id = ?'),
+    // The newest use wins `last_used_from`; a late write of an older use moves nothing back.
+    recordApiKeyUse: p(
+      'UPDATE api_keys SET last_used_from = CASE WHEN last_used_at IS NULL OR last_used_at <= ? THEN ? ELSE last_used_from END, ' +
+        'last_used_at = max(coalesce(last_used_at, 0), ?), addresses = ? WHERE id = ?',
+    ),
+    retireApiKey: p<ApiKeyRow>(
+      'UPDATE api_keys SET expires_at = min(coalesce(expires_at, ?), ?), replaced_by = ?, updated_at = ?, updated_by = ? WHERE id = ? RETURNING *',
+    ),
     listApiKeys: p<ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id'),
     revokeApiKey: p<ApiKeyRow>(
       'UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?), updated_at = ?, updated_by = ? WHERE id = ? RETURNING *',
     ),
-    touchApiKey: p('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
     countApiKeys: p<{ n: number }>('SELECT count(*) AS n FROM api_keys'),
     // Refreshes this instance's row, or takes over an id whose holder stopped heartbeating; a row
     // of another live instance is left alone (0 changes), which the store reports as taken.

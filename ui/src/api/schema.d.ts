@@ -122,7 +122,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -353,7 +353,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -377,7 +377,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -401,7 +401,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -674,7 +698,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -698,7 +722,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -722,7 +746,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -746,7 +770,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -770,7 +794,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -948,7 +996,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -972,7 +1020,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -996,7 +1044,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1020,7 +1068,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1072,7 +1144,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1096,7 +1168,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1120,7 +1192,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1144,7 +1216,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1420,7 +1516,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1444,7 +1540,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1468,7 +1564,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1492,7 +1588,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1516,7 +1612,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1540,7 +1636,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1564,7 +1660,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1833,7 +1953,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1857,7 +1977,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1881,7 +2001,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1905,7 +2025,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2088,7 +2232,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2112,7 +2256,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2136,7 +2280,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2160,7 +2304,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2184,7 +2328,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2364,7 +2532,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2388,7 +2556,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2412,7 +2580,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2436,7 +2604,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2616,7 +2808,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2640,7 +2832,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2664,7 +2856,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2688,7 +2880,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2826,7 +3042,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2850,7 +3066,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2874,7 +3090,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2898,7 +3114,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3009,7 +3249,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3033,7 +3273,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3057,7 +3297,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3081,7 +3321,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3158,7 +3422,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3182,7 +3446,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3206,7 +3470,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3230,7 +3494,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3254,7 +3518,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3334,7 +3598,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3358,7 +3622,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3382,7 +3646,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3406,7 +3670,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3532,7 +3820,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3556,7 +3844,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3580,7 +3868,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3604,7 +3892,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3628,7 +3916,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3742,7 +4054,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3766,7 +4078,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3790,7 +4102,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3814,7 +4126,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3838,7 +4150,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3951,7 +4287,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3975,7 +4311,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3999,7 +4335,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4062,7 +4422,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4086,7 +4446,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4110,7 +4470,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4134,7 +4494,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4204,7 +4564,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4228,7 +4588,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4252,7 +4612,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4317,7 +4701,11 @@ export interface paths {
                                 createdAt: string;
                                 createdBy: string;
                                 lastUsedAt: string | null;
+                                lastUsedFrom: string | null;
                                 revokedAt: string | null;
+                                expiresAt: string | null;
+                                scopes: string[] | null;
+                                replacedBy: string | null;
                             }[];
                             nextCursor: string | null;
                         };
@@ -4336,7 +4724,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4360,7 +4748,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4384,7 +4772,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4400,7 +4812,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description The answer carries the secret, once; only its SHA-256 hash is stored.
+         * @description The answer carries the secret, once; only its SHA-256 hash is stored. `expiresIn` or `expiresAt` make it stop by itself (401 `key_expired`); `scopes` narrow what its role may change.
          */
         post: {
             parameters: {
@@ -4417,6 +4829,18 @@ export interface paths {
                         role: "viewer" | "operator" | "admin";
                         /** @description Namespaces the key covers; `["*"]` for all. Default `["default"]`; admin keys cover all. */
                         namespaces?: ("*" | string)[];
+                        /**
+                         * @description Lifetime from now (`30d`, `12h`, `PT1H`), at most 5 years.
+                         * @example 30d
+                         */
+                        expiresIn?: string;
+                        /**
+                         * @description When the key stops working (instead of `expiresIn`).
+                         * @example 2026-12-01T09:00:00Z
+                         */
+                        expiresAt?: string;
+                        /** @description Narrow what the role allows: writes are limited to the areas named (`tasks:write`, `tasks:write:<kind>`, `runs:write`, `channels:write`, `alerts:write`, `keys:write`); reads are not narrowed. Absent: no narrowing. */
+                        scopes?: ("tasks:write" | "runs:write" | "channels:write" | "alerts:write" | "keys:write" | "tasks:write:http" | "tasks:write:module" | "tasks:write:script" | "tasks:write:shell")[];
                     };
                 };
             };
@@ -4442,10 +4866,14 @@ export interface paths {
                             createdAt: string;
                             createdBy: string;
                             lastUsedAt: string | null;
+                            lastUsedFrom: string | null;
                             revokedAt: string | null;
+                            expiresAt: string | null;
+                            scopes: string[] | null;
+                            replacedBy: string | null;
                             /**
                              * @description Shown once; only its hash is kept.
-                             * @example sdl_3q2-…
+                             * @example sdl_3q2…
                              */
                             secret: string;
                         };
@@ -4464,7 +4892,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4488,7 +4916,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4512,7 +4940,282 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key
+         * @description Mints a successor with the same name, role, namespaces and scopes (its secret is in the answer, once). The old key keeps working for `gracePeriod` (default 24h) and then answers 401 `key_expired`. Revoked, expired and already rotated keys answer 409 `api_key_not_active`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description How long the old key keeps working (default `24h`, at most `30d`; `0s` stops it now).
+                         * @example 24h
+                         */
+                        gracePeriod?: string;
+                        /**
+                         * @description Lifetime from now (`30d`, `12h`, `PT1H`), at most 5 years.
+                         * @example 30d
+                         */
+                        expiresIn?: string;
+                        /**
+                         * @description When the key stops working (instead of `expiresIn`).
+                         * @example 2026-12-01T09:00:00Z
+                         */
+                        expiresAt?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @enum {unknown} */
+                            role: "viewer" | "operator" | "admin";
+                            namespaces: string[];
+                            /** @description First characters of the secret, to recognise it. */
+                            prefix: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            createdAt: string;
+                            createdBy: string;
+                            lastUsedAt: string | null;
+                            lastUsedFrom: string | null;
+                            revokedAt: string | null;
+                            expiresAt: string | null;
+                            scopes: string[] | null;
+                            replacedBy: string | null;
+                            /**
+                             * @description Shown once; only its hash is kept.
+                             * @example sdl_3q2…
+                             */
+                            secret: string;
+                            previous: {
+                                id: string;
+                                name: string;
+                                /** @enum {unknown} */
+                                role: "viewer" | "operator" | "admin";
+                                namespaces: string[];
+                                /** @description First characters of the secret, to recognise it. */
+                                prefix: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-12-01T09:00:00.000Z
+                                 */
+                                createdAt: string;
+                                createdBy: string;
+                                lastUsedAt: string | null;
+                                lastUsedFrom: string | null;
+                                revokedAt: string | null;
+                                expiresAt: string | null;
+                                scopes: string[] | null;
+                                replacedBy: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4543,7 +5246,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API key
-         * @description The key stops working at once on this node and within seconds on others; it stays listed with `revokedAt`.
+         * @description The key stops working at once on this node and within a second on the others (a cluster signal; their key caches hold 1 s at most); its open streams end. It stays listed with `revokedAt`.
          */
         delete: {
             parameters: {
@@ -4577,7 +5280,11 @@ export interface paths {
                             createdAt: string;
                             createdBy: string;
                             lastUsedAt: string | null;
+                            lastUsedFrom: string | null;
                             revokedAt: string | null;
+                            expiresAt: string | null;
+                            scopes: string[] | null;
+                            replacedBy: string | null;
                         };
                     };
                 };
@@ -4594,7 +5301,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4618,7 +5325,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4642,7 +5349,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4666,7 +5373,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4757,7 +5488,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4781,7 +5512,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4805,7 +5536,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4910,7 +5665,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4934,7 +5689,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4958,7 +5713,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4982,7 +5737,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5069,7 +5848,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5093,7 +5872,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5117,7 +5896,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5141,7 +5920,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5220,7 +6023,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5244,7 +6047,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5268,7 +6071,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5292,7 +6095,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5389,7 +6216,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5413,7 +6240,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5437,7 +6264,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5461,7 +6288,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5485,7 +6312,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5583,7 +6434,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5607,7 +6458,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5631,7 +6482,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5655,7 +6506,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5754,7 +6629,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5778,7 +6653,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5802,7 +6677,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5826,7 +6701,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5921,7 +6820,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5945,7 +6844,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5969,7 +6868,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6081,7 +7004,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6105,7 +7028,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6129,7 +7052,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6153,7 +7076,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6243,7 +7190,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6267,7 +7214,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6291,7 +7238,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6315,7 +7262,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6397,7 +7368,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6421,7 +7392,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6445,7 +7416,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6469,7 +7440,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6584,7 +7579,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6608,7 +7603,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6632,7 +7627,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6656,7 +7651,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6680,7 +7675,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6777,7 +7796,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6801,7 +7820,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6825,7 +7844,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6849,7 +7868,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6950,7 +7993,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6974,7 +8017,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6998,7 +8041,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7083,7 +8150,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7107,7 +8174,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7131,7 +8198,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7230,7 +8321,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7254,7 +8345,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7278,7 +8369,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7375,7 +8490,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7399,7 +8514,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7423,7 +8538,31 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;

@@ -1,4 +1,4 @@
-// The form that creates an API key: name, role and the namespaces it covers.
+// The form that creates an API key: name, role, the namespaces it covers and how long it lives.
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
@@ -12,7 +12,16 @@ const ROLES: { value: ApiKeyRole; text: string }[] = [
   { value: 'admin', text: 'admin: also keys and the audit log' },
 ];
 
-const FIELDS = ['/name', '/role', '/namespaces'];
+/** Lifetimes offered (the API takes any duration; these cover the usual choices). */
+const LIFETIMES: { value: string; text: string }[] = [
+  { value: '', text: 'never expires' },
+  { value: '7d', text: '7 days' },
+  { value: '30d', text: '30 days' },
+  { value: '90d', text: '90 days' },
+  { value: '365d', text: '1 year' },
+];
+
+const FIELDS = ['/name', '/role', '/namespaces', '/expiresIn'];
 
 /** "a, b ,c" → ["a", "b", "c"]. */
 export function parseNamespaces(text: string): string[] {
@@ -28,11 +37,12 @@ export function ApiKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => v
   const [name, setName] = useState('');
   const [role, setRole] = useState<ApiKeyRole>('viewer');
   const [namespaces, setNamespaces] = useState('default');
+  const [expiresIn, setExpiresIn] = useState('');
   const mutation = useMutation({
     mutationFn: () => {
       // Admin keys cover every namespace whatever they say, so they send none.
       const ns = role === 'admin' ? [] : parseNamespaces(namespaces);
-      return createApiKey({ name: name.trim(), role, ...(ns.length > 0 ? { namespaces: ns } : {}) });
+      return createApiKey({ name: name.trim(), role, ...(ns.length > 0 ? { namespaces: ns } : {}), ...(expiresIn !== '' ? { expiresIn } : {}) });
     },
     onSuccess: (key) => {
       onCreated(key);
@@ -69,6 +79,17 @@ export function ApiKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => v
           errors={err?.fieldMessages('/namespaces')}
         >
           {(ids) => <input {...ids} value={role === 'admin' ? '*' : namespaces} onChange={(e) => setNamespaces(e.target.value)} disabled={role === 'admin'} autoComplete="off" />}
+        </Field>
+        <Field label="Expires" hint="After this the key answers 401 key_expired." errors={err?.fieldMessages('/expiresIn')}>
+          {(ids) => (
+            <select {...ids} value={expiresIn} onChange={(e) => setExpiresIn(e.target.value)}>
+              {LIFETIMES.map((l) => (
+                <option key={l.value} value={l.value}>
+                  {l.text}
+                </option>
+              ))}
+            </select>
+          )}
         </Field>
       </div>
       {mutation.error !== null && !FIELDS.some((f) => (err?.fieldMessages(f).length ?? 0) > 0) && <ErrorMessage error={mutation.error} />}

@@ -1,4 +1,5 @@
-// The API keys as a table, each live key with its Revoke button (asked in a dialog first).
+// The API keys as a table, each live key with its Revoke button (asked in a dialog first); when
+// a key expires (or its rotation's grace period ends) and where it was last used from.
 
 import { useQueryClient } from '@tanstack/react-query';
 import { ConfirmButton, StatusBadge, Time } from '../../components/ui';
@@ -18,6 +19,7 @@ export function ApiKeyTable({ keys, actor }: { keys: ApiKey[]; actor: string | u
             <th scope="col">Prefix</th>
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
+            <th scope="col">Expires</th>
             <th scope="col">Status</th>
             <th scope="col">
               <span className="visually-hidden">Actions</span>
@@ -36,8 +38,10 @@ export function ApiKeyTable({ keys, actor }: { keys: ApiKey[]; actor: string | u
 
 function KeyRow({ apiKey: k, self }: { apiKey: ApiKey; self: boolean }) {
   const queryClient = useQueryClient();
+  // Compared with this browser's clock, good enough for a label; the server decides.
+  const expired = k.expiresAt !== null && Date.parse(k.expiresAt) <= Date.now();
   return (
-    <tr className={k.revokedAt !== null ? 'revoked' : undefined}>
+    <tr className={k.revokedAt !== null || expired ? 'revoked' : undefined}>
       <th scope="row">
         {k.name}
         {self && <span className="tag">this session</span>}
@@ -50,10 +54,23 @@ function KeyRow({ apiKey: k, self }: { apiKey: ApiKey; self: boolean }) {
       <td>
         <Time iso={k.createdAt} />
       </td>
-      <td>{k.lastUsedAt === null ? <span className="muted">never</span> : <Time iso={k.lastUsedAt} />}</td>
+      <td>
+        {k.lastUsedAt === null ? (
+          <span className="muted">never</span>
+        ) : (
+          <>
+            <Time iso={k.lastUsedAt} />
+            {k.lastUsedFrom !== null && <span className="muted"> from {k.lastUsedFrom}</span>}
+          </>
+        )}
+      </td>
+      <td>{k.expiresAt === null ? <span className="muted">never</span> : <Time iso={k.expiresAt} />}</td>
       <td>
         {k.revokedAt === null ? (
-          <StatusBadge status="active" />
+          <>
+            <StatusBadge status={expired ? 'expired' : 'active'} />
+            {k.replacedBy !== null && <span className="tag">rotated</span>}
+          </>
         ) : (
           <>
             <StatusBadge status="revoked" /> <Time iso={k.revokedAt} />
@@ -65,7 +82,7 @@ function KeyRow({ apiKey: k, self }: { apiKey: ApiKey; self: boolean }) {
           <ConfirmButton
             danger
             title={`Revoke “${k.name}”?`}
-            message="Anything using this key is refused from now on (within 10 seconds on other nodes). A revoked key cannot be restored."
+            message="Anything using this key is refused from now on (within a second on other nodes). A revoked key cannot be restored."
             confirmLabel="Revoke key"
             onConfirm={async () => {
               await revokeApiKey(k.id);

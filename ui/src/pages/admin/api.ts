@@ -24,7 +24,10 @@ export const AUDIT_ACTIONS = [
   'run.reschedule',
   'run.cancel',
   'api_key.create',
+  'api_key.rotate',
   'api_key.revoke',
+  'api_key.new_address',
+  'auth.failed',
 ] as const;
 
 /** One page of audit entries, newest first. */
