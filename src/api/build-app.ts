@@ -25,7 +25,7 @@ import { StreamRegistry } from './stream-registry.js';
 import { installJsonBodyParser } from './json-body.js';
 import { DOCS_PREFIX, installDocsHeaders } from './page-headers.js';
 import { DEFAULT_SERVER_TIMEOUTS, serverTimeoutOptions, type ServerTimeouts } from './server-timeouts.js';
-import { installProblemHandlers, type NotFoundFallback } from './problem.js';
+import { frameworkErrorProblem, installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { channelRoutes } from './routes/channels.js';
@@ -106,6 +106,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Draining is answered below, as a problem document like every other error.
     return503OnClosing: false,
+    // So are the router's own refusals (bad percent-encoding, over-long path segments).
+    frameworkErrors: frameworkErrorProblem,
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(schemas.wrap(TypeBoxValidatorCompiler));
