@@ -37,6 +37,7 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
 import { installUi } from './ui-static.js';
 import { LazySchemas } from './lazy-schemas.js';
+import { strictIntegers } from './strict-integers.js';
 import type { LiveLogSource } from './log-follow.js';
 import type { ScriptSyntaxError } from '../services/task-spec.js';
 import type { NodeDirectory } from '../services/admin-service.js';
@@ -110,7 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: frameworkErrorProblem,
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(schemas.wrap(TypeBoxValidatorCompiler));
+  app.setValidatorCompiler(schemas.wrap(strictIntegers(TypeBoxValidatorCompiler)));
   // What start-up left uncompiled is compiled once the server listens.
   fastify.addHook('onListen', (done) => {
     schemas.warm((err) => fastify.log.error({ err }, 'a route schema failed to compile'));

@@ -34,3 +34,17 @@ test('a path segment over the router\'s 100 characters answers 400 validation_fa
   assertParamsProblem(await h.call({ method: 'GET', url }), url);
   assertParamsProblem(await h.call({ method: 'DELETE', url }), url);
 });
+
+test('integers in query strings are written as integers: "1.5", "0x10", "1e2", "true" and "" are refused, not read as 1, 16, 100, 1 and 0 (finding 2)', async () => {
+  for (const url of ['/v1/tasks?limit=1.5', '/v1/tasks?limit=0x10', '/v1/runs?limit=1e2', '/v1/stats/runs?minutes=true', '/v1/api-keys?limit=', '/v1/tasks?recentRuns=%201']) {
+    const res = await h.call({ method: 'GET', url });
+    assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+    const body = res.json() as { code: string; errors: { path: string; message: string }[] };
+    assert.equal(body.code, 'validation_failed', url);
+    assert.match(body.errors[0]!.path, /^\/query\/(limit|minutes|recentRuns)$/, url);
+  }
+  // Integers still are integers.
+  for (const url of ['/v1/tasks?limit=2', '/v1/stats/runs?minutes=5', '/v1/tasks?recentRuns=0']) {
+    assert.equal((await h.call({ method: 'GET', url })).statusCode, 200, url);
+  }
+});
