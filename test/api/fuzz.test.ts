@@ -325,7 +325,12 @@ function breakersOf(op: Operation): Breaker[] {
   const body = op.body;
   if (body) {
     out.push((r) => fc.oneof(fc.constantFrom(65, 100, 5_000, 100_000).chain((d) => deepText(d)), brokenJson).map((text) => ({ ...r, body: { text } })));
-    out.push((r) => fc.constantFrom('{"a":1}', 'x').map((text) => ({ ...r, body: { text, type: 'text/plain' } })));
+    // Bodies that are not JSON by their Content-Type (whatever the bytes say).
+    out.push((r) =>
+      fc
+        .tuple(fc.constantFrom('{"a":1}', 'x', 'a=1&b=2', '<a/>'), fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x', 'application/jsonx', 'json'))
+        .map(([text, type]) => ({ ...r, body: { text, type } })),
+    );
     out.push((r) => fc.constantFrom(HUGE_BODY).map((text) => ({ ...r, body: { text } })));
     out.push((r) => fc.constantFrom(1, 'x', true, [1]).map((json) => ({ ...r, body: { json } })));
     if (body.additionalProperties === false) {
