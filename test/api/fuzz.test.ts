@@ -304,6 +304,23 @@ function refusedQueryValue(schema: Schema): string[] {
   return [];
 }
 
+/** Certainly refused by the services, though the schema lets them through: a patch per body field. */
+const SERVICE_REFUSALS: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
+  schedule: fc
+    .oneof(
+      fc.constantFrom('0 0 30 2 *', '* * *', '61 * * * *', 'a b c d e').map((expression) => ({ type: 'cron', expression })),
+      fc.constantFrom('CEST', 'Mars/Olympus', '+02:00').map((timezone) => ({ type: 'cron', expression: '0 9 * * *', timezone })),
+      fc.constantFrom('5x', '-5m', 'PT', '0s').map((every) => ({ type: 'interval', every })),
+      fc.constantFrom('2026-02-30T00:00:00Z', 'yesterday', '2026-03-02T12:00:00').map((at) => ({ type: 'once', at })),
+    )
+    .map((schedule) => ({ schedule })),
+  spec: fc.constantFrom('http://127.0.0.1/', 'http://169.254.169.254/latest', 'file:///etc/passwd', 'http://[::1]:8080/').map((url) => ({ kind: 'http', spec: { url } })),
+  params: fc.constantFrom({ task: 'fz-task', n: 0 }, { task: 'fz-task' }, { n: 3 }).map((params) => ({ kind: 'consecutive_failures', params })),
+  url: fc.constantFrom('http://127.0.0.1/', 'http://169.254.169.254/latest', 'http://2130706433/').map((url) => ({ type: 'slack', url })),
+  at: fc.constantFrom('2026-02-30T00:00:00Z', 'yesterday', '2026-03-02T12:00:00').map((at) => ({ at, schedule: undefined })),
+  from: fc.constantFrom('2026-02-30T00:00:00Z', 'tomorrow').map((from) => ({ from })),
+};
+
 /** POST routes that only read (a viewer may call them). */
 const READS_BY_POST = new Set(['/v1/schedules/preview']);
 
@@ -323,6 +340,15 @@ function breakersOf(op: Operation): Breaker[] {
     if (bad.length > 0) out.push((r) => fc.constantFrom(...bad).map((v) => ({ ...r, query: [r.query.split('&').filter((kv) => kv !== '' && !kv.startsWith(`${p.name}=`)).join('&'), `${p.name}=${encode(v)}`].filter(Boolean).join('&') })));
   }
   const body = op.body;
+  // Bodies that pass the schema and are refused by the services (so refusals past the edge are
+  // batch-checked too): values the services reject, and namespaces the key does not cover.
+  for (const [field, patch] of Object.entries(SERVICE_REFUSALS)) {
+    if (!body?.properties?.[field]) continue;
+    out.push((r) => fittingValueOf(body, '', 0, true).chain((b) => fitBody(b, op.path)).chain((json) => patch.map((p) => ({ ...r, role: 'admin' as Role, body: { json: { ...(json as object), ...p } } }))));
+  }
+  if (body?.properties?.namespace) {
+    out.push((r) => fittingValueOf(body, '', 0, true).chain((b) => fitBody(b, op.path)).map((json) => ({ ...r, role: 'operator' as Role, body: { json: { ...(json as object), namespace: 'beta' } } })));
+  }
   if (body) {
     out.push((r) => fc.oneof(fc.constantFrom(65, 100, 5_000, 100_000).chain((d) => deepText(d)), brokenJson).map((text) => ({ ...r, body: { text } })));
     // Bodies that are not JSON by their Content-Type (whatever the bytes say).
