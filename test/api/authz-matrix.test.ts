@@ -128,8 +128,10 @@ interface Caller {
   role?: Role;
   namespaces?: string[];
 }
-// No "expired key" column: keys have no expiry in this branch. The branch that adds expiry
-// (issue 12, key rotation) adds the column here: an expired key answers 401 like a revoked one.
+// No "expired key" column: keys have no expiry in this branch, and a column faked without it
+// would prove nothing. The branch that adds expiry (issue 12, key rotation) adds one line to
+// `callers` below, `{ name: 'expired key', token: <a key past its expiry> }` (no role: every /v1
+// cell then expects 401 `unauthenticated`, like the revoked key).
 const OWN = 'alpha';
 const OTHER = 'beta';
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
