@@ -7,7 +7,9 @@
 // - a role below the route's minimum: 403 `forbidden`, whatever the object (the role is checked
 //   before anything is looked up, so a 403 says nothing about whether the object exists);
 // - viewers read, operators also write, admins also manage keys, read the audit log and the
-//   cluster's nodes; for a `shell` task everything that decides what it runs or when needs admin;
+//   cluster's nodes; for a `shell` task everything that decides what it runs or when needs admin,
+//   and so does defining, changing or deleting an alert rule that watches the whole installation
+//   (docs/alerts.md: `node_down`, `sink_dropping`, `outbox_backlog`);
 // - an object in a namespace the key does not cover answers 404 as if it did not exist;
 //   creating in such a namespace is 403; listings leave its objects out; admins cover every
 //   namespace.
@@ -25,10 +27,13 @@ import { documentedRoutes, registeredRoutes } from '../helpers/route-table.js';
 /** What a route addresses: an object of that kind, a new object in a namespace, a listing, or nothing namespaced. */
 type On = 'task' | 'run' | 'channel' | 'rule' | 'key' | 'create' | 'list' | 'global';
 
-/** The objects one cell works on, all in namespace `ns` (tasks and runs of a shell task when `shell`). */
+/**
+ * The objects one cell works on, all in namespace `ns`. `guarded`: the admin-only variant of each
+ * (a shell task and its run, an installation-wide alert rule).
+ */
 interface Subject {
   ns: string;
-  shell: boolean;
+  guarded: boolean;
   /** A fresh name for what the request creates. */
   fresh: string;
   task: string;
@@ -44,8 +49,12 @@ interface Rule {
   on: On;
   /** Status of a request that is allowed. */
   ok: number;
-  /** For a shell task (or a new shell task) it needs admin (security.md "Shell tasks are admin-only"). */
-  shell?: true;
+  /**
+   * On the guarded variant (a shell task or its run, an installation-wide alert rule, or creating
+   * one) keys below admin get this: 403 `forbidden`, or 400 `validation_failed` where the kind is
+   * a field of the request (docs/alerts.md: "only admin keys may define them").
+   */
+  guarded?: 403 | 400;
   /** The request body and query string (path parameters are filled from the subject). */
   req?: (s: Subject) => { payload?: object; query?: string };
   /** A listing: whether the answer shows the subject's objects. */
@@ -58,27 +67,28 @@ const SECRET = 'whsec_c2VjcmV0LXNpZ25pbmcta2V5LTEyMzQ1Njc4';
 const ns = (s: Subject) => ({ query: `namespace=${s.ns}` });
 const ids = (b: { items: { id: string }[] }) => b.items.map((i) => i.id);
 const names = (b: { items: { name: string }[] }) => b.items.map((i) => i.name);
+const ruleBody = (s: Subject) => ({ name: s.fresh, namespace: s.ns, ...(s.guarded ? { kind: 'node_down', for: '1m' } : { kind: 'retries_exhausted', params: {} }) });
 const taskBody = (s: Subject) =>
-  s.shell
+  s.guarded
     ? { name: s.fresh, namespace: s.ns, kind: 'shell', spec: { command: ['true'] } }
     : { name: s.fresh, namespace: s.ns, kind: 'http', spec: { url: 'https://example.com/hook' } };
 
 /** The expectation table: one line a route. HEAD routes follow their GET line. */
 const ROUTES: Record<string, Rule> = {
-  'POST /v1/tasks': { role: 'operator', on: 'create', ok: 201, shell: true, req: (s) => ({ payload: taskBody(s) }) },
+  'POST /v1/tasks': { role: 'operator', on: 'create', ok: 201, guarded: 403, req: (s) => ({ payload: taskBody(s) }) },
   'GET /v1/tasks': { role: 'viewer', on: 'list', ok: 200, req: ns, sees: (b, s) => ids(b).includes(s.task) },
   'GET /v1/tasks/{idOrName}': { role: 'viewer', on: 'task', ok: 200 },
-  'PATCH /v1/tasks/{idOrName}': { role: 'operator', on: 'task', ok: 200, shell: true, req: () => ({ payload: { description: 'changed' } }) },
-  'DELETE /v1/tasks/{idOrName}': { role: 'operator', on: 'task', ok: 204, shell: true },
-  'POST /v1/tasks/{idOrName}/schedule': { role: 'operator', on: 'task', ok: 201, shell: true, req: () => ({ payload: { at: '2026-03-02T12:00:00Z' } }) },
-  'POST /v1/tasks/{idOrName}/runs': { role: 'operator', on: 'task', ok: 201, shell: true, req: () => ({ payload: {} }) },
-  'POST /v1/tasks/{idOrName}/pause': { role: 'operator', on: 'task', ok: 200, shell: true },
-  'POST /v1/tasks/{idOrName}/resume': { role: 'operator', on: 'task', ok: 200, shell: true },
+  'PATCH /v1/tasks/{idOrName}': { role: 'operator', on: 'task', ok: 200, guarded: 403, req: () => ({ payload: { description: 'changed' } }) },
+  'DELETE /v1/tasks/{idOrName}': { role: 'operator', on: 'task', ok: 204, guarded: 403 },
+  'POST /v1/tasks/{idOrName}/schedule': { role: 'operator', on: 'task', ok: 201, guarded: 403, req: () => ({ payload: { at: '2026-03-02T12:00:00Z' } }) },
+  'POST /v1/tasks/{idOrName}/runs': { role: 'operator', on: 'task', ok: 201, guarded: 403, req: () => ({ payload: {} }) },
+  'POST /v1/tasks/{idOrName}/pause': { role: 'operator', on: 'task', ok: 200, guarded: 403 },
+  'POST /v1/tasks/{idOrName}/resume': { role: 'operator', on: 'task', ok: 200, guarded: 403 },
   'GET /v1/runs': { role: 'viewer', on: 'list', ok: 200, req: ns, sees: (b, s) => ids(b).includes(s.run) },
   'GET /v1/runs/{id}': { role: 'viewer', on: 'run', ok: 200 },
   'GET /v1/runs/{id}/logs': { role: 'viewer', on: 'run', ok: 200 },
   'GET /v1/runs/{id}/metrics': { role: 'viewer', on: 'run', ok: 200 },
-  'POST /v1/runs/{id}/reschedule': { role: 'operator', on: 'run', ok: 200, shell: true, req: () => ({ payload: { at: '2026-03-02T13:00:00Z' } }) },
+  'POST /v1/runs/{id}/reschedule': { role: 'operator', on: 'run', ok: 200, guarded: 403, req: () => ({ payload: { at: '2026-03-02T13:00:00Z' } }) },
   'POST /v1/runs/{id}/cancel': { role: 'operator', on: 'run', ok: 200 },
   'POST /v1/schedules/preview': { role: 'viewer', on: 'global', ok: 200, req: () => ({ payload: { schedule: { type: 'interval', every: '5m' }, count: 2 } }) },
   'GET /v1/events': { role: 'viewer', on: 'list', ok: 200, req: ns, stream: true },
@@ -97,11 +107,11 @@ const ROUTES: Record<string, Rule> = {
   'DELETE /v1/channels/{name}': { role: 'operator', on: 'channel', ok: 200 },
   'GET /v1/channels/{name}/deliveries': { role: 'viewer', on: 'channel', ok: 200 },
   'POST /v1/channels/{name}/test': { role: 'operator', on: 'channel', ok: 202 },
-  'POST /v1/alert-rules': { role: 'operator', on: 'create', ok: 201, req: (s) => ({ payload: { name: s.fresh, namespace: s.ns, kind: 'retries_exhausted', params: {} } }) },
+  'POST /v1/alert-rules': { role: 'operator', on: 'create', ok: 201, guarded: 400, req: (s) => ({ payload: ruleBody(s) }) },
   'GET /v1/alert-rules': { role: 'viewer', on: 'list', ok: 200, req: ns, sees: (b, s) => names(b).includes(s.rule) },
   'GET /v1/alert-rules/{name}': { role: 'viewer', on: 'rule', ok: 200 },
-  'PATCH /v1/alert-rules/{name}': { role: 'operator', on: 'rule', ok: 200, req: () => ({ payload: { enabled: false } }) },
-  'DELETE /v1/alert-rules/{name}': { role: 'operator', on: 'rule', ok: 200 },
+  'PATCH /v1/alert-rules/{name}': { role: 'operator', on: 'rule', ok: 200, guarded: 400, req: () => ({ payload: { enabled: false } }) },
+  'DELETE /v1/alert-rules/{name}': { role: 'operator', on: 'rule', ok: 200, guarded: 403 },
   'GET /v1/alerts': { role: 'viewer', on: 'list', ok: 200, req: ns },
 };
 
@@ -145,11 +155,12 @@ interface Expect {
 }
 
 /** The documented answer for `caller` on `rule` with a subject in namespace `subjectNs`. */
-function expected(rule: Rule, caller: Caller, subjectNs: string, shell: boolean): Expect {
+function expected(rule: Rule, caller: Caller, subjectNs: string, guarded: boolean): Expect {
   if (caller.role === undefined) return { status: 401, code: 'unauthenticated' };
   if (RANK[caller.role] < RANK[rule.role]) return { status: 403, code: 'forbidden' };
   const covered = caller.role === 'admin' || caller.namespaces!.includes(subjectNs);
-  const shellDenied = shell && rule.shell === true && caller.role !== 'admin';
+  const denied: Expect | null =
+    guarded && rule.guarded !== undefined && caller.role !== 'admin' ? { status: rule.guarded, code: rule.guarded === 403 ? 'forbidden' : 'validation_failed' } : null;
   switch (rule.on) {
     case 'global':
     case 'key':
@@ -157,33 +168,34 @@ function expected(rule: Rule, caller: Caller, subjectNs: string, shell: boolean)
     case 'list':
       return { status: rule.ok, sees: covered };
     case 'create':
-      return covered && !shellDenied ? { status: rule.ok } : { status: 403, code: 'forbidden' };
+      if (!covered) return { status: 403, code: 'forbidden' };
+      return denied ?? { status: rule.ok };
     default:
       if (!covered) return { status: 404, code: `${rule.on === 'rule' ? 'alert_rule' : rule.on}_not_found` };
-      return shellDenied ? { status: 403, code: 'forbidden' } : { status: rule.ok };
+      return denied ?? { status: rule.ok };
   }
 }
 
 let h: ApiHarness;
 let callers: Caller[];
 let counter = 0;
-/** Objects that cells which change nothing may share, by namespace and shell-ness. */
+/** Objects that cells which change nothing may share, by namespace and variant. */
 const shared = new Map<string, Subject>();
 
 /** Creates the objects a subject needs, as the admin (tasks, a pending run, a channel, a rule, a key). */
-async function makeSubject(namespace: string, shell: boolean): Promise<Subject> {
+async function makeSubject(namespace: string, guarded: boolean): Promise<Subject> {
   const n = ++counter;
   const must = async (method: 'POST', url: string, payload: object): Promise<Record<string, string>> => {
     const res = await h.call({ method, url, payload });
     assert.ok(res.statusCode === 201, `fixture ${url}: ${res.statusCode} ${res.body}`);
     return res.json();
   };
-  const task = await must('POST', '/v1/tasks', taskBody({ ns: namespace, shell, fresh: `t${n}` } as Subject));
+  const task = await must('POST', '/v1/tasks', taskBody({ ns: namespace, guarded, fresh: `t${n}` } as Subject));
   const run = await must('POST', `/v1/tasks/${task.id}/schedule`, { at: '2026-03-02T11:00:00Z' });
   const channel = await must('POST', '/v1/channels', { name: `c${n}`, namespace, type: 'webhook', url: 'https://hooks.example.com/x', secret: SECRET });
-  const rule = await must('POST', '/v1/alert-rules', { name: `r${n}`, namespace, kind: 'retries_exhausted', params: {} });
+  const rule = await must('POST', '/v1/alert-rules', ruleBody({ ns: namespace, guarded, fresh: `r${n}` } as Subject));
   const key = await must('POST', '/v1/api-keys', { name: `k${n}`, role: 'viewer', namespaces: [namespace] });
-  return { ns: namespace, shell, fresh: `new-${n}`, task: task.id!, run: run.id!, channel: channel.name!, rule: rule.name!, key: key.id! };
+  return { ns: namespace, guarded, fresh: `new-${n}`, task: task.id!, run: run.id!, channel: channel.name!, rule: rule.name!, key: key.id! };
 }
 
 /** The URL of `path` for `rule` on `s`. */
@@ -215,7 +227,7 @@ before(async () => {
     { name: 'admin', token: await h.key('admin'), role: 'admin', namespaces: ['*'] },
     { name: 'operator of another namespace', token: await h.key('operator', ['gamma']), role: 'operator', namespaces: ['gamma'] },
   ];
-  for (const n of [OWN, OTHER]) for (const shell of [false, true]) shared.set(`${n}/${shell}`, await makeSubject(n, shell));
+  for (const n of [OWN, OTHER]) for (const guarded of [false, true]) shared.set(`${n}/${guarded}`, await makeSubject(n, guarded));
 });
 after(async () => {
   await h.close();
@@ -249,15 +261,16 @@ test('every cell answers as docs/security.md says', async () => {
       continue;
     }
     const rule = ROUTES[route.key] ?? ROUTES[`GET ${route.path}`]!;
-    const kinds = rule.on === 'task' || rule.on === 'run' || rule.on === 'create' ? [false, true] : [false];
+    // Routes on tasks, runs and alert rules (and creating them) also meet the admin-only variant.
+    const variants = rule.on === 'task' || rule.on === 'run' || rule.on === 'rule' || rule.guarded !== undefined ? [false, true] : [false];
     for (const caller of callers) {
       for (const target of [OWN, OTHER]) {
-        for (const shell of kinds) {
+        for (const guarded of variants) {
           cells++;
-          const want = expected(rule, caller, target, shell);
+          const want = expected(rule, caller, target, guarded);
           const writes = route.method !== 'GET' && route.method !== 'HEAD';
           // A write that is allowed gets objects of its own; everything else shares them.
-          const s = writes && want.status < 300 ? await makeSubject(target, shell) : { ...shared.get(`${target}/${shell}`)!, fresh: `new-${++counter}` };
+          const s = writes && want.status < 300 ? await makeSubject(target, guarded) : { ...shared.get(`${target}/${guarded}`)!, fresh: `new-${++counter}` };
           const auditBefore = want.status >= 400 ? await newestAudit() : undefined;
           const payload = rule.req?.(s).payload;
           // An allowed stream stays open: read its status line, then let go.
@@ -269,7 +282,7 @@ test('every cell answers as docs/security.md says', async () => {
             ...(payload !== undefined && { payload }),
             ...(streamed && { payloadAsStream: true }),
           });
-          const cell = `${route.key} as ${caller.name} on ${target === OWN ? 'own' : 'another'} namespace's ${shell ? 'shell ' : ''}object`;
+          const cell = `${route.key} as ${caller.name} on ${target === OWN ? 'own' : 'another'} namespace's ${guarded ? 'admin-only ' : ''}object`;
           if (streamed) res.stream().destroy();
           if (res.statusCode !== want.status) {
             wrong.push(`${cell}: ${res.statusCode}, expected ${want.status} (${streamed ? 'a stream' : res.body.slice(0, 200)})`);
