@@ -557,6 +557,7 @@ test(`${RUNS} requests drawn from the OpenAPI schemas: no 5xx, problems with cod
 
   const findings: string[] = [];
   const statuses = new Map<number, number>();
+  const perOperation = new Map<string, number>(ops.map((op) => [`${op.method} ${op.path}`, 0]));
   let compared = 0;
   let index = 0;
   const started = Date.now();
@@ -574,6 +575,7 @@ test(`${RUNS} requests drawn from the OpenAPI schemas: no 5xx, problems with cod
         const { res, body } = await send(r);
         newest = await newestAudit(h);
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        perOperation.set(`${r.op.method} ${r.op.path}`, (perOperation.get(`${r.op.method} ${r.op.path}`) ?? 0) + 1);
         if (res.statusCode >= 500) findings.push(`${res.statusCode}: ${describe(r, index)} -> ${body.slice(0, 300)}`);
         if (res.statusCode < 400 || res.statusCode >= 500) {
           allRefused = false;
@@ -599,7 +601,10 @@ test(`${RUNS} requests drawn from the OpenAPI schemas: no 5xx, problems with cod
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   console.log(
     `fuzz: ${index} requests in ${seconds.toFixed(1)} s (${Math.round(index / seconds)}/s; ${cpuSeconds.toFixed(1)} CPU s); statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}; ` +
-      `${compared} of ${requests.length / (BATCH / 2)} hostile batches all refused and compared; ${findings.length} findings`,
+      `${compared} of ${requests.length / (BATCH / 2)} hostile batches all refused and compared; ${ops.length} operations, each asked at least ${Math.min(...perOperation.values())} times; ${findings.length} findings`,
   );
   assert.deepEqual(findings.slice(0, 30), [], `seed ${SEED}: replay with FUZZ_SEED=${SEED}`);
+  // Every operation had its share (a route the generator could not reach would otherwise pass unseen).
+  const fewest = Math.min(...perOperation.values());
+  if (RUNS >= 20_000) assert.ok(fewest >= 100, `an operation got only ${fewest} requests: ${JSON.stringify([...perOperation].filter(([, n]) => n < 100))}`);
 });
