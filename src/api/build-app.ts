@@ -28,7 +28,7 @@ import { installJsonBodyParser } from './json-body.js';
 import { httpsOptions, installHsts } from './tls.js';
 import { DOCS_PREFIX, installDocsHeaders } from './page-headers.js';
 import { DEFAULT_SERVER_TIMEOUTS, serverTimeoutOptions, type ServerTimeouts } from './server-timeouts.js';
-import { installProblemHandlers, type NotFoundFallback } from './problem.js';
+import { frameworkErrorProblem, installProblemHandlers, type NotFoundFallback } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { channelRoutes } from './routes/channels.js';
@@ -40,6 +40,7 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { taskRoutes } from './routes/tasks.js';
 import { installUi } from './ui-static.js';
 import { LazySchemas } from './lazy-schemas.js';
+import { strictIntegers } from './strict-integers.js';
 import type { LiveLogSource } from './log-follow.js';
 import type { ScriptSyntaxError } from '../services/task-spec.js';
 import type { NodeDirectory } from '../services/admin-service.js';
@@ -111,9 +112,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Draining is answered below, as a problem document like every other error.
     return503OnClosing: false,
+    // So are the router's own refusals (bad percent-encoding, over-long path segments).
+    frameworkErrors: frameworkErrorProblem,
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(schemas.wrap(TypeBoxValidatorCompiler));
+  app.setValidatorCompiler(schemas.wrap(strictIntegers(TypeBoxValidatorCompiler)));
   // What start-up left uncompiled is compiled once the server listens.
   fastify.addHook('onListen', (done) => {
     schemas.warm((err) => fastify.log.error({ err }, 'a route schema failed to compile'));

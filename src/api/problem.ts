@@ -3,7 +3,7 @@
 // unexpected errors become 500 `internal`, logged with their stack, which never leaves the server.
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_CATALOG, SundialError, type ErrorCode, type FieldError } from '../core/errors.js';
+import { ERROR_CATALOG, invalid, SundialError, type ErrorCode, type FieldError } from '../core/errors.js';
 import { fieldErrorsFrom, type SchemaErrorLike } from '../services/field-errors.js';
 
 /** Seconds a client is asked to wait before retrying a 503. */
@@ -33,6 +33,11 @@ const FASTIFY_ERRORS: Record<string, (err: FastifyError) => SundialError> = {
   FST_ERR_CTP_INVALID_JSON_BODY: (e) => new SundialError('validation_failed', `the body is not valid JSON: ${e.message}`),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new SundialError('validation_failed', 'the body is empty but Content-Type says JSON; send {} or drop the header'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new SundialError('validation_failed', 'send the body as JSON with Content-Type: application/json'),
+  // The router's own refusals (see frameworkErrors in build-app.ts): a path segment whose
+  // percent-encoding is not UTF-8, and one longer than any id or name (the router's 100
+  // characters; schemas allow at most that).
+  FST_ERR_BAD_URL: () => invalid([{ path: '/params', message: 'a path segment is not valid percent-encoded UTF-8' }]),
+  FST_ERR_MAX_PARAM_LENGTH: () => invalid([{ path: '/params', message: 'a path segment is longer than 100 characters; no id or name is' }]),
 };
 
 /** The SundialError an error stands for, or null when it is unexpected (a 500). */
@@ -94,6 +99,15 @@ export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) =>
  * Installs the error and not-found handlers that answer every failure with a problem.
  * `fallback` (read when a request misses) may answer instead: the dashboard's page loads.
  */
+/**
+ * For Fastify's `frameworkErrors` option: errors the router raises before any route or hook runs
+ * (bad percent-encoding, over-long path segments). Without it Fastify answers them itself, as
+ * plain JSON without a problem `code`.
+ */
+export function frameworkErrorProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(request, reply, toSundialError(error) ?? new SundialError('internal', 'something went wrong on our side; it has been logged'));
+}
+
 export function installProblemHandlers(app: FastifyInstance, fallback: { current: NotFoundFallback } = { current: () => false }): void {
   app.setErrorHandler((error, request, reply) => {
     const known = toSundialError(error);

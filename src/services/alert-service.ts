@@ -109,6 +109,10 @@ export class AlertService {
 
   async delete(actor: Actor, ref: RuleRef): Promise<AlertRule> {
     const current = await this.get(actor, ref);
+    // Deleting an installation-wide rule silences it for everyone, as much as changing it would.
+    if (SYSTEM_KINDS.has(current.kind) && !hasRole(actor, 'admin')) {
+      throw new SundialError('forbidden', `${current.kind} watches the whole installation: only admin keys may delete its rules`);
+    }
     const now = this.#d.clock.now();
     const audit = auditOf(actor, now, 'alert_rule.delete', { type: 'alert_rule', id: current.id, namespace: current.namespace }, { name: current.name });
     return this.#d.store.alerts.deleteRule(current.id, now, audit);

@@ -111,6 +111,13 @@ describe('/v1/alert-rules and /v1/alerts', () => {
     assert.equal((await h.call({ method: 'POST', url: '/v1/alert-rules', payload: { ...rule, namespace: 'other' }, token: operator })).statusCode, 403);
     assert.equal((await h.call({ method: 'DELETE', url: '/v1/alert-rules/op-rule', token: viewer })).statusCode, 403);
     assert.equal((await h.call({ method: 'DELETE', url: '/v1/alert-rules/op-rule', token: operator })).statusCode, 200);
+    // Nor delete one an admin defined (found by the authorization matrix): it stays.
+    assert.equal((await h.call({ method: 'POST', url: '/v1/alert-rules', payload: { name: 'admin-nodes', kind: 'node_down' } })).statusCode, 201);
+    const del = await h.call({ method: 'DELETE', url: '/v1/alert-rules/admin-nodes', token: operator });
+    assert.equal(del.statusCode, 403, del.body);
+    assert.equal((del.json() as { code: string }).code, 'forbidden');
+    assert.equal((await h.call({ method: 'GET', url: '/v1/alert-rules/admin-nodes', token: operator })).statusCode, 200);
+    assert.equal((await h.call({ method: 'DELETE', url: '/v1/alert-rules/admin-nodes' })).statusCode, 200);
     assert.equal((await h.call({ method: 'GET', url: '/v1/alert-rules/op-rule' })).statusCode, 404);
   });
 

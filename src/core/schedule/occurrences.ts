@@ -122,9 +122,12 @@ export function recentOccurrences(
   return { occurrences: found, total: exhausted ? found.length : null };
 }
 
-/** Up to `count` occurrences at or after `from` (for previews). */
+/**
+ * Up to `count` occurrences at or after `from` (for previews), and no more than `maxRuns`: a task
+ * created now fires at most that often.
+ */
 export function previewSchedule(schedule: Schedule, from: Millis, count: number): Millis[] {
-  const n = Math.min(Math.max(0, Math.floor(count)), MAX_PREVIEW_COUNT);
+  const n = Math.min(Math.max(0, Math.floor(count)), MAX_PREVIEW_COUNT, schedule.maxRuns ?? Number.POSITIVE_INFINITY);
   const out: Millis[] = [];
   let t = nextOccurrence(schedule, from - 1);
   while (t !== null && out.length < n) {

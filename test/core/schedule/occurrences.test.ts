@@ -105,6 +105,13 @@ test('previewSchedule starts at `from` inclusive and caps the count', () => {
   assert.deepEqual(previewSchedule({ type: 'once', at: '2026-01-01T00:00:00Z' }, start + 1, 5), []);
 });
 
+test('previewSchedule shows no more occurrences than maxRuns lets a task have (found by the API fuzz test)', () => {
+  const start = t('2026-01-01T00:00:00Z');
+  assert.equal(previewSchedule({ type: 'interval', every: '1s', maxRuns: 3 }, start, 10).length, 3);
+  assert.equal(previewSchedule({ type: 'cron', expression: '*/10 * * * * *', maxRuns: 2 }, start, 100).length, 2);
+  assert.equal(previewSchedule({ type: 'interval', every: '1s', maxRuns: 50 }, start, 4).length, 4);
+});
+
 test('recentOccurrences returns the newest ones in (after, upTo], bounded', () => {
   const s: Schedule = { type: 'interval', every: '1s', startAt: '2026-01-01T00:00:00Z' };
   const start = t('2026-01-01T00:00:00Z');
