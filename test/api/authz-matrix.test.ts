@@ -2,7 +2,7 @@
 // an object of the key's own namespace and one of another namespace, each cell asserted against
 // the rules of docs/security.md ("Roles and namespaces"):
 //
-// - no key, or a revoked one: 401 `unauthenticated` on every /v1 route; routes outside /v1
+// - no key, or a revoked or expired one: 401 on every /v1 route; routes outside /v1
 //   (health, metrics, the API description, its docs) need no key;
 // - a role below the route's minimum: 403 `forbidden`, whatever the object (the role is checked
 //   before anything is looked up, so a 403 says nothing about whether the object exists);
@@ -96,6 +96,7 @@ const ROUTES: Record<string, Rule> = {
   'POST /v1/api-keys': { role: 'admin', on: 'global', ok: 201, req: (s) => ({ payload: { name: s.fresh, role: 'viewer', namespaces: [s.ns] } }) },
   'GET /v1/api-keys': { role: 'admin', on: 'global', ok: 200 },
   'DELETE /v1/api-keys/{id}': { role: 'admin', on: 'key', ok: 200 },
+  'POST /v1/api-keys/{id}/rotate': { role: 'admin', on: 'key', ok: 201, req: () => ({ payload: {} }) },
   'GET /v1/audit': { role: 'admin', on: 'global', ok: 200 },
   'GET /v1/cluster/nodes': { role: 'admin', on: 'global', ok: 200 },
   'GET /v1/stats': { role: 'viewer', on: 'list', ok: 200, req: ns, sees: (b: { tasks: { total: number } }) => b.tasks.total > 0 },
@@ -137,11 +138,9 @@ interface Caller {
   token: string | null;
   role?: Role;
   namespaces?: string[];
+  /** The code of its 401 (no role): `unauthenticated`, or `key_expired`. */
+  refusedAs?: string;
 }
-// No "expired key" column: keys have no expiry in this branch, and a column faked without it
-// would prove nothing. The branch that adds expiry (issue 12, key rotation) adds one line to
-// `callers` below, `{ name: 'expired key', token: <a key past its expiry> }` (no role: every /v1
-// cell then expects 401 `unauthenticated`, like the revoked key).
 const OWN = 'alpha';
 const OTHER = 'beta';
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -156,7 +155,7 @@ interface Expect {
 
 /** The documented answer for `caller` on `rule` with a subject in namespace `subjectNs`. */
 function expected(rule: Rule, caller: Caller, subjectNs: string, guarded: boolean): Expect {
-  if (caller.role === undefined) return { status: 401, code: 'unauthenticated' };
+  if (caller.role === undefined) return { status: 401, code: caller.refusedAs ?? 'unauthenticated' };
   if (RANK[caller.role] < RANK[rule.role]) return { status: 403, code: 'forbidden' };
   const covered = caller.role === 'admin' || caller.namespaces!.includes(subjectNs);
   const denied: Expect | null =
@@ -214,14 +213,22 @@ async function newestAudit(): Promise<string | undefined> {
 }
 
 before(async () => {
-  // Shell tasks on, so the shell rows of the table are exercised (the sandbox is never reached: nothing runs).
-  h = await startApi({ config: resolveConfig({ env: { SUNDIAL_ADMIN_TOKEN: ADMIN_TOKEN, SUNDIAL_NODE_ID: 'test-node', SUNDIAL_SHELL_TASKS: 'on' } }) });
+  // Shell tasks on, so the shell rows of the table are exercised (the sandbox is never reached:
+  // nothing runs). Rate limits off: hundreds of refused requests from one address are the point
+  // here, and would be 429s after the first 60 (rate-limits.test.ts tests the limits).
+  const env = { SUNDIAL_ADMIN_TOKEN: ADMIN_TOKEN, SUNDIAL_NODE_ID: 'test-node', SUNDIAL_SHELL_TASKS: 'on', SUNDIAL_RATE_LIMIT: '0', SUNDIAL_RATE_LIMIT_ANON: '0' };
+  h = await startApi({ config: resolveConfig({ env }) });
   const revoked = await h.key('operator', [OWN]);
   const me = (await h.call({ method: 'GET', url: '/v1/me', token: revoked })).json() as { actor: string };
   assert.equal((await h.call({ method: 'DELETE', url: `/v1/api-keys/${me.actor.replace(/^key:/, '')}` })).statusCode, 200);
+  // An operator key that expires a second from now, on the harness's clock, which then moves on.
+  const expiring = await h.call({ method: 'POST', url: '/v1/api-keys', payload: { name: 'expiring', role: 'operator', namespaces: [OWN], expiresIn: '1s' } });
+  assert.equal(expiring.statusCode, 201, expiring.body);
+  h.clock.advance(2000);
   callers = [
     { name: 'no key', token: null },
     { name: 'revoked key', token: revoked },
+    { name: 'expired key', token: (expiring.json() as { secret: string }).secret, refusedAs: 'key_expired' },
     { name: 'viewer', token: await h.key('viewer', [OWN]), role: 'viewer', namespaces: [OWN] },
     { name: 'operator', token: await h.key('operator', [OWN]), role: 'operator', namespaces: [OWN] },
     { name: 'admin', token: await h.key('admin'), role: 'admin', namespaces: ['*'] },

@@ -471,7 +471,10 @@ before(async () => {
   // The store's directory on tmpfs where there is one: this test is about answers, not about
   // durability, and a commit's fsync there costs nothing (still a real SQLite file).
   if (existsSync('/dev/shm')) process.env.TMPDIR = '/dev/shm';
-  h = await startApi({ config: resolveConfig({ env: { SUNDIAL_ADMIN_TOKEN: ADMIN_TOKEN, SUNDIAL_NODE_ID: 'test-node', SUNDIAL_SHELL_TASKS: 'on' } }) });
+  // Rate limits off: 20,000 requests a run with a few keys from one address is the point here;
+  // the limits have their own tests (rate-limits.test.ts).
+  const env = { SUNDIAL_ADMIN_TOKEN: ADMIN_TOKEN, SUNDIAL_NODE_ID: 'test-node', SUNDIAL_SHELL_TASKS: 'on', SUNDIAL_RATE_LIMIT: '0', SUNDIAL_RATE_LIMIT_ANON: '0' };
+  h = await startApi({ config: resolveConfig({ env }) });
   tokens.viewer = await h.key('viewer', ['alpha']);
   tokens.operator = await h.key('operator', ['alpha']);
   tokens.admin = ADMIN_TOKEN;
