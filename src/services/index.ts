@@ -7,6 +7,7 @@ import { ApiKeyService } from './api-key-service.js';
 import { ChannelService } from './channel-service.js';
 import type { ServiceDeps } from './deps.js';
 import { RunService } from './run-service.js';
+import { SecretService } from './secret-service.js';
 import { TaskService } from './task-service.js';
 
 /** Every service the API uses. */
@@ -17,6 +18,7 @@ export interface Services {
   admin: AdminService;
   channels: ChannelService;
   alerts: AlertService;
+  secrets: SecretService;
 }
 
 /** Builds the services over one set of dependencies. */
@@ -29,5 +31,6 @@ export function createServices(deps: ServiceDeps, authenticator: ApiKeyAuthentic
     admin: new AdminService(deps, nodes),
     channels: new ChannelService(deps),
     alerts: new AlertService(deps),
+    secrets: new SecretService(deps),
   };
 }

@@ -9,6 +9,7 @@ import { anchorSchedule, validateSchedule } from '../core/schedule/validate.js';
 import type { Actor, Millis, Run, Schedule, Task, TaskKind, TaskStatus } from '../core/types.js';
 import type { NewRun, NewTask, Page, RecentRun, ScheduleFilter, TaskSort } from '../store/store.js';
 import { coversNamespace, homeNamespace, readScope, requireNamespace } from '../auth/roles.js';
+import { checkSecretReferences } from './secret-service.js';
 import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun, statusBeforeCancel } from './run-events.js';
@@ -108,6 +109,7 @@ export class TaskService {
     const policies = check.run(() => normalizePolicies(input.policies, DEFAULT_POLICIES));
     check.add(await missingChannels(store, namespace, (input.policies as { notify?: unknown } | undefined)?.notify));
     check.throwIfAny();
+    await checkSecretReferences(store, namespace, input.kind, spec);
 
     const draft: Omit<Task, 'lastRunAt' | 'lastRunStatus' | 'version'> = {
       id: newId(now),
@@ -181,6 +183,16 @@ export class TaskService {
     // Channels are looked up before the change (it is synchronous); only patches with rules pay for it.
     const notify = (patch.policies as { notify?: unknown } | undefined)?.notify;
     const unknownChannels = Array.isArray(notify) ? await missingChannels(this.#d.store, (await this.get(actor, ref)).namespace, notify) : [];
+    // Secret references are checked before the change too, against the spec the patch sets.
+    const secretCheck = patch.spec === undefined ? null : await (async () => {
+      const current = await this.get(actor, ref);
+      try {
+        await checkSecretReferences(this.#d.store, current.namespace, patch.kind ?? current.kind, patch.spec);
+        return null;
+      } catch (err) {
+        return err;
+      }
+    })();
     return this.#change(actor, ref, expectedVersion, (current, now) => {
       requireShellAdmin(actor, current.kind, 'change');
       const next: Task = { ...current };
@@ -209,6 +221,7 @@ export class TaskService {
       }
       if (patch.payload !== undefined) next.payload = patch.payload;
       check.throwIfAny();
+      if (secretCheck !== null) throw secretCheck;
       const fields = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
       if (fields.length === 0) return null;
       return {

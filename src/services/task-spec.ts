@@ -9,6 +9,7 @@ import type { Actor, TaskKind, TaskSpec } from '../core/types.js';
 import { validateHttpSpec } from '../executor/http-spec.js';
 import type { OutboundGuard } from '../executor/outbound-guard.js';
 import { httpTargetErrors } from './http-target.js';
+import { SECRET_NAME_PATTERN } from '../core/secrets/references.js';
 import { fieldErrorsFrom, type SchemaErrorLike } from './field-errors.js';
 
 /** The `module` spec as the API accepts it. */
@@ -31,6 +32,13 @@ export const ScriptSpecSchema = Type.Object(
       maxLength: SCRIPT_CODE_MAX_LENGTH,
       description: 'An ES module whose default export is `async (ctx) => result`; runs in the QuickJS sandbox.',
     }),
+    secrets: Type.Optional(
+      Type.Array(Type.String({ pattern: SECRET_NAME_PATTERN }), {
+        maxItems: 64,
+        uniqueItems: true,
+        description: "Secrets of the task's namespace the code gets as `ctx.secrets.NAME` (only these; values masked in logs, result and error).",
+      }),
+    ),
     limits: Type.Optional(
       Type.Object(
         {

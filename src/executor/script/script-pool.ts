@@ -163,6 +163,7 @@ export class ScriptPool {
       idempotencyKey: job.idempotencyKey,
       taskId: job.taskId,
       taskName: job.taskName,
+      ...(job.secrets !== undefined && { secrets: { ...job.secrets } }),
     }));
   }
 

@@ -273,6 +273,26 @@ CREATE TABLE leases (
 CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
 `;
 
+// Secrets (docs/security.md, "Secrets"): the value sealed under its own data key, the data key
+// wrapped under the key-encryption key `kek_id` names.
+const V8 = `
+CREATE TABLE secrets (
+  id          TEXT PRIMARY KEY NOT NULL,
+  namespace   TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  kek_id      TEXT NOT NULL,
+  wrapped_key TEXT NOT NULL,
+  ciphertext  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  created_by  TEXT NOT NULL,
+  updated_by  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX secrets_namespace_name ON secrets (namespace, name);
+CREATE INDEX secrets_kek ON secrets (kek_id);
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
@@ -282,6 +302,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, description: 'finished runs by finish time, for retention', sql: V5 },
   { version: 6, description: 'notification channels and outbox', sql: V6 },
   { version: 7, description: 'alert rules, alerts and leases', sql: V7 },
+  { version: 8, description: 'secrets', sql: V8 },
 ];
 
 /** The schema version this code writes. */
