@@ -133,6 +133,7 @@ export function validateTaskSpec(kind: TaskKind, spec: unknown, checks: SpecChec
       return spec as TaskSpec;
     case 'http':
       throwIfAny((checks.checkHttpSpec ?? validateHttpSpec)(spec).map(underSpec));
+      throwIfAny(urlAuthorityReferenceErrors((spec as { url?: unknown }).url));
       if (checks.outboundGuard !== undefined) throwIfAny(httpTargetErrors(spec, checks.outboundGuard));
       return spec as TaskSpec;
     case 'module': {
@@ -161,6 +162,17 @@ function validateScriptSpec(spec: unknown, checks: SpecChecks): TaskSpec {
     throwIfAny([{ path: '/spec/code', message: `line ${syntax.line}, column ${syntax.column}: ${syntax.message}` }]);
   }
   return spec as TaskSpec;
+}
+
+/**
+ * Secret references go in a URL's path and query, never its host or port: the outbound guard
+ * checks the host when the task is written, before any value is known, and a host that changes
+ * with a secret's value would escape that check.
+ */
+function urlAuthorityReferenceErrors(url: unknown): FieldError[] {
+  if (typeof url !== 'string') return [];
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url)?.[1] ?? '';
+  return authority.includes('{{') ? [{ path: '/spec/url', message: 'may reference secrets in its path and query, not in its host' }] : [];
 }
 
 /** A shell cwd must stay inside the task's working directory: relative, no `..` segment. */

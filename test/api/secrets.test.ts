@@ -129,6 +129,10 @@ describe('/v1/secrets', () => {
     const team = await call({ method: 'POST', url: '/v1/tasks', token: operator, payload: http('t2', 'TEAM_ONLY') });
     assert.equal(team.statusCode, 400);
 
+    const inHost = await call({ method: 'POST', url: '/v1/tasks', token: operator, payload: { name: 't3', kind: 'http', spec: { url: 'https://{{secrets.API_TOKEN}}.example.com/' } } });
+    assert.equal(inHost.statusCode, 400, inHost.body);
+    assert.match(inHost.body, /not in its host/);
+
     const script = { name: 's1', kind: 'script', spec: { code: 'export default async (ctx) => 1', secrets: ['API_TOKEN', 'NOT_THERE'] } };
     const s = await call({ method: 'POST', url: '/v1/tasks', token: operator, payload: script });
     assert.equal(s.statusCode, 400, s.body);

@@ -122,7 +122,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -353,7 +353,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -377,7 +377,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -401,7 +401,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -674,7 +674,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -698,7 +698,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -722,7 +722,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -746,7 +746,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -770,7 +770,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -948,7 +948,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -972,7 +972,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -996,7 +996,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1020,7 +1020,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1072,7 +1072,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1096,7 +1096,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1120,7 +1120,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1144,7 +1144,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1420,7 +1420,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1444,7 +1444,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1468,7 +1468,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1492,7 +1492,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1516,7 +1516,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1540,7 +1540,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1564,7 +1564,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1833,7 +1833,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1857,7 +1857,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1881,7 +1881,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1905,7 +1905,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2088,7 +2088,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2112,7 +2112,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2136,7 +2136,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2160,7 +2160,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2184,7 +2184,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2364,7 +2364,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2388,7 +2388,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2412,7 +2412,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2436,7 +2436,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2616,7 +2616,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2640,7 +2640,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2664,7 +2664,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2688,7 +2688,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2826,7 +2826,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2850,7 +2850,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2874,7 +2874,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2898,7 +2898,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3009,7 +3009,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3033,7 +3033,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3057,7 +3057,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3081,7 +3081,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3158,7 +3158,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3182,7 +3182,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3206,7 +3206,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3230,7 +3230,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3254,7 +3254,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3334,7 +3334,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3358,7 +3358,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3382,7 +3382,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3406,7 +3406,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3532,7 +3532,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3556,7 +3556,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3580,7 +3580,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3604,7 +3604,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3628,7 +3628,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3742,7 +3742,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3766,7 +3766,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3790,7 +3790,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3814,7 +3814,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3838,7 +3838,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3951,7 +3951,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3975,7 +3975,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3999,7 +3999,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4062,7 +4062,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4086,7 +4086,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4110,7 +4110,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4134,7 +4134,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4204,7 +4204,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4228,7 +4228,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4252,7 +4252,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4336,7 +4336,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4360,7 +4360,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4384,7 +4384,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4464,7 +4464,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4488,7 +4488,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4512,7 +4512,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4594,7 +4594,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4618,7 +4618,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4642,7 +4642,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4666,7 +4666,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4757,7 +4757,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4781,7 +4781,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4805,7 +4805,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4910,7 +4910,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4934,7 +4934,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4958,7 +4958,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4982,7 +4982,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5069,7 +5069,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5093,7 +5093,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5117,7 +5117,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5141,7 +5141,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5220,7 +5220,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5244,7 +5244,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5268,7 +5268,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5292,7 +5292,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5389,7 +5389,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5413,7 +5413,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5437,7 +5437,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5461,7 +5461,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5485,7 +5485,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5583,7 +5583,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5607,7 +5607,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5631,7 +5631,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5655,7 +5655,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5754,7 +5754,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5778,7 +5778,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5802,7 +5802,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5826,7 +5826,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5921,7 +5921,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5945,7 +5945,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5969,7 +5969,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6081,7 +6081,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6105,7 +6105,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6129,7 +6129,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6153,7 +6153,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6243,7 +6243,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6267,7 +6267,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6291,7 +6291,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6315,7 +6315,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6397,7 +6397,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6421,7 +6421,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6445,7 +6445,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6469,7 +6469,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6584,7 +6584,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6608,7 +6608,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6632,7 +6632,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6656,7 +6656,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6680,7 +6680,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6777,7 +6777,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6801,7 +6801,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6825,7 +6825,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6849,7 +6849,599 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a secret's metadata (never its value) */
+        get: {
+            parameters: {
+                query?: {
+                    namespace?: string;
+                };
+                header?: never;
+                path: {
+                    /**
+                     * @description A letter or _, then letters, digits and _ (at most 128): `{{secrets.NAME}}`, `ctx.secrets.NAME`.
+                     * @example API_TOKEN
+                     */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            namespace: string;
+                            /** @description 1 when created, +1 at every new value. */
+                            version: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            createdAt: string;
+                            createdBy: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            updatedAt: string;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Create a secret, or give it a new value (a new version)
+         * @description The value is encrypted at rest (AES-256-GCM under its own data key, wrapped by the server's key-encryption key) and is never returned. Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. 503 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description A letter or _, then letters, digits and _ (at most 128): `{{secrets.NAME}}`, `ctx.secrets.NAME`.
+                     * @example API_TOKEN
+                     */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The value (at most 64 KiB of UTF-8). Write-only: never returned, to any role. */
+                        value: string;
+                        namespace?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            namespace: string;
+                            /** @description 1 when created, +1 at every new value. */
+                            version: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            createdAt: string;
+                            createdBy: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            updatedAt: string;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            namespace: string;
+                            /** @description 1 when created, +1 at every new value. */
+                            version: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            createdAt: string;
+                            createdBy: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            updatedAt: string;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Delete a secret
+         * @description Tasks that reference it keep the reference; their runs fail `secret_missing` until it is set again.
+         */
+        delete: {
+            parameters: {
+                query?: {
+                    namespace?: string;
+                };
+                header?: never;
+                path: {
+                    /**
+                     * @description A letter or _, then letters, digits and _ (at most 128): `{{secrets.NAME}}`, `ctx.secrets.NAME`.
+                     * @example API_TOKEN
+                     */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List secrets (names and versions, never values) */
+        get: {
+            parameters: {
+                query?: {
+                    namespace?: string;
+                    /** @description Items per page (1..500, default 50). */
+                    limit?: number;
+                    /** @description `nextCursor` of the previous page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                name: string;
+                                namespace: string;
+                                /** @description 1 when created, +1 at every new value. */
+                                version: number;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-12-01T09:00:00.000Z
+                                 */
+                                createdAt: string;
+                                createdBy: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-12-01T09:00:00.000Z
+                                 */
+                                updatedAt: string;
+                                updatedBy: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6950,7 +7542,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6974,7 +7566,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6998,7 +7590,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7083,7 +7675,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7107,7 +7699,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7131,7 +7723,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7230,7 +7822,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7254,7 +7846,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7278,7 +7870,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7375,7 +7967,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7399,7 +7991,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7423,7 +8015,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
