@@ -1,0 +1,181 @@
+// Secrets end to end, through a real `sundial serve` on SQLite: a secret is set through the API
+// with an operator key, used by an http task (header, URL, body, at a local receiver that checks
+// it and echoes it back), a shell task (env) and script tasks (ctx.secrets), in runs that succeed
+// and runs that fail. Then a byte scan: neither the secret (nor its base64, base64url or
+// percent-encoded forms) nor the operator key's token appears in the SQLite file and its WAL,
+// the server's output, any API answer (but the one that created the key), the event stream,
+// the run logs or the results; the masks are there instead. The server generated its key file
+// (0600) and said so.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openSse, type SseStream } from '../helpers/sse.js';
+import { HttpReceiver } from '../helpers/receivers.js';
+import { ADMIN_TOKEN, eventually, makeDirs, startServerProcess, type ServerProcess } from './server-process.js';
+
+const SECRET = `e2e-S3cret/${randomBytes(12).toString('hex')}+x=`;
+const FORMS = [SECRET, Buffer.from(SECRET).toString('base64'), Buffer.from(SECRET).toString('base64url'), encodeURIComponent(SECRET)];
+
+interface RunView {
+  id: string;
+  status: string;
+  result: unknown;
+  error: { code: string; message: string; detail?: unknown } | null;
+}
+
+let server: ServerProcess;
+let dataDir: string;
+let receiver: HttpReceiver;
+let events: SseStream;
+let token = '';
+/** Every API answer (status line, headers and body) except the one that showed the new key. */
+const answers: string[] = [];
+
+async function api<T>(method: string, path: string, body?: unknown, as = token): Promise<{ status: number; body: T }> {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { authorization: `Bearer ${as}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  answers.push(`${res.status} ${JSON.stringify([...res.headers])}\n${text}`);
+  const ct = res.headers.get('content-type') ?? '';
+  return { status: res.status, body: (ct.includes('json') && !ct.includes('ndjson') && text ? JSON.parse(text) : text) as T };
+}
+
+async function runToEnd(task: string, as = token): Promise<RunView> {
+  const started = await api<{ id: string }>('POST', `/v1/tasks/${task}/runs`, {}, as);
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  return eventually(async () => {
+    const r = (await api<RunView>('GET', `/v1/runs/${started.body.id}`, undefined, as)).body;
+    return ['succeeded', 'failed', 'timed_out'].includes(r.status) ? r : null;
+  }, 30_000);
+}
+
+before(async () => {
+  receiver = await new HttpReceiver().start();
+  const dirs = makeDirs();
+  dataDir = dirs.dataDir;
+  server = await startServerProcess({
+    ...dirs,
+    env: { SUNDIAL_OUTBOUND_ALLOW: '127.0.0.1', SUNDIAL_SHELL_TASKS: 'on', SUNDIAL_LOG_LEVEL: 'debug', SUNDIAL_SCRIPT_WORKERS: '1' },
+  });
+  events = await openSse(`${server.url}/v1/events`, ADMIN_TOKEN);
+  const key = await fetch(`${server.url}/v1/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'e2e-operator', role: 'operator', namespaces: ['default'] }),
+  });
+  assert.equal(key.status, 201);
+  token = ((await key.json()) as { secret: string }).secret;
+});
+after(async () => {
+  events?.close();
+  await server?.kill('SIGTERM');
+  await receiver?.stop();
+});
+
+describe('secrets end to end', () => {
+  const runs: RunView[] = [];
+
+  it('the first start made a 0600 key file and said so', () => {
+    const file = join(dataDir, 'secrets.key');
+    assert.ok(existsSync(file));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(server.output.some((l) => l.includes('generated a key-encryption key') && l.includes(file)), server.output.join('\n'));
+  });
+
+  it('an operator sets the secret; tasks reference it', async () => {
+    assert.equal((await api('PUT', '/v1/secrets/TOKEN', { value: SECRET })).status, 201);
+    const url = `${receiver.url}?k={{secrets.TOKEN}}`;
+    const tasks = [
+      { name: 'http-ok', kind: 'http', spec: { url, method: 'POST', headers: { authorization: 'Bearer {{secrets.TOKEN}}' }, body: { token: '{{secrets.TOKEN}}' } } },
+      { name: 'http-fail', kind: 'http', spec: { url, method: 'POST', headers: { authorization: 'Bearer {{secrets.TOKEN}}' }, body: 'raw {{secrets.TOKEN}}', expectStatus: 299 } },
+      {
+        name: 'script-ok',
+        kind: 'script',
+        spec: {
+          secrets: ['TOKEN'],
+          code: `export default async (ctx) => {
+            ctx.log('plain ' + ctx.secrets.TOKEN);
+            console.log('uri ' + encodeURIComponent(ctx.secrets.TOKEN), JSON.stringify({ t: ctx.secrets.TOKEN }));
+            return { echo: ctx.secrets.TOKEN };
+          }`,
+        },
+      },
+      { name: 'script-fail', kind: 'script', spec: { secrets: ['TOKEN'], code: 'export default async (ctx) => { throw new Error("bad " + ctx.secrets.TOKEN); }' } },
+    ];
+    for (const t of tasks) assert.equal((await api('POST', '/v1/tasks', t)).status, 201, t.name);
+    // Shell tasks are admin-only.
+    const shell = {
+      name: 'shell-env',
+      kind: 'shell',
+      spec: { command: ['sh', '-c', 'echo "token=$TOKEN"; printf %s "$TOKEN" | base64 -w0; echo; echo "$TOKEN" >&2; exit 7'], env: { TOKEN: '{{secrets.TOKEN}}' } },
+    };
+    assert.equal((await api('POST', '/v1/tasks', shell, ADMIN_TOKEN)).status, 201);
+    // A reference to a secret that does not exist is refused.
+    const refused = await api<{ type: string }>('POST', '/v1/tasks', { name: 'nope', kind: 'http', spec: { url, headers: { a: '{{secrets.NOPE}}' } } });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.type, /secret_unknown/);
+  });
+
+  it('runs use the value; the receiver got it; logs, results and errors show the mask', async () => {
+    for (const name of ['http-ok', 'http-fail', 'script-ok', 'script-fail']) runs.push(await runToEnd(name));
+    runs.push(await runToEnd('shell-env', ADMIN_TOKEN));
+    const [httpOk, httpFail, scriptOk, scriptFail, shell] = runs;
+    assert.equal(httpOk!.status, 'succeeded', JSON.stringify(httpOk));
+    assert.equal(receiver.received[0]!.headers.authorization, `Bearer ${SECRET}`);
+    assert.deepEqual(JSON.parse(receiver.received[0]!.body), { token: SECRET });
+    assert.equal(httpFail!.status, 'failed');
+    assert.equal(httpFail!.error!.code, 'http_status');
+    assert.match(JSON.stringify(httpFail!.error), /\[secret:TOKEN\]/, 'the URL in the error detail is masked');
+    assert.equal(scriptOk!.status, 'succeeded', JSON.stringify(scriptOk!.error));
+    assert.deepEqual(scriptOk!.result, { echo: '[secret:TOKEN]' });
+    assert.equal(scriptFail!.status, 'failed');
+    assert.match(scriptFail!.error!.message, /bad \[secret:TOKEN\]/);
+    assert.equal(shell!.status, 'failed', JSON.stringify(shell));
+    assert.equal((shell!.error!.detail as { exitCode: number }).exitCode, 7);
+    const scriptLog = (await api<string>('GET', `/v1/runs/${scriptOk!.id}/logs`)).body;
+    assert.match(scriptLog, /plain \[secret:TOKEN\]/);
+    assert.match(scriptLog, /uri \[secret:TOKEN\] \{\\"t\\":\\"\[secret:TOKEN\]\\"\}/);
+    const shellLog = (await api<string>('GET', `/v1/runs/${shell!.id}/logs`, undefined, ADMIN_TOKEN)).body;
+    assert.equal((shellLog.match(/\[secret:TOKEN\]/g) ?? []).length, 3, shellLog);
+    for (const r of runs) await api('GET', `/v1/runs/${r.id}/logs`, undefined, ADMIN_TOKEN);
+    // Every read path an operator or admin has: tasks, runs, secrets, audit, stats.
+    for (const path of ['/v1/tasks', '/v1/runs?limit=100', '/v1/secrets', '/v1/secrets/TOKEN', '/v1/audit?limit=500', '/v1/stats']) await api('GET', path, undefined, ADMIN_TOKEN);
+    await api('GET', '/v1/secrets/TOKEN');
+    // The event stream saw the runs end.
+    await events.next((f) => f.includes(shell!.id) && f.includes('failed'), 10_000);
+  });
+
+  it('byte scan: no secret form and no key token in the database, WAL, server output, answers, events, logs or results', async () => {
+    const places: [string, string][] = [
+      ['server output', server.output.join('\n')],
+      ['API answers', answers.join('\n')],
+      ['event stream', events.text()],
+    ];
+    for (const f of readdirSync(dataDir)) {
+      if (f.startsWith('sundial.db')) places.push([`data file ${f}`, readFileSync(join(dataDir, f)).toString('latin1')]);
+    }
+    assert.ok(places.some(([p]) => p.endsWith('sundial.db-wal')) || places.some(([p]) => p.endsWith('sundial.db')), 'the database files were scanned');
+    assert.ok(events.text().includes('run'), 'the event stream carried run events');
+    assert.ok(answers.join('\n').includes('[secret:TOKEN]'), 'the masks are in the answers');
+    for (const [where, text] of places) {
+      for (const form of FORMS) assert.ok(!text.includes(form), `${where} contains the secret (${form === SECRET ? 'plain' : 'encoded'})`);
+      assert.ok(!text.includes(token), `${where} contains the operator key's token`);
+      assert.ok(!text.includes(ADMIN_TOKEN), `${where} contains the admin token`);
+    }
+    // After a clean stop (WAL checkpointed into the main file) the files are still clean.
+    events.close();
+    await server.kill('SIGTERM');
+    for (const f of readdirSync(dataDir).filter((n) => n.startsWith('sundial.db'))) {
+      const bytes = readFileSync(join(dataDir, f)).toString('latin1');
+      for (const form of FORMS) assert.ok(!bytes.includes(form), `${f} contains the secret after shutdown`);
+      assert.ok(!bytes.includes(token), `${f} contains the token after shutdown`);
+    }
+    const output = server.output.join('\n');
+    for (const form of FORMS) assert.ok(!output.includes(form), 'the server output contains the secret after shutdown');
+  });
+});
