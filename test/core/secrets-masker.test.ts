@@ -41,6 +41,14 @@ describe('masker', () => {
     assert.deepEqual(masker.json(result), { [mark]: [1, { deep: `x${mark}x` }, null, true], n: 3 });
   });
 
+  it('masks the beginning of a value that ends a text (cut by a cap), not a short or inner piece', () => {
+    for (const n of [6, 12, VALUE.length - 1]) assert.equal(masker.text(`line cut here: ${VALUE.slice(0, n)}`), `line cut here: ${mark}`, String(n));
+    assert.equal(masker.text(`too short: ${VALUE.slice(0, 5)}`), `too short: ${VALUE.slice(0, 5)}`);
+    assert.equal(masker.text(`${VALUE.slice(0, 8)} and more`), `${VALUE.slice(0, 8)} and more`);
+    // A whole value then a cut one: both masked.
+    assert.equal(masker.text(`${VALUE} then ${VALUE.slice(0, 9)}`), `${mark} then ${mark}`);
+  });
+
   it('leaves text without values alone; no secrets, no work', () => {
     assert.equal(masker.text('nothing here'), 'nothing here');
     const none = createMasker(new Map());

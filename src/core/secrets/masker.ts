@@ -2,7 +2,8 @@
 // never reaches the store, the event stream, the sinks or an API answer. Each value is looked for
 // as it is and in the forms code commonly turns it into: base64 and base64url (with and without
 // padding, and inside a longer base64 text such as an HTTP Basic credential), percent-encoding
-// and a JSON string's escaping. Every occurrence becomes `[secret:NAME]`.
+// and a JSON string's escaping. Every occurrence becomes `[secret:NAME]`, and so does the
+// beginning of a value (6 characters or more) that ends a text: a cap cuts where it cuts.
 //
 // This guards against accidents (a header echoed in an error, a debug print of the environment),
 // not against a task author who wants a value out: code that may read a secret may also split it
@@ -49,6 +50,28 @@ export function secretForms(value: string): string[] {
   return [...forms].filter((f) => f !== '').sort((a, b) => b.length - a.length);
 }
 
+/** Shortest beginning of a value masked at the end of a text (where a cap may have cut the value). */
+const MIN_CUT_PREFIX = 6;
+
+/**
+ * Where a text ends with the beginning of `value` (at least MIN_CUT_PREFIX characters, less
+ * than all of it), or -1: a log line cut at the log's cap, or an http body excerpt cut at its
+ * size, may end in the middle of a value.
+ */
+function cutValueAt(s: string, value: string): number {
+  if (value.length <= MIN_CUT_PREFIX || s.length < MIN_CUT_PREFIX) return -1;
+  const head = value.slice(0, MIN_CUT_PREFIX);
+  const floor = Math.max(0, s.length - value.length + 1);
+  let from = s.length - MIN_CUT_PREFIX;
+  while (from >= floor) {
+    const i = s.lastIndexOf(head, from);
+    if (i < floor) return -1;
+    if (value.startsWith(s.slice(i))) return i;
+    from = i - 1;
+  }
+  return -1;
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -77,7 +100,16 @@ export function createMasker(values: ReadonlyMap<string, string>): Masker {
   if (byForm.size === 0) return NO_MASK;
   const forms = [...byForm.keys()].sort((a, b) => b.length - a.length);
   const re = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
-  const text = (s: string): string => (s.length === 0 ? s : s.replace(re, (m) => secretMark(byForm.get(m)!)));
+  const cutCheck = [...values].filter(([, v]) => v.length > MIN_CUT_PREFIX);
+  const text = (s: string): string => {
+    if (s.length === 0) return s;
+    let out = s.replace(re, (m) => secretMark(byForm.get(m)!));
+    for (const [name, value] of cutCheck) {
+      const at = cutValueAt(out, value);
+      if (at >= 0) out = out.slice(0, at) + secretMark(name);
+    }
+    return out;
+  };
   const json = (v: unknown): unknown => {
     if (typeof v === 'string') return text(v);
     if (Array.isArray(v)) return v.map(json);
