@@ -174,6 +174,15 @@ describe('/v1/secrets', () => {
     );
   });
 
+  it('PUT takes the namespace from ?namespace= too; two different ones are a 400', async () => {
+    const q = await call({ method: 'PUT', url: '/v1/secrets/VIA_QUERY?namespace=team', token: teamOperator, payload: { value: 'team-value-123' } });
+    assert.equal(q.statusCode, 201, q.body);
+    assert.equal((q.json() as { namespace: string }).namespace, 'team');
+    const both = await call({ method: 'PUT', url: '/v1/secrets/VIA_QUERY?namespace=team', payload: { value: 'x', namespace: 'default' } });
+    assert.equal(both.statusCode, 400);
+    assert.equal(await h.store.secrets.getSecret('default', 'VIA_QUERY'), null);
+  });
+
   it('no answer of this file held a value or a digest of one', () => {
     const all = bodies.join('\n');
     for (const v of [VALUE, `${VALUE}-2`, 'team-value-123']) {

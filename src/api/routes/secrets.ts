@@ -5,6 +5,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { invalid } from '../../core/errors.js';
 import type { StoredSecret } from '../../store/secret-store.js';
 import { actorOf } from '../auth-hook.js';
 import { AUTH_PROBLEMS, NamespaceQuery, Page, problems } from '../schemas/common.js';
@@ -33,15 +34,20 @@ export const secretRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
         summary: 'Create a secret, or give it a new value (a new version)',
         description:
           'The value is encrypted at rest (AES-256-GCM under its own data key, wrapped by the server\'s key-encryption key) and is never returned. ' +
-          'Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. ' +
+          'Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. The namespace is `namespace` of the body or `?namespace=` (the key\'s own by default). ' +
           '503 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.',
         params: SecretParams,
+        querystring: NamespaceQuery,
         body: SecretPutBody,
         response: { 200: SecretView, 201: SecretView, ...problems(...AUTH_PROBLEMS, 503) },
       },
     },
     async (request, reply) => {
-      const stored = await secrets.put(actorOf(request), { name: request.params.name, namespace: request.body.namespace }, request.body.value);
+      const { body, query } = request;
+      if (body.namespace !== undefined && query.namespace !== undefined && body.namespace !== query.namespace) {
+        throw invalid([{ path: '/namespace', message: `names namespace "${body.namespace}" but ?namespace= names "${query.namespace}"` }]);
+      }
+      const stored = await secrets.put(actorOf(request), { name: request.params.name, namespace: body.namespace ?? query.namespace }, body.value);
       if (stored.version === 1) {
         reply.code(201).header('location', `/v1/secrets/${encodeURIComponent(stored.name)}?namespace=${encodeURIComponent(stored.namespace)}`);
       }

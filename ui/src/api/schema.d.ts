@@ -7021,11 +7021,13 @@ export interface paths {
         };
         /**
          * Create a secret, or give it a new value (a new version)
-         * @description The value is encrypted at rest (AES-256-GCM under its own data key, wrapped by the server's key-encryption key) and is never returned. Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. 503 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.
+         * @description The value is encrypted at rest (AES-256-GCM under its own data key, wrapped by the server's key-encryption key) and is never returned. Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. The namespace is `namespace` of the body or `?namespace=` (the key's own by default). 503 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.
          */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    namespace?: string;
+                };
                 header?: never;
                 path: {
                     /**
