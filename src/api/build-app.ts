@@ -73,7 +73,7 @@ export interface AppDeps {
   loadScriptSyntaxChecker?: () => Promise<void>;
   /** The run output recorder, for the lines of running runs not yet stored (live log follow). */
   runOutput?: LiveLogSource;
-  /** The secrets store's keys (config/secrets-key.ts); null or absent: secret writes answer 503 with `secretsKeyProblem`. */
+  /** The secrets store's keys (config/secrets-key.ts); null or absent: secret writes answer 501 with `secretsKeyProblem`. */
   secretsKeyring?: Keyring | null;
   secretsKeyProblem?: string | null;
   /** Overrides of the auth cache's timings (tests). */

@@ -6,7 +6,7 @@
 // 0600, written once and reused at every later start (the database beside it is no use without
 // it, and vice versa: back them up apart). A cluster cannot do that: each node would make its
 // own key and none could read the others' secrets, so on PostgreSQL secrets stay off (writes
-// answer 503 `secrets_key_missing`) until the operator sets the same key on every node.
+// answer 501 `secrets_key_missing`) until the operator sets the same key on every node.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

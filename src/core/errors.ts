@@ -25,7 +25,7 @@ export const ERROR_CATALOG = {
   channel_name_taken: { status: 409, title: 'A channel with this name already exists' },
   secret_not_found: { status: 404, title: 'No such secret' },
   secret_unknown: { status: 400, title: 'The task references a secret that does not exist' },
-  secrets_key_missing: { status: 503, title: 'Secrets are off: this server has no key-encryption key' },
+  secrets_key_missing: { status: 501, title: 'Secrets are off: this server has no key-encryption key' },
   alert_rule_not_found: { status: 404, title: 'No such alert rule' },
   alert_rule_name_taken: { status: 409, title: 'An alert rule with this name already exists' },
   run_not_reschedulable: { status: 409, title: 'Only scheduled or queued runs can be rescheduled' },

@@ -20,7 +20,7 @@ export interface ServiceDeps extends SpecChecks {
   planner: PlannerOptions;
   /** This node's Prometheus registry: /v1/stats reads the sinks' drop counters from it (absent: none shown). */
   metricsRegistry?: Registry;
-  /** The secrets store's keys; null or absent: secret writes answer 503 `secrets_key_missing` with `secretsKeyProblem`. */
+  /** The secrets store's keys; null or absent: secret writes answer 501 `secrets_key_missing` with `secretsKeyProblem`. */
   secretsKeyring?: Keyring | null | undefined;
   secretsKeyProblem?: string | null | undefined;
 }

@@ -1,7 +1,7 @@
 // /v1/secrets: set (create or new version), list, get and delete within a key's namespaces;
 // values are never returned to any role, audit rows carry the name and version only, the stored
 // row is sealed; tasks that reference unknown secrets are refused with secret_unknown; without a
-// key-encryption key, writes answer 503 secrets_key_missing. The suite runs on SQLite and on
+// key-encryption key, writes answer 501 secrets_key_missing. The suite runs on SQLite and on
 // PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -225,9 +225,10 @@ describe('/v1/secrets without a key-encryption key', () => {
   });
   after(async () => bare.close());
 
-  it('writes answer 503 secrets_key_missing with the reason; reads still work', async () => {
+  it('writes answer 501 secrets_key_missing with the reason; reads still work', async () => {
     const res = await bare.call({ method: 'PUT', url: '/v1/secrets/A', payload: { value: 'x' } });
-    assert.equal(res.statusCode, 503, res.body);
+    assert.equal(res.statusCode, 501, res.body);
+    assert.equal(res.headers['retry-after'], undefined, 'not a passing condition');
     const p = res.json() as { type: string; detail: string };
     assert.equal(p.type, 'https://sundial.dev/problems/secrets_key_missing');
     assert.match(p.detail, /SUNDIAL_SECRETS_KEY on every node/);

@@ -35,11 +35,11 @@ export const secretRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { 
         description:
           'The value is encrypted at rest (AES-256-GCM under its own data key, wrapped by the server\'s key-encryption key) and is never returned. ' +
           'Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. The namespace is `namespace` of the body or `?namespace=` (the key\'s own by default). ' +
-          '503 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.',
+          '501 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.',
         params: SecretParams,
         querystring: NamespaceQuery,
         body: SecretPutBody,
-        response: { 200: SecretView, 201: SecretView, ...problems(...AUTH_PROBLEMS, 503) },
+        response: { 200: SecretView, 201: SecretView, ...problems(...AUTH_PROBLEMS, 501) },
       },
     },
     async (request, reply) => {

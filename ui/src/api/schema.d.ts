@@ -7021,7 +7021,7 @@ export interface paths {
         };
         /**
          * Create a secret, or give it a new value (a new version)
-         * @description The value is encrypted at rest (AES-256-GCM under its own data key, wrapped by the server's key-encryption key) and is never returned. Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. The namespace is `namespace` of the body or `?namespace=` (the key's own by default). 503 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.
+         * @description The value is encrypted at rest (AES-256-GCM under its own data key, wrapped by the server's key-encryption key) and is never returned. Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. The namespace is `namespace` of the body or `?namespace=` (the key's own by default). 501 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.
          */
         put: {
             parameters: {
@@ -7173,7 +7173,7 @@ export interface paths {
                     };
                 };
                 /** @description application/problem+json (RFC 9457) */
-                503: {
+                501: {
                     headers: {
                         [name: string]: unknown;
                     };
