@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createTestDatabase } from '../helpers/postgres.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
 import { HttpReceiver } from '../helpers/receivers.js';
 import { ADMIN_TOKEN, eventually, makeDirs, startServerProcess, type ServerProcess } from './server-process.js';
@@ -177,5 +178,39 @@ describe('secrets end to end', () => {
     }
     const output = server.output.join('\n');
     for (const form of FORMS) assert.ok(!output.includes(form), 'the server output contains the secret after shutdown');
+  });
+});
+
+describe('secrets on PostgreSQL (a cluster)', () => {
+  it('without SUNDIAL_SECRETS_KEY a node refuses secret writes (501, saying what to set) and logs why; with it, a run uses the secret', async () => {
+    const db = await createTestDatabase('sundial_e2e_secrets');
+    let node: ServerProcess | null = null;
+    try {
+      node = await startServerProcess({ ...makeDirs(), env: { SUNDIAL_DATABASE_URL: db.url } });
+      const refused = await node.api<{ type: string; detail: string }>('PUT', '/v1/secrets/TOKEN', { value: SECRET });
+      assert.equal(refused.status, 501);
+      assert.match(refused.body.type, /secrets_key_missing/);
+      assert.match(refused.body.detail, /SUNDIAL_SECRETS_KEY.*every node/);
+      assert.ok(node.output.some((l) => l.includes('SUNDIAL_SECRETS_KEY') && l.includes('every node')), node.output.join('\n'));
+      await node.kill('SIGTERM');
+      const dirs = makeDirs();
+      assert.ok(!existsSync(join(dirs.dataDir, 'secrets.key')));
+
+      node = await startServerProcess({ ...dirs, env: { SUNDIAL_DATABASE_URL: db.url, SUNDIAL_SECRETS_KEY: randomBytes(32).toString('base64') } });
+      assert.equal((await node.api('PUT', '/v1/secrets/TOKEN', { value: SECRET })).status, 201);
+      const task = { name: 'pg-script', kind: 'script', spec: { secrets: ['TOKEN'], code: 'export default (ctx) => ctx.secrets.TOKEN.length' } };
+      assert.equal((await node.api('POST', '/v1/tasks', task)).status, 201);
+      const run = (await node.api<{ id: string }>('POST', '/v1/tasks/pg-script/runs', {})).body;
+      const done = await eventually(async () => {
+        const r = (await node!.api<RunView>('GET', `/v1/runs/${run.id}`)).body;
+        return ['succeeded', 'failed'].includes(r.status) ? r : null;
+      }, 30_000);
+      assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+      assert.equal(done.result, SECRET.length);
+      assert.ok(!existsSync(join(dirs.dataDir, 'secrets.key')), 'a cluster node never writes a key file');
+    } finally {
+      await node?.kill('SIGTERM');
+      await db.drop();
+    }
   });
 });
