@@ -7,7 +7,7 @@ import type { EventBus } from '../core/events.js';
 import type { Executor, RunJob, RunOutcome, RunOutput } from './executor.js';
 import { HttpRunner } from './http-runner.js';
 import { ModulePool } from './module/module-pool.js';
-import { failedOutcome } from './outcome.js';
+import { failedOutcome, makeOutcome } from './outcome.js';
 import { DEFAULT_MEMORY_BYTES } from './script/script-limits.js';
 import { ScriptPool } from './script/script-pool.js';
 import { bindSecrets, maskingOutput, type SecretSource } from './secret-binding.js';
@@ -82,6 +82,8 @@ export function createExecutor(opts: ExecutorOptions): Executor {
   const { clock } = opts;
   // Runs given secret values are masked (by run id) in everything they write, on its way out.
   const maskers = new Map<string, Masker>();
+  /** Runs whose secrets are being read, by id: true once cancelled meanwhile. */
+  const binding = new Map<string, boolean>();
   const output = maskingOutput(opts.output ?? collectingOutput(), maskers);
   const http = new HttpRunner({ bodyExcerptBytes: opts.httpBodyExcerptBytes, outboundAllow: opts.outboundAllow, clock });
   const pool = new ModulePool({
@@ -156,8 +158,14 @@ export function createExecutor(opts: ExecutorOptions): Executor {
       try {
         // Most runs reference no secret: they go straight to their runner, with no await between.
         if (!referencesSecrets(job)) return runJob(job);
+        // While its secrets are read the run is in no runner yet: a cancel is noted here.
+        binding.set(job.runId, false);
         return bindSecrets(job, opts.secrets, clock).then((bound) => {
+          const cancelled = binding.get(job.runId) === true;
+          binding.delete(job.runId);
+          if (cancelled) return makeOutcome(clock, 'cancelled', { error: { code: 'cancelled', message: 'the run was cancelled' } });
           if (!('job' in bound)) return bound;
+          if (closing) return failedOutcome(clock, 'shutting_down', 'the executor is closing');
           if (bound.masker !== null) maskers.set(job.runId, bound.masker);
           return runJob(bound.job).finally(() => maskers.delete(job.runId));
         });
@@ -174,6 +182,10 @@ export function createExecutor(opts: ExecutorOptions): Executor {
       else if (kind === 'http') http.warm();
     },
     cancel(runId) {
+      if (binding.has(runId)) {
+        binding.set(runId, true);
+        return true;
+      }
       return pool.cancel(runId) || http.cancel(runId) || scripts.cancel(runId) || shell.cancel(runId);
     },
     async close(graceMs) {

@@ -181,6 +181,17 @@ describe('secret references', () => {
     assert.deepEqual(lookups.at(-1), { namespace: 'team', names: ['TOKEN'] });
   });
 
+  it('a run cancelled while its secrets are read ends cancelled without running', async () => {
+    const count = received.length;
+    const job = httpJob({ url: `${base}/hook`, headers: { authorization: 'Bearer {{secrets.TOKEN}}' } });
+    const pending = ex.execute(job);
+    assert.equal(ex.cancel(job.runId), true);
+    const out = await pending;
+    assert.equal(out.status, 'cancelled');
+    assert.equal(out.error?.code, 'cancelled');
+    assert.equal(received.length, count, 'the target was never called');
+  });
+
   it('a missing secret fails the run secret_missing, an unreadable one secret_unreadable, before anything runs', async () => {
     const count = received.length;
     const missing = await ex.execute(httpJob({ url: `${base}/hook`, headers: { authorization: 'Bearer {{secrets.NOT_SET}}' } }));
