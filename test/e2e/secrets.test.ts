@@ -8,7 +8,7 @@
 // (0600) and said so.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase } from '../helpers/postgres.js';
@@ -211,6 +211,51 @@ describe('secrets on PostgreSQL (a cluster)', () => {
     } finally {
       await node?.kill('SIGTERM');
       await db.drop();
+    }
+  });
+});
+
+describe('key rotation on a single node', () => {
+  it('a new key rewraps at start (the generated file read as the previous key); without the old key afterwards runs still work; with a wrong key they fail secret_unreadable', async () => {
+    const dirs = makeDirs();
+    const keyFile = join(dirs.dataDir, 'secrets.key');
+    const newKey = randomBytes(32).toString('base64');
+    let node: ServerProcess | null = null;
+    const runOnce = async (): Promise<RunView> => {
+      const run = (await node!.api<{ id: string }>('POST', '/v1/tasks/len/runs', {})).body;
+      return eventually(async () => {
+        const r = (await node!.api<RunView>('GET', `/v1/runs/${run.id}`)).body;
+        return ['succeeded', 'failed'].includes(r.status) ? r : null;
+      }, 30_000);
+    };
+    try {
+      node = await startServerProcess(dirs);
+      assert.equal((await node.api('PUT', '/v1/secrets/TOKEN', { value: SECRET })).status, 201);
+      const task = { name: 'len', kind: 'script', spec: { secrets: ['TOKEN'], code: 'export default (ctx) => ctx.secrets.TOKEN.length' } };
+      assert.equal((await node.api('POST', '/v1/tasks', task)).status, 201);
+      assert.equal((await runOnce()).result, SECRET.length);
+      await node.kill('SIGTERM');
+
+      node = await startServerProcess({ ...dirs, env: { SUNDIAL_SECRETS_KEY: newKey } });
+      assert.ok(node.output.some((l) => l.includes('rewrapped secrets') && l.includes('"rewrapped":1')), node.output.join('\n'));
+      assert.equal((await runOnce()).result, SECRET.length);
+      await node.kill('SIGTERM');
+
+      rmSync(keyFile);
+      node = await startServerProcess({ ...dirs, env: { SUNDIAL_SECRETS_KEY: newKey } });
+      assert.ok(!node.output.some((l) => l.includes('rewrapped secrets')), 'nothing left to rewrap');
+      assert.equal((await runOnce()).result, SECRET.length, 'the old key is no longer needed');
+      assert.ok(!existsSync(keyFile), 'a node given a key writes no key file');
+      await node.kill('SIGTERM');
+
+      node = await startServerProcess({ ...dirs, env: { SUNDIAL_SECRETS_KEY: randomBytes(32).toString('base64') } });
+      assert.ok(node.output.some((l) => l.includes('does not hold') && l.includes('TOKEN')), node.output.join('\n'));
+      const failed = await runOnce();
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.error?.code, 'secret_unreadable');
+      for (const line of node.output) assert.ok(!line.includes(newKey) && !line.includes(SECRET));
+    } finally {
+      await node?.kill('SIGTERM');
     }
   });
 });
