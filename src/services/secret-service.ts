@@ -76,20 +76,26 @@ export class SecretService {
 }
 
 /**
- * Refuses a task spec that references secrets its namespace does not have (400 `secret_unknown`),
- * so a typo shows when the task is written, not at its first run. A secret deleted later fails
- * the runs instead (`secret_missing`).
+ * The refusal (400 `secret_unknown`) of a task spec that references secrets its namespace does
+ * not have, or null: a typo shows when the task is written, not at its first run. A secret
+ * deleted later fails the runs instead (`secret_missing`).
  */
-export async function checkSecretReferences(store: Store, namespace: string, kind: TaskKind, spec: unknown): Promise<void> {
+export async function unknownSecretReferences(store: Store, namespace: string, kind: TaskKind, spec: unknown): Promise<SundialError | null> {
   const names = secretReferences(kind, spec);
-  if (names.length === 0) return;
+  if (names.length === 0) return null;
   const found = new Set((await store.secrets.getSecrets(namespace, names)).map((s) => s.name));
   const missing = names.filter((n) => !found.has(n));
-  if (missing.length === 0) return;
-  throw invalid(
+  if (missing.length === 0) return null;
+  return invalid(
     missing.map((n) => ({ path: kind === 'script' ? '/spec/secrets' : '/spec', message: `references secret "${n}", which does not exist in namespace "${namespace}" (create it first: PUT /v1/secrets/${n})` })),
     'secret_unknown',
   );
+}
+
+/** Throws what `unknownSecretReferences` finds. */
+export async function checkSecretReferences(store: Store, namespace: string, kind: TaskKind, spec: unknown): Promise<void> {
+  const refused = await unknownSecretReferences(store, namespace, kind, spec);
+  if (refused !== null) throw refused;
 }
 
 /** Where the executor gets the values a run needs: read and opened per run, never cached. */
