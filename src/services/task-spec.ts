@@ -165,9 +165,10 @@ function validateScriptSpec(spec: unknown, checks: SpecChecks): TaskSpec {
 }
 
 /**
- * Secret references go in a URL's path and query, never its host or port: the outbound guard
- * checks the host when the task is written, before any value is known, and a host that changes
- * with a secret's value would escape that check.
+ * Secret references go in a URL's path and query, never its host or port: the host is checked
+ * against the outbound rules when the task is written, before any value is known, and a host
+ * chosen by a secret's value would pass that check unseen (the guard at connect time still
+ * applies). The values are percent-encoded for a path or query, not a host.
  */
 function urlAuthorityReferenceErrors(url: unknown): FieldError[] {
   if (typeof url !== 'string') return [];
