@@ -10,6 +10,7 @@ import { parseDuration } from '../core/duration.js';
 import { SundialError, type FieldError } from '../core/errors.js';
 import { validateOutboundAllow } from '../core/outbound-allow.js';
 import { adminTokenProblem } from './admin-token.js';
+import { parseKek } from '../core/secrets/envelope.js';
 import { validateTrustProxy } from './trust-proxy.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
@@ -306,6 +307,15 @@ export function resolveConfig(input: ResolveInput = {}): Config {
     errors.push({ path: 'scriptMemory', message: `must not exceed scriptMemoryMax (${out.scriptMemoryMax})` });
   }
   for (const e of validateInflux(out)) errors.push(e);
+  // Keys of the secrets store, when given inline (files are read at start): never echoed either.
+  for (const key of ['secretsKey', 'secretsKeyPrevious'] as const) {
+    const text = out[key];
+    if (typeof text !== 'string' || text.trim() === '') continue;
+    for (const part of key === 'secretsKeyPrevious' ? text.split(',').filter((p) => p.trim() !== '') : [text]) {
+      const k = parseKek(part);
+      if ('problem' in k) errors.push({ path: key, message: k.problem });
+    }
+  }
   // Never echo the token itself: the message names only what is wrong with it.
   const tokenProblem = typeof out.adminToken === 'string' ? adminTokenProblem(out.adminToken) : null;
   if (tokenProblem !== null) errors.push({ path: 'adminToken', message: tokenProblem });

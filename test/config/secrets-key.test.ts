@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GENERATED_KEY_FILE, loadSecretsKeyring } from '../../src/config/secrets-key.js';
 import { removeSecretsFromEnv } from '../../src/config/secret-env.js';
+import { resolveConfig } from '../../src/config/config.js';
 import { generateKekText, Keyring, parseKek, type Kek } from '../../src/core/secrets/envelope.js';
 import { rewrapSecrets } from '../../src/services/secret-rewrap.js';
 import { openTempStore } from '../helpers/temp-store.js';
@@ -76,6 +77,16 @@ describe('loadSecretsKeyring', () => {
     const text = generateKekText();
     const given = loadSecretsKeyring({ ...none, secretsKey: text, dataDir: d }, { shared: false }).keyring!;
     assert.deepEqual(given.ids, [(parseKek(text) as Kek).id, generated.current.id]);
+  });
+
+  it('resolveConfig refuses a malformed inline key with the other configuration errors, without echoing it', () => {
+    const bad = 'short-but-secret-looking';
+    assert.throws(
+      () => resolveConfig({ env: { SUNDIAL_SECRETS_KEY: bad }, cwd: dir() }),
+      (err: unknown) => /secretsKey must be base64/.test((err as Error).message) && !(err as Error).message.includes(bad),
+    );
+    assert.throws(() => resolveConfig({ env: { SUNDIAL_SECRETS_KEY_PREVIOUS: `${generateKekText()},${bad}` }, cwd: dir() }), /secretsKeyPrevious/);
+    assert.equal(resolveConfig({ env: { SUNDIAL_SECRETS_KEY: generateKekText() }, cwd: dir() }).secretsKey.length, 44);
   });
 
   it('the key variables leave the environment', () => {
