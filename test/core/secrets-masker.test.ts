@@ -49,6 +49,14 @@ describe('masker', () => {
     assert.equal(masker.text(`${VALUE} then ${VALUE.slice(0, 9)}`), `${mark} then ${mark}`);
   });
 
+  it('masks each line of a value of several lines (a PEM key printed line by line)', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nab\n-----END PRIVATE KEY-----\n';
+    const m = createMasker(new Map([['PEM', pem]]));
+    const lines = pem.split('\n').map((l) => m.text(`> ${l}`));
+    assert.deepEqual(lines, ['> [secret:PEM]', '> [secret:PEM]', '> ab', '> [secret:PEM]', '> ']);
+    assert.equal(m.text(pem), '[secret:PEM]');
+  });
+
   it('leaves text without values alone; no secrets, no work', () => {
     assert.equal(masker.text('nothing here'), 'nothing here');
     const none = createMasker(new Map());

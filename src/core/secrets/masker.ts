@@ -47,6 +47,9 @@ export function secretForms(value: string): string[] {
   forms.add(encodeURIComponent(value));
   forms.add(encodeURIComponent(value).replace(/%20/g, '+'));
   forms.add(JSON.stringify(value).slice(1, -1));
+  // A value of several lines (a PEM key) reaches a log line by line: each line of 8 characters
+  // or more is masked on its own too.
+  if (value.includes('\n')) for (const line of value.split(/\r?\n/)) if (line.trim().length >= 8) forms.add(line.trim());
   return [...forms].filter((f) => f !== '').sort((a, b) => b.length - a.length);
 }
 
