@@ -25,6 +25,9 @@ export const AUDIT_ACTIONS = [
   'run.cancel',
   'api_key.create',
   'api_key.revoke',
+  'secret.create',
+  'secret.update',
+  'secret.delete',
 ] as const;
 
 /** One page of audit entries, newest first. */
