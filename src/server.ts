@@ -10,6 +10,9 @@ import type { Registry } from 'prom-client';
 import { buildApp } from './api/build-app.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
 import type { Config } from './config/config.js';
+import { loadSecretsKeyring } from './config/secrets-key.js';
+import { createSecretSource } from './services/secret-service.js';
+import { rewrapSecrets } from './services/secret-rewrap.js';
 import { OffsetClock, systemClock, type Clock } from './core/clock.js';
 import { SundialError } from './core/errors.js';
 import { EventBus } from './core/events.js';
@@ -128,9 +131,29 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   logBusEvents(bus, log);
   const roles = new Set(config.roles);
 
+  // Before the store opens: a malformed or unreadable key stops the start with nothing opened.
+  if (config.databaseUrl === '') mkdirSync(config.dataDir, { recursive: true });
+  const secretsKey = loadSecretsKeyring(config, { shared: config.databaseUrl !== '' });
+  if (secretsKey.generatedFile !== null) {
+    log.warn(
+      { file: secretsKey.generatedFile },
+      'no SUNDIAL_SECRETS_KEY set: generated a key-encryption key for secrets in this file (mode 0600); back it up apart from the database, which is no use without it',
+    );
+  }
+  if (secretsKey.problem !== null) log.warn(secretsKey.problem);
   const store = await openStore(config);
   try {
     await store.migrate();
+    if (secretsKey.keyring !== null) {
+      const rewrap = await rewrapSecrets(store, secretsKey.keyring);
+      if (rewrap.rewrapped > 0) log.info({ rewrapped: rewrap.rewrapped, kek: secretsKey.keyring.current.id }, 'rewrapped secrets under the current key-encryption key');
+      if (rewrap.unreadable.length > 0) {
+        log.error(
+          { secrets: rewrap.unreadable.slice(0, 20), count: rewrap.unreadable.length },
+          'secrets wrapped under a key-encryption key this node does not hold: set it as SUNDIAL_SECRETS_KEY_PREVIOUS; until then their runs fail secret_unreadable',
+        );
+      }
+    }
   } catch (err) {
     await store.close();
     throw err;
@@ -157,6 +180,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     clock,
     bus,
     output,
+    secrets: createSecretSource(store, secretsKey.keyring),
     script: {
       workers: config.scriptWorkers,
       defaultMemoryBytes: config.scriptMemory,
@@ -257,6 +281,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     checkScriptSyntax,
     loadScriptSyntaxChecker,
     runOutput: output,
+    secretsKeyring: secretsKey.keyring,
+    secretsKeyProblem: secretsKey.problem,
     uiDir: roles.has('api') ? join(PROJECT_ROOT, 'dist', 'ui') : undefined,
     apiRoutes: roles.has('api'),
   });

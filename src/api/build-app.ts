@@ -33,6 +33,7 @@ import { adminRoutes } from './routes/admin.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { channelRoutes } from './routes/channels.js';
 import { alertRoutes } from './routes/alerts.js';
+import { secretRoutes } from './routes/secrets.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
@@ -44,6 +45,7 @@ import { strictIntegers } from './strict-integers.js';
 import type { LiveLogSource } from './log-follow.js';
 import type { ScriptSyntaxError } from '../services/task-spec.js';
 import type { NodeDirectory } from '../services/admin-service.js';
+import type { Keyring } from '../core/secrets/envelope.js';
 
 /** Everything the API needs, handed in by the composition root (or a test). */
 export interface AppDeps {
@@ -75,6 +77,9 @@ export interface AppDeps {
   loadScriptSyntaxChecker?: () => Promise<void>;
   /** The run output recorder, for the lines of running runs not yet stored (live log follow). */
   runOutput?: LiveLogSource;
+  /** The secrets store's keys (config/secrets-key.ts); null or absent: secret writes answer 501 with `secretsKeyProblem`. */
+  secretsKeyring?: Keyring | null;
+  secretsKeyProblem?: string | null;
   /** Overrides of the auth cache's timings (tests). */
   authCache?: { ttlMs?: number; missTtlMs?: number };
   /** Folder of the built web dashboard (dist/ui); absent: no dashboard. */
@@ -138,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer sdl_…`.' } } },
       security: [{ apiKey: [] }],
-      tags: ['tasks', 'runs', 'schedules', 'events', 'notifications', 'alerts', 'admin', 'cluster', 'health'].map((name) => ({ name })),
+      tags: ['tasks', 'runs', 'schedules', 'events', 'notifications', 'alerts', 'secrets', 'admin', 'cluster', 'health'].map((name) => ({ name })),
     },
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
@@ -190,6 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(apiKeyRoutes, opts);
       await v1.register(channelRoutes, opts);
       await v1.register(alertRoutes, opts);
+      await v1.register(secretRoutes, opts);
       await v1.register(adminRoutes, opts);
     },
     { prefix: '/v1' },

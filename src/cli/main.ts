@@ -9,6 +9,7 @@ import { registerAdminCommands } from './commands/admin.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerScheduleCommands } from './commands/schedule.js';
+import { registerSecretCommands } from './commands/secret.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStoreCommands } from './commands/store.js';
 import { registerTaskCommands } from './commands/task.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerScheduleCommands(program);
   registerKeyCommands(program);
+  registerSecretCommands(program);
   registerAdminCommands(program);
   registerStoreCommands(program);
   return program;

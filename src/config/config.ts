@@ -11,6 +11,7 @@ import { SundialError, type FieldError } from '../core/errors.js';
 import { validateOutboundAllow } from '../core/outbound-allow.js';
 import { parseQuotas } from '../core/quotas.js';
 import { adminTokenProblem } from './admin-token.js';
+import { parseKek } from '../core/secrets/envelope.js';
 import { validateTrustProxy } from './trust-proxy.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
@@ -175,6 +176,20 @@ export const OPTIONS = {
   notifyRetryMax: { env: 'SUNDIAL_NOTIFY_RETRY_MAX', kind: 'duration', def: 600_000, min: 10, max: 86_400_000, doc: 'Longest wait between two delivery attempts of one notification.' },
   notifyRetryFor: { env: 'SUNDIAL_NOTIFY_RETRY_FOR', kind: 'duration', def: 86_400_000, min: 100, max: 2_592_000_000, doc: 'How long a notification is retried after it was committed before it is marked dead.' },
   notifyTimeout: { env: 'SUNDIAL_NOTIFY_TIMEOUT', kind: 'duration', def: 10_000, min: 100, max: 300_000, doc: 'Time limit of one delivery attempt (webhook, Slack or SMTP).' },
+  secretsKey: {
+    env: 'SUNDIAL_SECRETS_KEY',
+    kind: 'string',
+    def: '',
+    doc: 'Key-encryption key of the secrets store: base64 of 32 random bytes, the same on every node. Unset on SQLite: `<data dir>/secrets.key` (made at first start).',
+  },
+  secretsKeyFile: { env: 'SUNDIAL_SECRETS_KEY_FILE', kind: 'string', def: '', doc: 'A file holding `secretsKey` (instead of the variable).' },
+  secretsKeyPrevious: {
+    env: 'SUNDIAL_SECRETS_KEY_PREVIOUS',
+    kind: 'string',
+    def: '',
+    doc: 'Earlier key(s), comma-separated, while rotating: secrets wrapped under them are read and rewrapped under `secretsKey` at start.',
+  },
+  secretsKeyPreviousFile: { env: 'SUNDIAL_SECRETS_KEY_PREVIOUS_FILE', kind: 'string', def: '', doc: 'A file holding `secretsKeyPrevious` (instead of the variable).' },
   alertInterval: { env: 'SUNDIAL_ALERT_INTERVAL', kind: 'duration', def: 15_000, min: 100, max: 3_600_000, doc: 'How often alert rules are evaluated (on one `scheduler` node of a cluster at a time).' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -313,6 +328,15 @@ export function resolveConfig(input: ResolveInput = {}): Config {
   }
   for (const e of validateInflux(out)) errors.push(e);
   if (typeof out.quotas === 'string') for (const e of parseQuotas(out.quotas).errors) errors.push(e);
+  // Keys of the secrets store, when given inline (files are read at start): never echoed either.
+  for (const key of ['secretsKey', 'secretsKeyPrevious'] as const) {
+    const text = out[key];
+    if (typeof text !== 'string' || text.trim() === '') continue;
+    for (const part of key === 'secretsKeyPrevious' ? text.split(',').filter((p) => p.trim() !== '') : [text]) {
+      const k = parseKek(part);
+      if ('problem' in k) errors.push({ path: key, message: k.problem });
+    }
+  }
   // Never echo the token itself: the message names only what is wrong with it.
   const tokenProblem = typeof out.adminToken === 'string' ? adminTokenProblem(out.adminToken) : null;
   if (tokenProblem !== null) errors.push({ path: 'adminToken', message: tokenProblem });

@@ -43,6 +43,9 @@ export const RUN_ERROR_CODES = {
   shell_disabled: 'Shell tasks are off on this server (SUNDIAL_SHELL_TASKS).',
   shell_spawn_failed: 'The command could not be started (not found, not executable, bad working directory).',
   shell_exit: 'The command exited with a non-zero status or was killed by a signal (detail: exitCode, signal).',
+  // Secrets (every kind that references them).
+  secret_missing: 'A secret the spec references does not exist (any more) in the task\'s namespace; detail.names lists them.',
+  secret_unreadable: 'A secret the spec references cannot be decrypted: sealed under a key this node does not hold, or altered.',
   // The scheduler and the stores.
   lost: 'The node running it died mid-run (found at restart or when its lease expired).',
   plan_failed: 'Planning the schedule occurrence failed (a bug in the planner); that occurrence failed, the claim went on.',

@@ -51,6 +51,8 @@ export interface ScriptSpec {
   /** An ES module whose default export is `async (ctx) => result`. */
   code: string;
   limits?: { memoryBytes?: number };
+  /** Secrets of the namespace the code gets as `ctx.secrets.NAME`. */
+  secrets?: string[];
 }
 export interface ShellSpec {
   /** argv: no shell parsing. */

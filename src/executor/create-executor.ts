@@ -7,11 +7,19 @@ import type { EventBus } from '../core/events.js';
 import type { Executor, RunJob, RunOutcome, RunOutput } from './executor.js';
 import { HttpRunner } from './http-runner.js';
 import { ModulePool } from './module/module-pool.js';
-import { failedOutcome } from './outcome.js';
+import { failedOutcome, makeOutcome } from './outcome.js';
 import { DEFAULT_MEMORY_BYTES } from './script/script-limits.js';
 import { ScriptPool } from './script/script-pool.js';
+import { bindSecrets, maskingOutput, type SecretSource } from './secret-binding.js';
+import type { Masker } from '../core/secrets/masker.js';
+import { secretReferences } from '../core/secrets/references.js';
 import type { SandboxPreference } from './shell/shell-sandbox.js';
 import { ShellRunner, type ShellLimits } from './shell/shell-runner.js';
+
+/** Whether the job's spec references secrets (most do not: they skip the lookup and its await). */
+function referencesSecrets(job: RunJob): boolean {
+  return (job.kind === 'http' || job.kind === 'shell' || job.kind === 'script') && secretReferences(job.kind, job.spec).length > 0;
+}
 
 /** Without a recorder: keeps each run's streamed lines for its outcome (no live follow, no samples). */
 function collectingOutput(): RunOutput {
@@ -50,6 +58,8 @@ export interface ExecutorOptions {
   bus: EventBus;
   /** Where live log lines and resource samples go; without it, each outcome carries its run's lines. */
   output?: RunOutput;
+  /** Reads the secrets runs reference (absent: a run that references one fails `secret_unreadable`). */
+  secrets?: SecretSource;
   /** `script` tasks: the QuickJS worker pool (its workers start on the first script run). */
   script?: { workers: number; defaultMemoryBytes: number; memoryMaxBytes: number; namespaceMemoryBytes?: ((namespace: string) => number | undefined) | undefined };
   /** `shell` tasks; absent or `enabled: false`: their runs fail `shell_disabled`. */
@@ -70,7 +80,11 @@ export interface ExecutorOptions {
  */
 export function createExecutor(opts: ExecutorOptions): Executor {
   const { clock } = opts;
-  const output = opts.output ?? collectingOutput();
+  // Runs given secret values are masked (by run id) in everything they write, on its way out.
+  const maskers = new Map<string, Masker>();
+  /** Runs whose secrets are being read, by id: true once cancelled meanwhile. */
+  const binding = new Map<string, boolean>();
+  const output = maskingOutput(opts.output ?? collectingOutput(), maskers);
   const http = new HttpRunner({ bodyExcerptBytes: opts.httpBodyExcerptBytes, outboundAllow: opts.outboundAllow, clock });
   const pool = new ModulePool({
     tasksDir: opts.tasksDir,
@@ -133,13 +147,29 @@ export function createExecutor(opts: ExecutorOptions): Executor {
     }
   };
 
+  const runJob = (job: RunJob): Promise<RunOutcome> => {
+    // A runner bug must not leave the run hanging or reject into the dispatcher.
+    const ran = route(job).catch((err: unknown) => failedOutcome(clock, 'internal', coerceError(err).message));
+    return ran.then((outcome) => (output.finish(job, outcome), outcome));
+  };
+
   return {
     execute(job) {
       if (closing) return Promise.resolve(failedOutcome(clock, 'shutting_down', 'the executor is closing'));
       try {
-        // A runner bug must not leave the run hanging or reject into the dispatcher.
-        const ran = route(job).catch((err: unknown) => failedOutcome(clock, 'internal', coerceError(err).message));
-        return ran.then((outcome) => (output.finish(job, outcome), outcome));
+        // Most runs reference no secret: they go straight to their runner, with no await between.
+        if (!referencesSecrets(job)) return runJob(job);
+        // While its secrets are read the run is in no runner yet: a cancel is noted here.
+        binding.set(job.runId, false);
+        return bindSecrets(job, opts.secrets, clock).then((bound) => {
+          const cancelled = binding.get(job.runId) === true;
+          binding.delete(job.runId);
+          if (cancelled) return makeOutcome(clock, 'cancelled', { error: { code: 'cancelled', message: 'the run was cancelled' } });
+          if (!('job' in bound)) return bound;
+          if (closing) return failedOutcome(clock, 'shutting_down', 'the executor is closing');
+          if (bound.masker !== null) maskers.set(job.runId, bound.masker);
+          return runJob(bound.job).finally(() => maskers.delete(job.runId));
+        });
       } catch (err) {
         return Promise.resolve(failedOutcome(clock, 'internal', coerceError(err).message));
       }
@@ -153,6 +183,10 @@ export function createExecutor(opts: ExecutorOptions): Executor {
       else if (kind === 'http') http.warm();
     },
     cancel(runId) {
+      if (binding.has(runId)) {
+        binding.set(runId, true);
+        return true;
+      }
       return pool.cancel(runId) || http.cancel(runId) || scripts.cancel(runId) || shell.cancel(runId);
     },
     async close(graceMs) {

@@ -17,6 +17,11 @@ export interface RunJob {
   spec: TaskSpec;
   payload: unknown;
   timeoutMs: number;
+  /**
+   * `script` runs: the values of the secrets the spec lists (`spec.secrets`), as `ctx.secrets`.
+   * Filled in by the executor (secret-binding.ts), never by the dispatcher.
+   */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 /** How one attempt ended. */

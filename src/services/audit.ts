@@ -9,7 +9,7 @@ export const GLOBAL_NAMESPACE = '*';
 
 /** What an audit row is about. */
 export interface AuditTarget {
-  type: 'task' | 'run' | 'api_key' | 'channel' | 'alert_rule';
+  type: 'task' | 'run' | 'api_key' | 'channel' | 'alert_rule' | 'secret';
   id: string;
   namespace: string;
 }

@@ -9,6 +9,7 @@ import type { ServiceDeps } from './deps.js';
 import { parseQuotas } from '../core/quotas.js';
 import { QuotaGuard } from './quota-guard.js';
 import { RunService } from './run-service.js';
+import { SecretService } from './secret-service.js';
 import { TaskService } from './task-service.js';
 
 /** Every service the API uses. */
@@ -19,6 +20,7 @@ export interface Services {
   admin: AdminService;
   channels: ChannelService;
   alerts: AlertService;
+  secrets: SecretService;
 }
 
 /** Builds the services over one set of dependencies. */
@@ -33,5 +35,6 @@ export function createServices(deps: ServiceDeps, authenticator: ApiKeyAuthentic
     admin: new AdminService(deps, nodes),
     channels: new ChannelService(deps),
     alerts: new AlertService(deps),
+    secrets: new SecretService(deps),
   };
 }

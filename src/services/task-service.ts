@@ -9,6 +9,7 @@ import { anchorSchedule, validateSchedule } from '../core/schedule/validate.js';
 import type { Actor, Millis, Run, Schedule, Task, TaskKind, TaskStatus } from '../core/types.js';
 import type { NewRun, NewTask, Page, RecentRun, ScheduleFilter, TaskSort } from '../store/store.js';
 import { coversNamespace, homeNamespace, readScope, requireNamespace } from '../auth/roles.js';
+import { checkSecretReferences, unknownSecretReferences } from './secret-service.js';
 import { auditOf } from './audit.js';
 import type { ServiceDeps } from './deps.js';
 import { publishRun, statusBeforeCancel } from './run-events.js';
@@ -115,6 +116,7 @@ export class TaskService {
     const memory = this.#quotas.scriptMemoryProblem(namespace, input.kind, spec);
     if (memory !== null) check.add([memory]);
     check.throwIfAny();
+    await checkSecretReferences(store, namespace, input.kind, spec);
     await this.#quotas.checkNewTask(namespace);
 
     const draft: Omit<Task, 'lastRunAt' | 'lastRunStatus' | 'version'> = {
@@ -189,6 +191,9 @@ export class TaskService {
     // Channels are looked up before the change (it is synchronous); only patches with rules pay for it.
     const notify = (patch.policies as { notify?: unknown } | undefined)?.notify;
     const unknownChannels = Array.isArray(notify) ? await missingChannels(this.#d.store, (await this.get(actor, ref)).namespace, notify) : [];
+    // Secret references are looked up before the change too, against the spec the patch sets.
+    const before = patch.spec === undefined ? null : await this.get(actor, ref);
+    const unknownSecrets = before === null ? null : await unknownSecretReferences(this.#d.store, before.namespace, patch.kind ?? before.kind, patch.spec);
     return this.#change(actor, ref, expectedVersion, (current, now) => {
       requireTaskWrite(actor, current.kind, 'change');
       const next: Task = { ...current };
@@ -221,6 +226,7 @@ export class TaskService {
       }
       if (patch.payload !== undefined) next.payload = patch.payload;
       check.throwIfAny();
+      if (unknownSecrets !== null) throw unknownSecrets;
       const fields = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
       if (fields.length === 0) return null;
       return {

@@ -9,6 +9,7 @@ import type { Actor, TaskKind, TaskSpec } from '../core/types.js';
 import { validateHttpSpec } from '../executor/http-spec.js';
 import type { OutboundGuard } from '../executor/outbound-guard.js';
 import { httpTargetErrors } from './http-target.js';
+import { SECRET_NAME_PATTERN } from '../core/secrets/references.js';
 import { fieldErrorsFrom, type SchemaErrorLike } from './field-errors.js';
 
 /** The `module` spec as the API accepts it. */
@@ -31,6 +32,13 @@ export const ScriptSpecSchema = Type.Object(
       maxLength: SCRIPT_CODE_MAX_LENGTH,
       description: 'An ES module whose default export is `async (ctx) => result`; runs in the QuickJS sandbox.',
     }),
+    secrets: Type.Optional(
+      Type.Array(Type.String({ pattern: SECRET_NAME_PATTERN }), {
+        maxItems: 64,
+        uniqueItems: true,
+        description: "Secrets of the task's namespace the code gets as `ctx.secrets.NAME` (only these; values masked in logs, result and error).",
+      }),
+    ),
     limits: Type.Optional(
       Type.Object(
         {
@@ -125,6 +133,7 @@ export function validateTaskSpec(kind: TaskKind, spec: unknown, checks: SpecChec
       return spec as TaskSpec;
     case 'http':
       throwIfAny((checks.checkHttpSpec ?? validateHttpSpec)(spec).map(underSpec));
+      throwIfAny(urlAuthorityReferenceErrors((spec as { url?: unknown }).url));
       if (checks.outboundGuard !== undefined) throwIfAny(httpTargetErrors(spec, checks.outboundGuard));
       return spec as TaskSpec;
     case 'module': {
@@ -153,6 +162,18 @@ function validateScriptSpec(spec: unknown, checks: SpecChecks): TaskSpec {
     throwIfAny([{ path: '/spec/code', message: `line ${syntax.line}, column ${syntax.column}: ${syntax.message}` }]);
   }
   return spec as TaskSpec;
+}
+
+/**
+ * Secret references go in a URL's path and query, never its host or port: the host is checked
+ * against the outbound rules when the task is written, before any value is known, and a host
+ * chosen by a secret's value would pass that check unseen (the guard at connect time still
+ * applies). The values are percent-encoded for a path or query, not a host.
+ */
+function urlAuthorityReferenceErrors(url: unknown): FieldError[] {
+  if (typeof url !== 'string') return [];
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url)?.[1] ?? '';
+  return authority.includes('{{') ? [{ path: '/spec/url', message: 'may reference secrets in its path and query, not in its host' }] : [];
 }
 
 /** A shell cwd must stay inside the task's working directory: relative, no `..` segment. */

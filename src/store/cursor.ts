@@ -13,7 +13,8 @@ export type TaskSortValue = string | number | null;
  * - `r` / `ra`: runs newest / oldest due first, by due time and id;
  * - `a`: audit rows, newest first, by time and id;
  * - `ch` / `ar`: notification channels / alert rules, by namespace and name;
- * - `nt` / `al`: a channel's deliveries / alerts, newest first, by id (UUIDv7: time order).
+ * - `nt` / `al`: a channel's deliveries / alerts, newest first, by id (UUIDv7: time order);
+ * - `sc`: secrets, by namespace and name.
  */
 export type CursorKey =
   | ['t', string]
@@ -23,6 +24,7 @@ export type CursorKey =
   | ['a', number, string]
   | ['ch', string, string]
   | ['ar', string, string]
+  | ['sc', string, string]
   | ['nt', string]
   | ['al', string];
 
@@ -87,6 +89,7 @@ function validShape(v: unknown[]): boolean {
       return v.length === 3 && Number.isSafeInteger(v[1]) && typeof v[2] === 'string';
     case 'ch':
     case 'ar':
+    case 'sc':
       return v.length === 3 && typeof v[1] === 'string' && typeof v[2] === 'string';
     case 'nt':
     case 'al':

@@ -31,6 +31,7 @@ import type { OccurrencePlan, PlanOccurrence } from '../core/planner.js';
 import type { NewNotification } from '../core/notify.js';
 import type { NotificationStore } from './notification-store.js';
 import type { AlertStore } from './alert-store.js';
+import type { SecretStore } from './secret-store.js';
 
 // Shapes the core defines and the Store contract uses, re-exported for the store's many callers.
 export type { NamespaceScope, NewRun, OccurrencePlan, PlanOccurrence, RunCounts };
@@ -335,6 +336,8 @@ export interface Store {
   readonly notifications: NotificationStore;
   /** Alert rules, alerts and the evaluator's lease (alert-store.ts). */
   readonly alerts: AlertStore;
+  /** Secrets, sealed (secret-store.ts). */
+  readonly secrets: SecretStore;
 
   /** The database's clock (epoch ms), to measure this node's skew; the local clock where the database is in-process. */
   databaseTime(): Promise<Millis>;

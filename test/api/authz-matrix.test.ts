@@ -25,7 +25,7 @@ import { ADMIN_TOKEN, startApi, type ApiHarness } from '../helpers/api-harness.j
 import { documentedRoutes, registeredRoutes } from '../helpers/route-table.js';
 
 /** What a route addresses: an object of that kind, a new object in a namespace, a listing, or nothing namespaced. */
-type On = 'task' | 'run' | 'channel' | 'rule' | 'key' | 'create' | 'list' | 'global';
+type On = 'task' | 'run' | 'channel' | 'rule' | 'secret' | 'key' | 'create' | 'list' | 'global';
 
 /**
  * The objects one cell works on, all in namespace `ns`. `guarded`: the admin-only variant of each
@@ -40,6 +40,7 @@ interface Subject {
   run: string;
   channel: string;
   rule: string;
+  secret: string;
   key: string;
 }
 
@@ -61,6 +62,8 @@ interface Rule {
   sees?: (body: never, s: Subject) => boolean;
   /** A server-sent event stream: only the status line is read. */
   stream?: true;
+  /** What fills `{name}` when it is not the subject's channel, rule or secret (a new secret's name). */
+  name?: (s: Subject) => string;
 }
 
 const SECRET = 'whsec_c2VjcmV0LXNpZ25pbmcta2V5LTEyMzQ1Njc4';
@@ -114,6 +117,10 @@ const ROUTES: Record<string, Rule> = {
   'PATCH /v1/alert-rules/{name}': { role: 'operator', on: 'rule', ok: 200, guarded: 400, req: () => ({ payload: { enabled: false } }) },
   'DELETE /v1/alert-rules/{name}': { role: 'operator', on: 'rule', ok: 200, guarded: 403 },
   'GET /v1/alerts': { role: 'viewer', on: 'list', ok: 200, req: ns },
+  'PUT /v1/secrets/{name}': { role: 'operator', on: 'create', ok: 201, name: (s) => s.fresh.replace(/-/g, '_'), req: (s) => ({ payload: { value: 'hunter2-but-longer', namespace: s.ns } }) },
+  'GET /v1/secrets': { role: 'viewer', on: 'list', ok: 200, req: ns, sees: (b, s) => names(b).includes(s.secret) },
+  'GET /v1/secrets/{name}': { role: 'viewer', on: 'secret', ok: 200 },
+  'DELETE /v1/secrets/{name}': { role: 'operator', on: 'secret', ok: 204 },
 };
 
 /** Routes outside /v1 need no key (security.md "API keys"): path → a URL to ask. */
@@ -184,7 +191,7 @@ const shared = new Map<string, Subject>();
 /** Creates the objects a subject needs, as the admin (tasks, a pending run, a channel, a rule, a key). */
 async function makeSubject(namespace: string, guarded: boolean): Promise<Subject> {
   const n = ++counter;
-  const must = async (method: 'POST', url: string, payload: object): Promise<Record<string, string>> => {
+  const must = async (method: 'POST' | 'PUT', url: string, payload: object): Promise<Record<string, string>> => {
     const res = await h.call({ method, url, payload });
     assert.ok(res.statusCode === 201, `fixture ${url}: ${res.statusCode} ${res.body}`);
     return res.json();
@@ -194,7 +201,8 @@ async function makeSubject(namespace: string, guarded: boolean): Promise<Subject
   const channel = await must('POST', '/v1/channels', { name: `c${n}`, namespace, type: 'webhook', url: 'https://hooks.example.com/x', secret: SECRET });
   const rule = await must('POST', '/v1/alert-rules', ruleBody({ ns: namespace, guarded, fresh: `r${n}` } as Subject));
   const key = await must('POST', '/v1/api-keys', { name: `k${n}`, role: 'viewer', namespaces: [namespace] });
-  return { ns: namespace, guarded, fresh: `new-${n}`, task: task.id!, run: run.id!, channel: channel.name!, rule: rule.name!, key: key.id! };
+  const secret = await must('PUT', `/v1/secrets/s${n}`, { value: `value-${n}`, namespace });
+  return { ns: namespace, guarded, fresh: `new-${n}`, task: task.id!, run: run.id!, channel: channel.name!, rule: rule.name!, secret: secret.name!, key: key.id! };
 }
 
 /** The URL of `path` for `rule` on `s`. */
@@ -202,7 +210,7 @@ function urlOf(path: string, rule: Rule, s: Subject): string {
   const url = path
     .replace('{idOrName}', s.task)
     .replace('{id}', rule.on === 'key' ? s.key : s.run)
-    .replace('{name}', rule.on === 'rule' ? s.rule : s.channel);
+    .replace('{name}', rule.name?.(s) ?? (rule.on === 'rule' ? s.rule : rule.on === 'secret' ? s.secret : s.channel));
   const query = rule.req?.(s).query ?? (path.includes('{name}') ? `namespace=${s.ns}` : undefined);
   return query === undefined ? url : `${url}?${query}`;
 }

@@ -450,6 +450,27 @@ describe('sundial run, schedule, key and admin commands', { concurrency: 8 }, ()
     );
   });
 
+  it('secret set reads the value from stdin (never argv), list shows no value, delete', async () => {
+    const view = { name: 'API_TOKEN', namespace: 'team-a', version: 2, createdAt: '2026-11-28T12:00:00.000Z', createdBy: 'key:a', updatedAt: '2026-11-28T13:00:00.000Z', updatedBy: 'key:b' };
+    const set = await withStub({ 'PUT /v1/secrets/API_TOKEN': { status: 200, json: view } }, ['--namespace', 'team-a', 'secret', 'set', 'API_TOKEN'], { input: 's3cr3t value\n' });
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(set.requests[0]!.body, { value: 's3cr3t value', namespace: 'team-a' });
+    assert.equal(set.stdout, '');
+    assert.match(set.stderr, /updated secret API_TOKEN in team-a \(version 2\)/);
+    assert.ok(!set.stderr.includes('s3cr3t'));
+    const empty = await withStub({}, ['secret', 'set', 'API_TOKEN'], { input: '' });
+    assert.equal(empty.code, 2);
+    assert.equal(empty.requests.length, 0);
+
+    const list = await withStub({ 'GET /v1/secrets': { json: { items: [view], nextCursor: null } } }, ['secret', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stdout, 'NAME       NAMESPACE  VERSION  UPDATED              BY\nAPI_TOKEN  team-a     2        2026-11-28 13:00:00  key:b\n');
+
+    const del = await withStub({ 'DELETE /v1/secrets/API_TOKEN': { status: 204 } }, ['secret', 'delete', 'API_TOKEN']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.match(del.stderr, /deleted secret API_TOKEN/);
+  });
+
   it('key create prints only the secret on stdout; list and revoke', async () => {
     const key = { id: 'k1', name: 'ci', role: 'operator', namespaces: ['team-a'], prefix: 'sk_abcd', createdAt: '2026-11-28T12:00:00.000Z', createdBy: 'key:admin', lastUsedAt: null, revokedAt: null };
     const created = await withStub({ 'POST /v1/api-keys': { status: 201, json: { key, secret: 'sk_abcdSECRET' } } }, [

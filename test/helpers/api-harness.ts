@@ -4,6 +4,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { Registry } from 'prom-client';
 import { buildApp, type AppDeps } from '../../src/api/build-app.js';
 import { ensureBootstrapAdmin } from '../../src/auth/bootstrap.js';
+import { generateKekText, Keyring, parseKek, type Kek } from '../../src/core/secrets/envelope.js';
 import { resolveConfig } from '../../src/config/config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { EventBus } from '../../src/core/events.js';
@@ -64,6 +65,8 @@ export async function startApi(overrides: Partial<AppDeps> = {}): Promise<ApiHar
     unreadyReason: () => (ready.value ? null : new SundialError('not_ready', 'the server is starting or shutting down')),
     planner: { misfireThresholdMs: config.misfireThreshold, newId, random: () => 0.5 },
     logger: false,
+    // As a single node on SQLite has (it generates its key file): secrets work unless a test says otherwise.
+    secretsKeyring: new Keyring(parseKek(generateKekText()) as Kek),
     ...overrides,
   });
   await app.ready();

@@ -139,6 +139,11 @@ async function seedSource(): Promise<Seeded> {
     { id: newId(), namespace: 'default', name: 'ops', type: 'webhook', url: 'https://hooks.example.com/x', to: null, secret: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=', createdAt: T0, updatedAt: T0, createdBy: 'k', updatedBy: 'k' },
     audit('channel.create', 'ops'),
   );
+  // A secret, sealed: copied as it is (the cluster needs the same key-encryption key).
+  await store.secrets.putSecret(
+    { id: newId(), namespace: 'default', name: 'API_TOKEN', at: T0, actor: 'k', kekId: 'kek-x', wrappedKey: 'd3JhcHBlZA==', ciphertext: 'c2VhbGVk' },
+    (sec) => audit('secret.create', sec.id),
+  );
   await store.notifications.enqueueNotifications([{ id: newId(), namespace: 'default', channel: 'ops', event: 'test', runId: null, taskId: null, body: '{"type":"run.test"}', createdAt: T0 + 11_000 }]);
   const [sent] = await store.notifications.claimNotifications(T0 + 11_000, T0 + 20_000, 1);
   await store.notifications.settleNotifications([
@@ -355,6 +360,8 @@ describe('sundial store copy', () => {
       // Channels (secrets included) and the outbox, delivered and pending, read the same.
       assert.deepEqual(await pgStore.notifications.listChannels('*', 10), await sqlite.notifications.listChannels('*', 10));
       assert.equal((await pgStore.notifications.getChannel('default', 'ops'))?.secret, 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=');
+      assert.deepEqual(await pgStore.secrets.listSecrets('*', 10), await sqlite.secrets.listSecrets('*', 10));
+      assert.equal((await pgStore.secrets.getSecret('default', 'API_TOKEN'))?.ciphertext, 'c2VhbGVk');
       const outbox = await sqlite.notifications.listNotifications('default', 'ops', 10);
       assert.deepEqual(outbox.items.map((n) => n.status).sort(), ['delivered', 'pending']);
       assert.deepEqual(await pgStore.notifications.listNotifications('default', 'ops', 10), outbox);
@@ -510,7 +517,7 @@ describe('sundial store copy', () => {
 
     const again = await cli(['--json', 'store', 'copy', '--from', seeded.dir, '--to', db.url]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /^error: the target database .* already holds Sundial data \(rows in tasks, runs, run_logs, run_samples, api_keys, audit, run_counts, channels, notifications, alert_rules, alerts\); nothing was changed/m);
+    assert.match(again.stderr, /^error: the target database .* already holds Sundial data \(rows in tasks, runs, run_logs, run_samples, api_keys, audit, run_counts, channels, notifications, alert_rules, alerts, secrets\); nothing was changed/m);
     assert.equal(again.stdout, '');
 
     const json = await cli(['store', 'copy', '--json', '--dry-run', '--from', seeded.dir, '--to', (await freshDb()).url]);

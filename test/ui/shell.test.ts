@@ -67,8 +67,8 @@ test('the keyboard reaches every navigation link with a visible focus', async ()
   const skip = await page.evaluate('document.activeElement?.textContent');
   assert.equal(skip, 'Skip to content');
   const seen: string[] = [];
-  // Nine stops: eight links and the sign-out button (a Tab past the last leaves the page).
-  for (let i = 0; i < 9; i++) {
+  // Ten stops: nine links and the sign-out button (a Tab past the last leaves the page).
+  for (let i = 0; i < 10; i++) {
     await page.keyboard.press('Tab');
     // A string, not a function: this file is type-checked without the DOM library.
     const focus = (await page.evaluate(
@@ -77,6 +77,6 @@ test('the keyboard reaches every navigation link with a visible focus', async ()
     seen.push(focus.text);
     assert.notEqual(focus.outline, 'none', `focus on "${focus.text}" is visible`);
   }
-  for (const link of ['Overview', 'Tasks', 'Runs', 'Alerts', 'Channels', 'Nodes', 'Audit log', 'API keys', 'Sign out']) assert.ok(seen.includes(link), `${link} is reachable by Tab (${seen.join(', ')})`);
+  for (const link of ['Overview', 'Tasks', 'Runs', 'Alerts', 'Channels', 'Secrets', 'Nodes', 'Audit log', 'API keys', 'Sign out']) assert.ok(seen.includes(link), `${link} is reachable by Tab (${seen.join(', ')})`);
   await page.close();
 });

@@ -11,6 +11,7 @@ import { ApiKeys } from './pages/ApiKeys';
 import { AuditLog } from './pages/AuditLog';
 import { ChannelDeliveries } from './pages/ChannelDeliveries';
 import { Channels } from './pages/Channels';
+import { Secrets } from './pages/Secrets';
 import { Nodes } from './pages/Nodes';
 import { NotFound } from './pages/NotFound';
 import { Overview } from './pages/Overview';
@@ -45,6 +46,7 @@ export function App() {
         <Route path="alerts" element={<Alerts />} />
         <Route path="channels" element={<Channels />} />
         <Route path="channels/:namespace/:name" element={<ChannelDeliveries />} />
+        <Route path="secrets" element={<Secrets />} />
         {isAdmin && <Route path="nodes" element={<Nodes />} />}
         {isAdmin && <Route path="audit" element={<AuditLog />} />}
         {isAdmin && <Route path="api-keys" element={<ApiKeys />} />}

@@ -66,8 +66,9 @@ const Spec = Type.Object(
     additionalProperties: true,
     description:
       'What to run; its shape depends on `kind` and is checked after it. http: `{ url, method?, headers?, body?, expectStatus? }`; ' +
-      'module: `{ file, export? }` (file under the tasks directory); script: `{ code, limits?: { memoryBytes } }` (an ES module whose ' +
-      'default export is `async (ctx) => result`); shell: `{ command: [argv], cwd?, env?, limits?: { processes, openFiles, fileSizeBytes, cpuSeconds } }`.',
+      'module: `{ file, export? }` (file under the tasks directory); script: `{ code, secrets?: [names], limits?: { memoryBytes } }` (an ES module whose ' +
+      'default export is `async (ctx) => result`; `ctx.secrets` holds the listed secrets); shell: `{ command: [argv], cwd?, env?, limits?: { processes, openFiles, fileSizeBytes, cpuSeconds } }`. ' +
+      '`{{secrets.NAME}}` in an http URL (path and query), header values and body, and in shell `env` values, is replaced by the secret\'s value at run time.',
     examples: [
       { url: 'https://example.com/hook', method: 'POST' },
       { file: 'reports/nightly.js', export: 'run' },

@@ -43,6 +43,15 @@ export const KEY_COLUMNS: readonly Column<Rec>[] = [
   { header: 'REVOKED', value: (k) => fmtTime(k.revokedAt) },
 ];
 
+/** Columns of `secret list` (there is no value to show). */
+export const SECRET_COLUMNS: readonly Column<Rec>[] = [
+  { header: 'NAME', value: (s) => str(s.name), max: 40 },
+  { header: 'NAMESPACE', value: (s) => str(s.namespace), max: 32 },
+  { header: 'VERSION', value: (s) => str(s.version) },
+  { header: 'UPDATED', value: (s) => fmtTime(s.updatedAt) },
+  { header: 'BY', value: (s) => str(s.updatedBy), max: 48 },
+];
+
 /** Columns of `audit list`. */
 export const AUDIT_COLUMNS: readonly Column<Rec>[] = [
   { header: 'AT', value: (a) => fmtTime(a.at) },

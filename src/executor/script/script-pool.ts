@@ -168,6 +168,7 @@ export class ScriptPool {
       idempotencyKey: job.idempotencyKey,
       taskId: job.taskId,
       taskName: job.taskName,
+      ...(job.secrets !== undefined && { secrets: { ...job.secrets } }),
     }));
   }
 

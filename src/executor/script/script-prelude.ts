@@ -81,7 +81,7 @@ export const PRELUDE = String.raw`(function (hostLog, hostTimer, hostClearTimer,
   const info = parse(infoJson);
   const ctx = {
     payload: payloadJson === undefined ? undefined : parse(payloadJson),
-    run: Object.freeze(info.run), task: Object.freeze(info.task), log, signal, sleep, fetch,
+    run: Object.freeze(info.run), task: Object.freeze(info.task), secrets: Object.freeze(info.secrets), log, signal, sleep, fetch,
   };
   // The script's result, as JSON made in here: a hostile toJSON runs under the run's limits.
   const serialize = (v) => {

@@ -52,6 +52,8 @@ export interface WireScriptRun {
   idempotencyKey: string;
   taskId: string;
   taskName: string;
+  /** The values of the secrets the spec lists, for `ctx.secrets` (absent: none). */
+  secrets?: Record<string, string>;
 }
 
 /** A run as the main thread hands it to the interpreter thread: with its abort-flag slot. */

@@ -171,6 +171,7 @@ export class ScriptRun {
     const info = JSON.stringify({
       run: { id: w.runId, attempt: w.attempt, scheduledFor, idempotencyKey: w.idempotencyKey },
       task: { id: w.taskId, name: w.taskName },
+      secrets: w.secrets ?? {},
     });
     const payload = w.payload === undefined ? undefined : JSON.stringify(w.payload);
     const factory = vm.unwrapResult(vm.evalCode(PRELUDE, 'sundial:prelude', { type: 'global' }));

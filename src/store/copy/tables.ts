@@ -144,6 +144,20 @@ export const ALERTS: CopyTable = {
   ],
 };
 
+/**
+ * `secrets`, column for column: still sealed, under the single node's key-encryption key, so the
+ * cluster's nodes need that key (as SUNDIAL_SECRETS_KEY, or as SUNDIAL_SECRETS_KEY_PREVIOUS while
+ * they rewrap to a new one).
+ */
+export const SECRETS: CopyTable = {
+  name: 'secrets',
+  paging: 'rowid',
+  columns: [
+    t('id'), t('namespace'), t('name'), i4('version'), t('kek_id'), t('wrapped_key'), t('ciphertext'), i8('created_at'), i8('updated_at'),
+    t('created_by'), t('updated_by'),
+  ],
+};
+
 /** `run_counts`, all into shard 0 (readers sum the shards; writers add to their own). */
 export const RUN_COUNTS: CopyTable = {
   name: 'run_counts',
@@ -157,7 +171,7 @@ export const RUN_COUNTS: CopyTable = {
  * Every copied table, in copy order. `nodes` is left out on purpose: node rows describe processes
  * (the stopped single node), and cluster nodes register themselves when they start.
  */
-export const COPY_TABLES: readonly CopyTable[] = [TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, RUN_COUNTS, CHANNELS, NOTIFICATIONS, ALERT_RULES, ALERTS];
+export const COPY_TABLES: readonly CopyTable[] = [TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, RUN_COUNTS, CHANNELS, NOTIFICATIONS, ALERT_RULES, ALERTS, SECRETS];
 
 /** SQLite tables that exist but are not copied, with why (anything else unknown is refused). */
 export const NOT_COPIED: Readonly<Record<string, string>> = {

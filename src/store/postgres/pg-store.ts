@@ -54,6 +54,7 @@ import { PgSignals } from './signals.js';
 import { markRunning } from './starts.js';
 import { PgNotifications } from './notifications.js';
 import { PgAlerts } from './alerts.js';
+import { PgSecrets } from './secrets.js';
 import * as S from './statements.js';
 import { createTask, deleteTask, updateTask } from './tasks.js';
 
@@ -96,6 +97,7 @@ export class PostgresStore implements Store {
   readonly signals: PgSignals;
   readonly notifications: PgNotifications;
   readonly alerts: PgAlerts;
+  readonly secrets: PgSecrets;
   readonly #pool: pg.Pool;
   readonly #db: PgDb;
   readonly #ctx: ClaimContext;
@@ -122,6 +124,10 @@ export class PostgresStore implements Store {
       async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
     );
     this.alerts = new PgAlerts(
+      (fn) => this.#tx(fn),
+      async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
+    );
+    this.secrets = new PgSecrets(
       (fn) => this.#tx(fn),
       async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
     );

@@ -257,6 +257,25 @@ CREATE TABLE leases (
 CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
 `;
 
+// Secrets, as in SQLite's V8 (docs/security.md, "Secrets").
+const V4 = `
+CREATE TABLE secrets (
+  id          TEXT COLLATE "C" PRIMARY KEY,
+  namespace   TEXT COLLATE "C" NOT NULL,
+  name        TEXT COLLATE "C" NOT NULL,
+  version     INTEGER NOT NULL,
+  kek_id      TEXT COLLATE "C" NOT NULL,
+  wrapped_key TEXT NOT NULL,
+  ciphertext  TEXT NOT NULL,
+  created_at  BIGINT NOT NULL,
+  updated_at  BIGINT NOT NULL,
+  created_by  TEXT NOT NULL,
+  updated_by  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX secrets_namespace_name ON secrets (namespace, name);
+CREATE INDEX secrets_kek ON secrets (kek_id);
+`;
+
 // API keys that expire, rotate, carry scopes and remember where they were used (issue 12,
 // docs/security.md "API keys"). As SQLite's V9; all nullable: existing keys never expire and are not narrowed.
 const V5 = `
@@ -276,6 +295,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
   { version: 2, description: 'notification channels and outbox', sql: V2 },
   { version: 3, description: 'alert rules, alerts and leases', sql: V3 },
+  { version: 4, description: 'secrets', sql: V4 },
   { version: 5, description: 'API key expiry, scopes, rotation and last use', sql: V5 },
   { version: 7, description: 'pending runs by namespace, for fair claims', sql: V7 },
 ];

@@ -273,6 +273,26 @@ CREATE TABLE leases (
 CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
 `;
 
+// Secrets (docs/security.md, "Secrets"): the value sealed under its own data key, the data key
+// wrapped under the key-encryption key `kek_id` names.
+const V8 = `
+CREATE TABLE secrets (
+  id          TEXT PRIMARY KEY NOT NULL,
+  namespace   TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  kek_id      TEXT NOT NULL,
+  wrapped_key TEXT NOT NULL,
+  ciphertext  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  created_by  TEXT NOT NULL,
+  updated_by  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX secrets_namespace_name ON secrets (namespace, name);
+CREATE INDEX secrets_kek ON secrets (kek_id);
+`;
+
 // API keys that expire, rotate, carry scopes and remember where they were used (issue 12,
 // docs/security.md "API keys"). All nullable: existing keys never expire and are not narrowed.
 const V9 = `
@@ -298,6 +318,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, description: 'finished runs by finish time, for retention', sql: V5 },
   { version: 6, description: 'notification channels and outbox', sql: V6 },
   { version: 7, description: 'alert rules, alerts and leases', sql: V7 },
+  { version: 8, description: 'secrets', sql: V8 },
   { version: 9, description: 'API key expiry, scopes, rotation and last use', sql: V9 },
   { version: 11, description: 'pending runs by namespace, for fair claims', sql: V11 },
 ];

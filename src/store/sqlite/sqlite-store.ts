@@ -47,6 +47,7 @@ import type { ApiKeyRow } from '../rows.js';
 import { WriteBatcher } from './write-batcher.js';
 import { SqliteNotifications } from './notifications.js';
 import { SqliteAlerts } from './alerts.js';
+import { SqliteSecrets } from './secrets.js';
 
 export { DataDirLockedError } from './open-db.js';
 export { SchemaTooNewError } from './migrations.js';
@@ -77,6 +78,7 @@ export class SqliteStore implements Store {
   readonly signals = null;
   readonly notifications: SqliteNotifications;
   readonly alerts: SqliteAlerts;
+  readonly secrets: SqliteSecrets;
   readonly #db: Database.Database;
   readonly #writer: WriteBatcher;
   readonly #taskParts = new TaskPartsCache();
@@ -93,6 +95,7 @@ export class SqliteStore implements Store {
     this.#writer = new WriteBatcher(db);
     this.notifications = new SqliteNotifications(db, (fn) => this.#writer.run(fn));
     this.alerts = new SqliteAlerts(db, (fn) => this.#writer.run(fn));
+    this.secrets = new SqliteSecrets(db, (fn) => this.#writer.run(fn));
   }
 
   /** Group-commit counters (tests, metrics). */
@@ -107,6 +110,7 @@ export class SqliteStore implements Store {
     this.#queries = new Queries(this.#db);
     this.notifications.ready();
     this.alerts.ready();
+    this.secrets.ready();
   }
 
   /** The database is in this process, so its clock is this process's. */

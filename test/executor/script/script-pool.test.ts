@@ -151,7 +151,7 @@ describe('script pool: what a run returns', () => {
       payload: { list: [1, 2, 3, 4], nested: { a: true } },
       run: { id: job.runId, attempt: 3, scheduledFor: '2026-01-01T12:00:00.000Z', idempotencyKey: job.idempotencyKey },
       task: { id: 'task-s', name: 'script-fixture' },
-      keys: ['fetch', 'log', 'payload', 'run', 'signal', 'sleep', 'task'],
+      keys: ['fetch', 'log', 'payload', 'run', 'secrets', 'signal', 'sleep', 'task'],
     });
     assert.deepEqual(job.payload, { list: [1, 2, 3], nested: { a: true } });
   });

@@ -122,7 +122,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -353,7 +353,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -377,7 +377,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -401,7 +401,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -425,7 +425,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -466,7 +466,7 @@ export interface paths {
                          */
                         kind: "http" | "module" | "script" | "shell";
                         /**
-                         * @description What to run; its shape depends on `kind` and is checked after it. http: `{ url, method?, headers?, body?, expectStatus? }`; module: `{ file, export? }` (file under the tasks directory); script: `{ code, limits?: { memoryBytes } }` (an ES module whose default export is `async (ctx) => result`); shell: `{ command: [argv], cwd?, env?, limits?: { processes, openFiles, fileSizeBytes, cpuSeconds } }`.
+                         * @description What to run; its shape depends on `kind` and is checked after it. http: `{ url, method?, headers?, body?, expectStatus? }`; module: `{ file, export? }` (file under the tasks directory); script: `{ code, secrets?: [names], limits?: { memoryBytes } }` (an ES module whose default export is `async (ctx) => result`; `ctx.secrets` holds the listed secrets); shell: `{ command: [argv], cwd?, env?, limits?: { processes, openFiles, fileSizeBytes, cpuSeconds } }`. `{{secrets.NAME}}` in an http URL (path and query), header values and body, and in shell `env` values, is replaced by the secret's value at run time.
                          * @example {
                          *       "url": "https://example.com/hook",
                          *       "method": "POST"
@@ -698,7 +698,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -722,7 +722,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -746,7 +746,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -770,7 +770,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -794,7 +794,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -818,7 +818,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -996,7 +996,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1020,7 +1020,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1044,7 +1044,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1068,7 +1068,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1092,7 +1092,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1144,7 +1144,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1168,7 +1168,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1192,7 +1192,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1216,7 +1216,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1240,7 +1240,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1285,7 +1285,7 @@ export interface paths {
                          */
                         kind?: "http" | "module" | "script" | "shell";
                         /**
-                         * @description What to run; its shape depends on `kind` and is checked after it. http: `{ url, method?, headers?, body?, expectStatus? }`; module: `{ file, export? }` (file under the tasks directory); script: `{ code, limits?: { memoryBytes } }` (an ES module whose default export is `async (ctx) => result`); shell: `{ command: [argv], cwd?, env?, limits?: { processes, openFiles, fileSizeBytes, cpuSeconds } }`.
+                         * @description What to run; its shape depends on `kind` and is checked after it. http: `{ url, method?, headers?, body?, expectStatus? }`; module: `{ file, export? }` (file under the tasks directory); script: `{ code, secrets?: [names], limits?: { memoryBytes } }` (an ES module whose default export is `async (ctx) => result`; `ctx.secrets` holds the listed secrets); shell: `{ command: [argv], cwd?, env?, limits?: { processes, openFiles, fileSizeBytes, cpuSeconds } }`. `{{secrets.NAME}}` in an http URL (path and query), header values and body, and in shell `env` values, is replaced by the secret's value at run time.
                          * @example {
                          *       "url": "https://example.com/hook",
                          *       "method": "POST"
@@ -1516,7 +1516,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1540,7 +1540,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1564,7 +1564,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1588,7 +1588,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1612,7 +1612,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1636,7 +1636,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1660,7 +1660,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1684,7 +1684,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1953,7 +1953,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -1977,7 +1977,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2001,7 +2001,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2025,7 +2025,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2049,7 +2049,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2232,7 +2232,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2256,7 +2256,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2280,7 +2280,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2304,7 +2304,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2328,7 +2328,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2352,7 +2352,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2532,7 +2532,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2556,7 +2556,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2580,7 +2580,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2604,7 +2604,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2628,7 +2628,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2808,7 +2808,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2832,7 +2832,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2856,7 +2856,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2880,7 +2880,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -2904,7 +2904,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3042,7 +3042,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3066,7 +3066,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3090,7 +3090,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3114,7 +3114,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3138,7 +3138,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3249,7 +3249,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3273,7 +3273,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3297,7 +3297,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3321,7 +3321,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3345,7 +3345,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3422,7 +3422,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3446,7 +3446,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3470,7 +3470,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3494,7 +3494,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3518,7 +3518,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3598,7 +3598,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3622,7 +3622,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3646,7 +3646,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3670,7 +3670,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3694,7 +3694,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3820,7 +3820,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3844,7 +3844,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3868,7 +3868,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3892,7 +3892,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3916,7 +3916,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -3940,7 +3940,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4054,7 +4054,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4078,7 +4078,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4102,7 +4102,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4126,7 +4126,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4150,7 +4150,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4174,7 +4174,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4287,7 +4287,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4311,7 +4311,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4335,7 +4335,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4359,7 +4359,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4422,7 +4422,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4446,7 +4446,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4470,7 +4470,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4494,7 +4494,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4564,7 +4564,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4588,7 +4588,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4612,7 +4612,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4636,7 +4636,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4724,7 +4724,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4748,7 +4748,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4772,7 +4772,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4796,7 +4796,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4892,7 +4892,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4916,7 +4916,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4940,7 +4940,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -4964,7 +4964,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5095,7 +5095,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5119,7 +5119,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5143,7 +5143,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5167,7 +5167,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5191,7 +5191,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5215,7 +5215,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5301,7 +5301,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5325,7 +5325,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5349,7 +5349,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5373,7 +5373,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5397,7 +5397,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5488,7 +5488,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5512,7 +5512,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5536,7 +5536,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5560,7 +5560,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5665,7 +5665,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5689,7 +5689,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5713,7 +5713,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5737,7 +5737,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5761,7 +5761,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5848,7 +5848,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5872,7 +5872,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5896,7 +5896,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5920,7 +5920,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -5944,7 +5944,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6023,7 +6023,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6047,7 +6047,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6071,7 +6071,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6095,7 +6095,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6119,7 +6119,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6216,7 +6216,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6240,7 +6240,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6264,7 +6264,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6288,7 +6288,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6312,7 +6312,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6336,7 +6336,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6434,7 +6434,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6458,7 +6458,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6482,7 +6482,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6506,7 +6506,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6530,7 +6530,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6629,7 +6629,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6653,7 +6653,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6677,7 +6677,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6701,7 +6701,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6725,7 +6725,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6820,7 +6820,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6844,7 +6844,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6868,7 +6868,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -6892,7 +6892,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7004,7 +7004,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7028,7 +7028,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7052,7 +7052,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7076,7 +7076,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7100,7 +7100,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7190,7 +7190,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7214,7 +7214,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7238,7 +7238,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7262,7 +7262,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7286,7 +7286,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7368,7 +7368,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7392,7 +7392,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7416,7 +7416,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7440,7 +7440,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7464,7 +7464,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7579,7 +7579,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7603,7 +7603,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7627,7 +7627,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7651,7 +7651,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7675,7 +7675,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7699,7 +7699,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7796,7 +7796,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7820,7 +7820,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7844,7 +7844,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7868,7 +7868,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7892,7 +7892,697 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a secret's metadata (never its value) */
+        get: {
+            parameters: {
+                query?: {
+                    namespace?: string;
+                };
+                header?: never;
+                path: {
+                    /**
+                     * @description A letter or _, then letters, digits and _ (at most 128): `{{secrets.NAME}}`, `ctx.secrets.NAME`.
+                     * @example API_TOKEN
+                     */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            namespace: string;
+                            /** @description 1 when created, +1 at every new value. */
+                            version: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            createdAt: string;
+                            createdBy: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            updatedAt: string;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Create a secret, or give it a new value (a new version)
+         * @description The value is encrypted at rest (AES-256-GCM under its own data key, wrapped by the server's key-encryption key) and is never returned. Runs started after the write use the new value. 201 when the secret is new, 200 for a new version. The namespace is `namespace` of the body or `?namespace=` (the key's own by default). 501 `secrets_key_missing` on a cluster whose nodes have no `SUNDIAL_SECRETS_KEY`.
+         */
+        put: {
+            parameters: {
+                query?: {
+                    namespace?: string;
+                };
+                header?: never;
+                path: {
+                    /**
+                     * @description A letter or _, then letters, digits and _ (at most 128): `{{secrets.NAME}}`, `ctx.secrets.NAME`.
+                     * @example API_TOKEN
+                     */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The value (at most 64 KiB of UTF-8). Write-only: never returned, to any role. */
+                        value: string;
+                        namespace?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            namespace: string;
+                            /** @description 1 when created, +1 at every new value. */
+                            version: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            createdAt: string;
+                            createdBy: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            updatedAt: string;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            namespace: string;
+                            /** @description 1 when created, +1 at every new value. */
+                            version: number;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            createdAt: string;
+                            createdBy: string;
+                            /**
+                             * Format: date-time
+                             * @example 2026-12-01T09:00:00.000Z
+                             */
+                            updatedAt: string;
+                            updatedBy: string;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                501: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Delete a secret
+         * @description Tasks that reference it keep the reference; their runs fail `secret_missing` until it is set again.
+         */
+        delete: {
+            parameters: {
+                query?: {
+                    namespace?: string;
+                };
+                header?: never;
+                path: {
+                    /**
+                     * @description A letter or _, then letters, digits and _ (at most 128): `{{secrets.NAME}}`, `ctx.secrets.NAME`.
+                     * @example API_TOKEN
+                     */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List secrets (names and versions, never values) */
+        get: {
+            parameters: {
+                query?: {
+                    namespace?: string;
+                    /** @description Items per page (1..500, default 50). */
+                    limit?: number;
+                    /** @description `nextCursor` of the previous page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                name: string;
+                                namespace: string;
+                                /** @description 1 when created, +1 at every new value. */
+                                version: number;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-12-01T09:00:00.000Z
+                                 */
+                                createdAt: string;
+                                createdBy: string;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-12-01T09:00:00.000Z
+                                 */
+                                updatedAt: string;
+                                updatedBy: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -7993,7 +8683,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8017,7 +8707,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8041,7 +8731,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8065,7 +8755,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8150,7 +8840,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8174,7 +8864,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8198,7 +8888,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8222,7 +8912,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8321,7 +9011,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8345,7 +9035,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8369,7 +9059,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8393,7 +9083,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8490,7 +9180,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8514,7 +9204,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8538,7 +9228,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;
@@ -8562,7 +9252,7 @@ export interface paths {
                             status: number;
                             detail: string;
                             /** @enum {unknown} */
-                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
                             instance: string;
                             errors?: {
                                 path: string;

@@ -25,6 +25,7 @@ export function Layout() {
           <NavLink to="/runs">Runs</NavLink>
           <NavLink to="/alerts">Alerts</NavLink>
           <NavLink to="/channels">Channels</NavLink>
+          <NavLink to="/secrets">Secrets</NavLink>
           {isAdmin && <NavLink to="/nodes">Nodes</NavLink>}
           {isAdmin && <NavLink to="/audit">Audit log</NavLink>}
           {isAdmin && <NavLink to="/api-keys">API keys</NavLink>}

@@ -28,6 +28,9 @@ export const AUDIT_ACTIONS = [
   'api_key.revoke',
   'api_key.new_address',
   'auth.failed',
+  'secret.create',
+  'secret.update',
+  'secret.delete',
 ] as const;
 
 /** One page of audit entries, newest first. */
