@@ -19,4 +19,6 @@ export interface ServiceDeps extends SpecChecks {
   planner: PlannerOptions;
   /** This node's Prometheus registry: /v1/stats reads the sinks' drop counters from it (absent: none shown). */
   metricsRegistry?: Registry;
+  /** The HMAC key of the audit chain's checkpoints (config/audit-key.ts); null or absent: none. */
+  auditKey?: string | null;
 }

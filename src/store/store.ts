@@ -31,6 +31,7 @@ import type { OccurrencePlan, PlanOccurrence } from '../core/planner.js';
 import type { NewNotification } from '../core/notify.js';
 import type { NotificationStore } from './notification-store.js';
 import type { AlertStore } from './alert-store.js';
+import type { AuditChainStore } from './audit-store.js';
 
 // Shapes the core defines and the Store contract uses, re-exported for the store's many callers.
 export type { NamespaceScope, NewRun, OccurrencePlan, PlanOccurrence, RunCounts };
@@ -300,6 +301,8 @@ export interface Store {
   readonly notifications: NotificationStore;
   /** Alert rules, alerts and the evaluator's lease (alert-store.ts). */
   readonly alerts: AlertStore;
+  /** The audit log's hash chain: walking it and its signed checkpoints (audit-store.ts). */
+  readonly auditChain: AuditChainStore;
 
   /** The database's clock (epoch ms), to measure this node's skew; the local clock where the database is in-process. */
   databaseTime(): Promise<Millis>;

@@ -52,6 +52,7 @@ import { PgNotifications } from './notifications.js';
 import { PgAlerts } from './alerts.js';
 import * as S from './statements.js';
 import { createTask, deleteTask, updateTask } from './tasks.js';
+import { PgAuditChain } from './audit-chain.js';
 
 export { SchemaTooNewError } from './migrations.js';
 
@@ -92,6 +93,7 @@ export class PostgresStore implements Store {
   readonly signals: PgSignals;
   readonly notifications: PgNotifications;
   readonly alerts: PgAlerts;
+  readonly auditChain: PgAuditChain;
   readonly #pool: pg.Pool;
   readonly #db: PgDb;
   readonly #ctx: ClaimContext;
@@ -118,6 +120,10 @@ export class PostgresStore implements Store {
       async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
     );
     this.alerts = new PgAlerts(
+      (fn) => this.#tx(fn),
+      async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
+    );
+    this.auditChain = new PgAuditChain(
       (fn) => this.#tx(fn),
       async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
     );
@@ -195,8 +201,9 @@ export class PostgresStore implements Store {
         if (existing === undefined) throw new Error(`run key ${run.idempotencyKey} conflicted but has no row`);
         return { run: rowToRun(existing), created: false };
       }
-      if (audit !== null) await S.insertAudit.run(c, newAuditValues(audit));
       await this.#count(c, (t) => t.add(run.namespace, run.status));
+      // Last: it locks the audit chain's head until COMMIT (audit-chain.ts).
+      if (audit !== null) await S.insertAudit.run(c, newAuditValues(audit));
       return { run: newRunToRun(run), created: true };
     });
   }
@@ -271,8 +278,8 @@ export class PostgresStore implements Store {
       } else {
         throw new SundialError('run_already_finished', `The run already ended ${cur.status}`);
       }
-      await S.insertAudit.run(c, newAuditValues(audit));
       await applyCounts(c, this.#ctx.shard, counts);
+      await S.insertAudit.run(c, newAuditValues(audit)); // last: it locks the chain's head
       return { run: rowToRun(row), previousStatus: cur.status as CancelOutcome['previousStatus'] };
     });
   }

@@ -17,6 +17,7 @@
 import type pg from 'pg';
 import { RUN_COLUMNS, toJson, type ApiKeyRow, type NodeRow, type RunRow, type TaskRow } from '../rows.js';
 import type { NewRun } from '../store.js';
+import { AUDIT_APPEND_SQL } from './audit-chain.js';
 
 /** Anything that runs a query: the pool, or the client of a transaction. */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
@@ -496,10 +497,18 @@ export const deleteTask = stmt<TaskRow>('delete_task', 'DELETE FROM tasks WHERE 
 // ---- keys, audit, nodes ----
 
 
-export const insertAudit = stmt(
-  'insert_audit',
-  'INSERT INTO audit (id, namespace, at, actor, ip, action, target_type, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-);
+/**
+ * Appends an audit row to the hash chain (audit-chain.ts): takes newAuditValues and locks the
+ * chain's head until COMMIT, so it must be the last statement of its transaction.
+ */
+export const insertAudit = new (class AuditAppend extends Statement {
+  override async run(c: Queryable, values: unknown[] = []): Promise<pg.QueryResult> {
+    const res = await super.run(c, values);
+    // No head row would insert nothing, silently: refuse instead (the migration creates it).
+    if (res.rowCount !== 1) throw new Error('the audit chain has no head row (audit_head)');
+    return res;
+  }
+})('sundial_insert_audit_chained', AUDIT_APPEND_SQL);
 export const insertApiKey = stmt<ApiKeyRow>(
   'insert_api_key',
   'INSERT INTO api_keys (id, name, role, namespaces, prefix, hash, last_used_at, revoked_at, created_at, updated_at, ' +

@@ -26,9 +26,11 @@ export async function createTask(c: pg.ClientBase, shard: number, task: NewTask,
     await S.insertRun.run(c, S.newRunValues(firstRun));
     counts.add(firstRun.namespace, firstRun.status);
   }
-  await S.insertAudit.run(c, newAuditValues(audit));
-  // Last in every write: the counts rows are the hottest rows, so they are held the shortest.
+  // The counts rows are hot (every run transition of this node's shard), so they are held
+  // briefly; the audit chain's head, which every audited write of every node shares, is taken
+  // last of all (postgres/audit-chain.ts).
   await applyCounts(c, shard, counts);
+  await S.insertAudit.run(c, newAuditValues(audit));
   return rowToTask(row!);
 }
 
@@ -85,8 +87,8 @@ export async function updateTask(c: pg.ClientBase, shard: number, task: Task, op
       await S.setTaskNextRun.run(c, [row!.next_run_at, task.id]);
     }
   }
-  await S.insertAudit.run(c, newAuditValues(opts.audit));
   await applyCounts(c, shard, counts);
+  await S.insertAudit.run(c, newAuditValues(opts.audit)); // last: it locks the chain's head
   return rowToTask(row!);
 }
 
@@ -102,8 +104,8 @@ export async function deleteTask(c: pg.ClientBase, shard: number, id: string, no
   if (row === undefined) throw notFound(id);
   const counts = new RunCountTally();
   for (const r of cancelled) counts.add(r.namespace, 'cancelled');
-  await S.insertAudit.run(c, newAuditValues(audit));
   await applyCounts(c, shard, counts);
+  await S.insertAudit.run(c, newAuditValues(audit)); // last: it locks the chain's head
   return { task: rowToTask(row), cancelled: sortRuns(cancelled), running: sortRuns(running) };
 }
 

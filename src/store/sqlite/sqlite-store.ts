@@ -42,6 +42,7 @@ import { prepareStatements, type Statements } from './statements.js';
 import { WriteBatcher } from './write-batcher.js';
 import { SqliteNotifications } from './notifications.js';
 import { SqliteAlerts } from './alerts.js';
+import { SqliteAuditChain } from './audit-chain.js';
 
 export { DataDirLockedError } from './open-db.js';
 export { SchemaTooNewError } from './migrations.js';
@@ -72,6 +73,7 @@ export class SqliteStore implements Store {
   readonly signals = null;
   readonly notifications: SqliteNotifications;
   readonly alerts: SqliteAlerts;
+  readonly auditChain: SqliteAuditChain;
   readonly #db: Database.Database;
   readonly #writer: WriteBatcher;
   readonly #taskParts = new TaskPartsCache();
@@ -88,6 +90,7 @@ export class SqliteStore implements Store {
     this.#writer = new WriteBatcher(db);
     this.notifications = new SqliteNotifications(db, (fn) => this.#writer.run(fn));
     this.alerts = new SqliteAlerts(db, (fn) => this.#writer.run(fn));
+    this.auditChain = new SqliteAuditChain(db, (fn) => this.#writer.run(fn));
   }
 
   /** Group-commit counters (tests, metrics). */
@@ -102,6 +105,7 @@ export class SqliteStore implements Store {
     this.#queries = new Queries(this.#db);
     this.notifications.ready();
     this.alerts.ready();
+    this.auditChain.ready();
   }
 
   /** The database is in this process, so its clock is this process's. */
