@@ -294,6 +294,7 @@ describe('OpenAPI', () => {
       ['get', '/v1/api-keys'],
       ['delete', '/v1/api-keys/{id}'],
       ['get', '/v1/audit'],
+      ['get', '/v1/audit/verify'],
       ['get', '/v1/cluster/nodes'],
       ['get', '/v1/stats'],
       ['get', '/v1/stats/runs'],
