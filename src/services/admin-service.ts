@@ -88,9 +88,9 @@ export class AdminService {
     return this.#d.store.listAudit(filter);
   }
 
-  /** Walks the audit hash chain (audit-verify.ts), a page at a time. */
-  verifyAudit(): Promise<AuditVerification> {
-    return verifyAuditChain(this.#d.store.auditChain, { key: this.#d.auditKey ?? null });
+  /** Walks the audit hash chain (audit-verify.ts), a page at a time; `expect`: a head written down earlier. */
+  verifyAudit(expect?: { seq: number; hash: string }): Promise<AuditVerification> {
+    return verifyAuditChain(this.#d.store.auditChain, { key: this.#d.auditKey ?? null, ...(expect !== undefined && { expect }) });
   }
 
   /** The cluster's nodes with their status (dead ones stay listed a while as `down`). */

@@ -16,10 +16,20 @@
 // - `checkpoint_mismatch`: a signed head names another hash than the row at its seq has: rows up
 //   to it were rewritten, hashes and links included.
 // - `start_mismatch`: the first row does not continue the checkpoint (or genesis) it starts from.
+// - `expected_mismatch`: the row at the seq the operator wrote down (`expect`, a head an earlier
+//   verify printed) has another hash: the chain up to it was rewritten, whoever holds the key.
 import { GENESIS_HASH, auditKeyId, auditRowHash, checkpointSigned, type AuditChainRow, type AuditCheckpoint } from '../store/audit-chain.js';
 import type { AuditChainStore, AuditHead } from '../store/audit-store.js';
 
-export type AuditBreakReason = 'changed' | 'missing' | 'inserted' | 'rewritten' | 'checkpoint_forged' | 'checkpoint_mismatch' | 'start_mismatch';
+export type AuditBreakReason =
+  | 'changed'
+  | 'missing'
+  | 'inserted'
+  | 'rewritten'
+  | 'checkpoint_forged'
+  | 'checkpoint_mismatch'
+  | 'start_mismatch'
+  | 'expected_mismatch';
 
 /** Where and why the chain breaks. */
 export interface AuditBreak {
@@ -55,6 +65,8 @@ export interface VerifyOptions {
   key: string | null;
   /** Rows read per page (default 1,000). */
   pageSize?: number;
+  /** A head written down earlier (seq and hash): the row at that seq must still have that hash. */
+  expect?: AuditHead;
 }
 
 /** Walks the chain (see the file head). Reads `pageSize` rows at a time, never the whole log. */
@@ -90,6 +102,11 @@ export async function verifyAuditChain(chain: AuditChainStore, opts: VerifyOptio
     out.from = { seq: prune.seq, hash: prune.hash, checkpoint: true };
     out.head = { seq: prune.seq, hash: prune.hash };
   }
+  const expect = opts.expect;
+  if (expect !== undefined && expect.seq <= out.from.seq) {
+    if (expect.seq === out.from.seq && expect.hash !== out.from.hash) return fail(expectedMismatch(expect, null));
+    if (expect.seq < out.from.seq) warnings.push(`seq ${expect.seq} was pruned (the chain starts after seq ${out.from.seq}): the expected hash was not checked`);
+  }
   const heads = new Map<number, AuditCheckpoint>();
   for (const cp of checkpoints) if (cp.kind === 'head' && cp.seq > out.from.seq) heads.set(cp.seq, cp);
 
@@ -108,6 +125,7 @@ export async function verifyAuditChain(chain: AuditChainStore, opts: VerifyOptio
       }
       const beyond = [...heads.keys()].filter((s) => s >= expected);
       if (beyond.length > 0) return fail(missing(expected, Math.max(...beyond), 'a signed head'));
+      if (expect !== undefined && expect.seq >= expected) return fail(missing(expected, expect.seq, 'the expected head'));
       break;
     }
     for (const r of rows) {
@@ -165,6 +183,7 @@ export async function verifyAuditChain(chain: AuditChainStore, opts: VerifyOptio
         out.signedHeads++;
         out.lastSignedHead = { seq: signed.seq, at: signed.at };
       }
+      if (expect !== undefined && expect.seq === r.seq && expect.hash !== r.hash) return fail(expectedMismatch(expect, r));
       out.count++;
       out.head = { seq: r.seq, hash: r.hash };
       prevHash = r.hash;
@@ -186,6 +205,15 @@ function lastPrune(cps: readonly AuditCheckpoint[]): AuditCheckpoint | null {
 /** The prune checkpoint at exactly `seq`, if one was written (a prune that ran during the walk). */
 async function prunedTo(chain: AuditChainStore, seq: number): Promise<AuditCheckpoint | null> {
   return (await chain.checkpoints()).find((cp) => cp.kind === 'prune' && cp.seq === seq) ?? null;
+}
+
+function expectedMismatch(expect: AuditHead, r: AuditChainRow | null): AuditBreak {
+  return {
+    seq: expect.seq,
+    id: r?.id ?? null,
+    reason: 'expected_mismatch',
+    message: `row ${expect.seq}${r === null ? '' : ` (id ${r.id})`} does not have the hash you expected: the chain up to it was rewritten`,
+  };
 }
 
 function missing(from: number, to: number, who: string): AuditBreak {

@@ -57,6 +57,21 @@ describe('GET /v1/audit/verify', () => {
     assert.match(v.head.hash, /^[0-9a-f]{64}$/);
   });
 
+  test('checks a head written down earlier (seq and hash, together)', async () => {
+    const head = await h.store.auditChain.head();
+    const same = await h.call({ method: 'GET', url: `/v1/audit/verify?seq=${head.seq}&hash=${head.hash}` });
+    assert.equal((same.json() as Verification).ok, true);
+    const other = (await h.call({ method: 'GET', url: `/v1/audit/verify?seq=${head.seq}&hash=${'0'.repeat(64)}` })).json() as Verification;
+    assert.deepEqual([other.ok, other.broken?.seq, other.broken?.reason], [false, head.seq, 'expected_mismatch']);
+    const beyond = (await h.call({ method: 'GET', url: `/v1/audit/verify?seq=${head.seq + 5}&hash=${head.hash}` })).json() as Verification;
+    assert.deepEqual([beyond.broken?.seq, beyond.broken?.reason], [head.seq + 1, 'missing']);
+    for (const query of [`seq=${head.seq}`, `hash=${head.hash}`, `seq=0&hash=${head.hash}`, `seq=1&hash=XYZ`]) {
+      const res = await h.call({ method: 'GET', url: `/v1/audit/verify?${query}` });
+      assert.equal(res.statusCode, 400, query);
+      assert.equal((res.json() as { type: string }).type.endsWith('validation_failed'), true);
+    }
+  });
+
   test('counts signed heads, and names a forged checkpoint', async () => {
     const head = await h.store.auditChain.head();
     await h.store.auditChain.addCheckpoint(signCheckpoint({ kind: 'head', seq: head.seq, hash: head.hash, at: h.clock.now(), node: 'test-node' }, KEY));

@@ -202,6 +202,27 @@ export function runAuditChainConformance(label: string, open: OpenChainHarness):
       assert.deepEqual([v.broken?.seq, v.broken?.reason], [6, 'checkpoint_mismatch']);
     });
 
+    it('a head written down earlier catches a suffix rewritten with every hash recomputed, and a tail cut off', async () => {
+      const rows = await sixRows();
+      const kept = { seq: 5, hash: rows[4]!.hash };
+      assert.equal((await verifyAuditChain(h.store.auditChain, { key: KEY, expect: kept })).ok, true);
+      let prev = rows[2]!.hash;
+      for (const r of rows.slice(3)) {
+        const fake = { ...r, prevHash: prev, detail: r.seq === 4 ? '{"n":4,"note":"rewritten"}' : r.detail };
+        fake.hash = auditRowHash(fake);
+        await update(r.seq, fake);
+        prev = fake.hash;
+      }
+      // The chain itself is consistent again; only the written-down head tells.
+      assert.equal((await verify(h.store)).ok, true);
+      const v = await verifyAuditChain(h.store.auditChain, { key: KEY, expect: kept });
+      assert.deepEqual([v.ok, v.broken?.seq, v.broken?.reason], [false, 5, 'expected_mismatch']);
+      await h.tamper('DELETE FROM audit WHERE seq >= $1', [5]);
+      await h.tamper('UPDATE audit_head SET seq = 4');
+      const cut = await verifyAuditChain(h.store.auditChain, { key: KEY, expect: kept });
+      assert.deepEqual([cut.broken?.seq, cut.broken?.reason], [5, 'missing']);
+    });
+
     it('pruning writes a signed checkpoint first, and the chain verifies from it', async () => {
       const rows = await sixRows();
       const signCalls: number[] = [];

@@ -2,8 +2,9 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { invalid } from '../../core/errors.js';
 import { actorOf } from '../auth-hook.js';
-import { AuditQuery, AuditVerifyView, AuditView, DEFAULT_STATS_MINUTES, NodeView, RunStatsQuery, RunStatsView, StatsQuery, StatsView } from '../schemas/admin.js';
+import { AuditQuery, AuditVerifyQuery, AuditVerifyView, AuditView, DEFAULT_STATS_MINUTES, NodeView, RunStatsQuery, RunStatsView, StatsQuery, StatsView } from '../schemas/admin.js';
 import { AUTH_PROBLEMS, Page, problems } from '../schemas/common.js';
 import { auditVerifyView, auditView, nodeView, pageView, runStatsView, statsView } from '../views.js';
 import { limitOf, parseRange, type RouteDeps } from './route-helpers.js';
@@ -41,11 +42,17 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
         description:
           'Walks the audit log in chain order (a page at a time) from its start or the signed checkpoint it was pruned to, and names ' +
           'the first row that was changed, deleted, inserted or rewritten, or a checkpoint whose signature fails (`ok: false`, ' +
-          '`broken`); otherwise `ok: true` with the count and the head hash. Answers 200 either way.',
+          '`broken`); otherwise `ok: true` with the count and the head hash. Answers 200 either way. `seq` and `hash` (both or ' +
+          'neither): a head written down earlier, which the row at that seq must still have.',
+        querystring: AuditVerifyQuery,
         response: { 200: AuditVerifyView, ...problems(...AUTH_PROBLEMS) },
       },
     },
-    async () => auditVerifyView(await admin.verifyAudit()),
+    async (request) => {
+      const { seq, hash } = request.query;
+      if ((seq === undefined) !== (hash === undefined)) throw invalid([{ path: seq === undefined ? '/seq' : '/hash', message: 'give seq and hash together' }]);
+      return auditVerifyView(await admin.verifyAudit(seq === undefined || hash === undefined ? undefined : { seq, hash }));
+    },
   );
 
   app.get(

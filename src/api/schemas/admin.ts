@@ -76,6 +76,15 @@ export const AuditView = Type.Object({
   hash: Type.Optional(Type.String({ description: 'SHA-256 (hex) of this row and the hash of the row before it.' })),
 });
 
+/** GET /v1/audit/verify: optionally, a head written down earlier. */
+export const AuditVerifyQuery = Type.Object(
+  {
+    seq: Type.Optional(Type.Integer({ minimum: 1, description: 'With `hash`: a head an earlier verify printed; the row at this seq must still have that hash.' })),
+    hash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'With `seq`: the hash that row had.' })),
+  },
+  { additionalProperties: false },
+);
+
 const ChainPoint = Type.Object({ seq: Type.Integer(), hash: Type.String() });
 
 /** GET /v1/audit/verify */
@@ -94,7 +103,7 @@ export const AuditVerifyView = Type.Object({
     Type.Object({
       seq: Type.Integer({ description: 'The first bad row (or the first missing one).' }),
       id: Nullable(Type.String()),
-      reason: Type.Enum(['changed', 'missing', 'inserted', 'rewritten', 'checkpoint_forged', 'checkpoint_mismatch', 'start_mismatch']),
+      reason: Type.Enum(['changed', 'missing', 'inserted', 'rewritten', 'checkpoint_forged', 'checkpoint_mismatch', 'start_mismatch', 'expected_mismatch']),
       message: Type.String(),
     }),
   ),

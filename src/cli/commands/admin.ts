@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { isRecord } from '../api-client.js';
-import { AuditBrokenError } from '../cli-errors.js';
+import { AuditBrokenError, UsageError } from '../cli-errors.js';
 import { cliOf, fetchList, printJson, printList, type PageOptions } from '../context.js';
 import { formatKeyValues } from '../format/table.js';
 import { AUDIT_COLUMNS, NODE_COLUMNS, flatten } from '../format/views.js';
@@ -15,6 +15,13 @@ interface AuditOptions extends PageOptions {
   target?: string;
   from?: string;
   to?: string;
+}
+
+/** `--expect 1841:5b0c…` → the query of GET /v1/audit/verify. */
+function parseExpect(text: string): { seq: string; hash: string } {
+  const m = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
+  if (!m) throw new UsageError('--expect must be <seq>:<hash>, as `audit verify` prints them (e.g. 1841:5b0c…, 64 hex digits)');
+  return { seq: m[1]!, hash: m[2]! };
 }
 
 /** A verification as lines for people. */
@@ -39,9 +46,11 @@ export function registerAdminCommands(program: Command): void {
   audit
     .command('verify')
     .description('check the audit hash chain: names the first changed, deleted, inserted or rewritten row (exit 4), or prints the count and head hash')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option('--expect <seq:hash>', 'a head an earlier verify printed: the row at that seq must still have that hash')
+    .action(async (opts: { expect?: string }, cmd: Command) => {
       const cli = cliOf(cmd);
-      const body = await cli.client.get('/v1/audit/verify');
+      const expect = opts.expect === undefined ? undefined : parseExpect(opts.expect);
+      const body = await cli.client.get('/v1/audit/verify', expect);
       if (cli.json) printJson(cli, body);
       else cli.out(formatVerification(body));
       if (!isRecord(body) || body.ok !== true) {
