@@ -5,7 +5,8 @@
 // many rows it carries and one round trip writes a whole batch.
 //
 // Lock order, everywhere: rows of `runs` first (in id order), then `tasks` (in id order), then
-// `run_counts` (in key order), then the advisory locks of concurrency keys (in hash order).
+// `run_counts` (in key order), then the advisory locks of concurrency keys (in hash order), and
+// last of all the audit chain's head (`insertAudit`, the last statement of any write that has one).
 // Keeping one order means two transactions wait for each other instead of deadlocking. How:
 // - claims, orphan takeovers and lease renewals lock runs with SKIP LOCKED: they never wait;
 // - other statements that change several runs lock them in id order first (lockRunsInOrder);
