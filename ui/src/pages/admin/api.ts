@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'run.cancel',
   'api_key.create',
   'api_key.revoke',
+  'node.start',
 ] as const;
 
 /** One page of audit entries, newest first. */
