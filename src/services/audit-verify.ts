@@ -123,6 +123,16 @@ export async function verifyAuditChain(chain: AuditChainStore, opts: VerifyOptio
         if ((await chain.rows(expected - 1, 1)).length > 0) continue;
         return fail(missing(expected, head.seq, 'the chain head'));
       }
+      // The head records the last row's hash too: a last row rewritten with its hash recomputed
+      // has no successor to give it away, but the head does.
+      if (head.seq === out.head.seq && head.hash !== out.head.hash && prev !== null) {
+        return fail({
+          seq: prev.seq,
+          id: prev.id,
+          reason: 'rewritten',
+          message: `row ${prev.seq} (id ${prev.id}) is not the row the chain's head recorded: it was rewritten with its hash recomputed (or replaced)`,
+        });
+      }
       const beyond = [...heads.keys()].filter((s) => s >= expected);
       if (beyond.length > 0) return fail(missing(expected, Math.max(...beyond), 'a signed head'));
       if (expect !== undefined && expect.seq >= expected) return fail(missing(expected, expect.seq, 'the expected head'));
@@ -131,7 +141,7 @@ export async function verifyAuditChain(chain: AuditChainStore, opts: VerifyOptio
     for (const r of rows) {
       if (r.seq !== expected) {
         // A prune may have run since the walk started: go on from its checkpoint if it covers the gap.
-        const moved = prev === null ? null : await prunedTo(chain, r.seq - 1);
+        const moved = await prunedTo(chain, r.seq - 1);
         if (moved !== null && r.prevHash === moved.hash && expected <= moved.seq) {
           const bad = forged(moved);
           if (bad !== null) return fail(bad);

@@ -186,6 +186,15 @@ export function runAuditChainConformance(label: string, open: OpenChainHarness):
       assert.deepEqual([v.broken?.seq, v.broken?.reason, v.broken?.id], [3, 'rewritten', rows[2]!.id]);
     });
 
+    it('the last row rewritten with its hash recomputed is detected at that row (the head recorded its hash)', async () => {
+      const rows = await sixRows();
+      const edited = { ...rows[5]!, actor: 'key:innocent' };
+      edited.hash = auditRowHash(edited);
+      await update(6, edited);
+      const v = await verify(h.store);
+      assert.deepEqual([v.broken?.seq, v.broken?.reason, v.broken?.id], [6, 'rewritten', rows[5]!.id]);
+    });
+
     it('a suffix rewritten with every hash and link recomputed is caught by a signed head', async () => {
       const rows = await sixRows();
       await h.store.auditChain.addCheckpoint(signCheckpoint({ kind: 'head', seq: 6, hash: rows[5]!.hash, at: T0 + 10_000, node: 'n1' }, KEY));
@@ -213,12 +222,14 @@ export function runAuditChainConformance(label: string, open: OpenChainHarness):
         await update(r.seq, fake);
         prev = fake.hash;
       }
-      // The chain itself is consistent again; only the written-down head tells.
+      // A thorough intruder moves the head too: the chain itself is consistent again, and only
+      // the written-down head tells.
+      await h.tamper('UPDATE audit_head SET hash = $1', [prev]);
       assert.equal((await verify(h.store)).ok, true);
       const v = await verifyAuditChain(h.store.auditChain, { key: KEY, expect: kept });
       assert.deepEqual([v.ok, v.broken?.seq, v.broken?.reason], [false, 5, 'expected_mismatch']);
       await h.tamper('DELETE FROM audit WHERE seq >= $1', [5]);
-      await h.tamper('UPDATE audit_head SET seq = 4');
+      await h.tamper('UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit WHERE seq = 4)');
       const cut = await verifyAuditChain(h.store.auditChain, { key: KEY, expect: kept });
       assert.deepEqual([cut.broken?.seq, cut.broken?.reason], [5, 'missing']);
     });
