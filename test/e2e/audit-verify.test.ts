@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
+import { createTestDatabase } from '../helpers/postgres.js';
 import { ADMIN_TOKEN, makeDirs, startServerProcess, type ServerProcess } from './server-process.js';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -87,5 +88,35 @@ describe('sundial audit verify against a running server', () => {
     assert.match(broken.stdout, /^BROKEN after 2 good rows from the start$/m);
     assert.match(broken.stderr, new RegExp(`the audit chain is broken at row 3 \\(changed\\): row 3 \\(id [^)]+\\) does not match its hash`));
     assert.equal(victim.action, 'task.create');
+  });
+
+  it('on PostgreSQL with an audit key: two nodes record their starts, sign the head, and the chain verifies', async () => {
+    const db = await createTestDatabase('sundial_e2e_audit');
+    const key = 'e2e-cluster-audit-key-0123456789-abcdefgh';
+    const nodes: ServerProcess[] = [];
+    try {
+      for (const id of ['node-a', 'node-b']) {
+        nodes.push(await startServerProcess({ ...makeDirs(), env: { SUNDIAL_DATABASE_URL: db.url, SUNDIAL_NODE_ID: id, SUNDIAL_AUDIT_KEY: key } }));
+      }
+      await Promise.all(nodes.map((n, i) => n.api('POST', '/v1/tasks', { name: `from-${i}`, kind: 'http', spec: { url: 'https://example.com/' } })));
+      const starts = (await nodes[1]!.api<{ items: AuditItem[] }>('GET', '/v1/audit?action=node.start')).body.items;
+      assert.deepEqual(starts.map((s) => s.targetId).sort(), ['node-a', 'node-b']);
+      assert.ok(!JSON.stringify(starts).includes(key), 'the audit key is in a node.start row');
+      const prev = server;
+      server = nodes[0]!;
+      try {
+        const out = await cli('--json', 'audit', 'verify');
+        assert.equal(out.code, 0, out.stderr);
+        const v = JSON.parse(out.stdout) as { ok: boolean; count: number; signedHeads: number; keyConfigured: boolean };
+        // The bootstrap key, two starts, two tasks; each node signed the head at its start.
+        assert.deepEqual([v.ok, v.count, v.keyConfigured], [true, 5, true]);
+        assert.ok(v.signedHeads >= 1);
+      } finally {
+        server = prev;
+      }
+    } finally {
+      await Promise.all(nodes.map((n) => n.kill('SIGTERM')));
+      await db.drop();
+    }
   });
 });
