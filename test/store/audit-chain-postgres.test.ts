@@ -4,12 +4,17 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { GENESIS_HASH } from '../../src/store/audit-chain.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GENESIS_HASH, signCheckpoint } from '../../src/store/audit-chain.js';
+import { copyStore } from '../../src/store/copy/copy.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { applyPgMigrations } from '../../src/store/postgres/migrations.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres/schema.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/pg-store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { allRows, runAuditChainConformance, verify } from './audit-chain-conformance.js';
+import { KEY, allRows, runAuditChainConformance, verify } from './audit-chain-conformance.js';
 import { T0, audit, newTask } from './store-fixtures.js';
 
 const db = await createTestDatabase('sundial_auditchain');
@@ -99,6 +104,33 @@ describe('audit chain on PostgreSQL', () => {
       assert.deepEqual([v.ok, v.count, v.head.seq], [true, total, total], JSON.stringify(v.broken));
     } finally {
       await Promise.all(nodes.map((s) => s.close()));
+    }
+  });
+
+  it('sundial store copy moves the chain and its checkpoints: it verifies on the cluster and goes on from the head', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sundial-auditcopy-'));
+    const target = await createTestDatabase('sundial_auditcopy');
+    try {
+      const single = await openSqliteStore({ dir });
+      await single.migrate();
+      for (let i = 1; i <= 5; i++) await single.appendAudit(audit('task.create', `t${i}`, { at: T0 + i }));
+      await single.auditChain.prune(T0 + 2.5, 100, (last) => signCheckpoint({ kind: 'prune', seq: last.seq, hash: last.hash, at: T0 + 9, node: 'single' }, KEY));
+      const head = await single.auditChain.head();
+      await single.auditChain.addCheckpoint(signCheckpoint({ kind: 'head', seq: head.seq, hash: head.hash, at: T0 + 9, node: 'single' }, KEY));
+      await single.close();
+      await copyStore({ from: dir, to: target.url });
+      const cluster = await openStore(target.url);
+      try {
+        assert.deepEqual(await cluster.auditChain.head(), head);
+        await cluster.appendAudit(audit('node.start', 'n1', { at: T0 + 10 }));
+        const v = await verify(cluster);
+        assert.deepEqual([v.ok, v.from.seq, v.from.checkpoint, v.count, v.signedHeads, v.head.seq], [true, 2, true, 4, 1, 6], JSON.stringify(v.broken));
+      } finally {
+        await cluster.close();
+      }
+    } finally {
+      await target.drop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
