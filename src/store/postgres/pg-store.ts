@@ -478,7 +478,7 @@ export class PostgresStore implements Store {
     return this.#unusable() ?? fn(this.#db.sql);
   }
 
-  /** Adds count changes to this store's shard, last in the transaction (the hottest rows). */
+  /** Adds count changes to this store's shard, late in the transaction (hot rows: only the audit chain's head comes after). */
   async #count(c: pg.ClientBase, fill: (t: RunCountTally) => void): Promise<void> {
     const tally = new RunCountTally();
     fill(tally);
