@@ -2,8 +2,8 @@
 // once, so appends are serialised on the one row of `audit_head`: a single statement locks it
 // (UPDATE), computes the new row's hash in SQL from the old head, moves the head and inserts the
 // row. The lock is held from that statement to COMMIT, and every write makes its audit insert its
-// last statement, so that is all it covers (one statement and the commit; measured in
-// docs/security.md, "Audit"). A waiting append re-reads the head the first one committed (READ
+// last statement but for the run counts (the lock order in statements.ts says why), so that is
+// about all it covers (measured in docs/security.md, "Audit"). A waiting append re-reads the head the first one committed (READ
 // COMMITTED re-evaluates the UPDATE on the new row version), so seq stays gapless and each row
 // links to the one committed before it. A write that rolls back takes its head move with it.
 import type pg from 'pg';

@@ -201,9 +201,9 @@ export class PostgresStore implements Store {
         if (existing === undefined) throw new Error(`run key ${run.idempotencyKey} conflicted but has no row`);
         return { run: rowToRun(existing), created: false };
       }
-      await this.#count(c, (t) => t.add(run.namespace, run.status));
-      // Last: it locks the audit chain's head until COMMIT (audit-chain.ts).
+      // The audit chain's head, then the counts (the lock order in statements.ts).
       if (audit !== null) await S.insertAudit.run(c, newAuditValues(audit));
+      await this.#count(c, (t) => t.add(run.namespace, run.status));
       return { run: newRunToRun(run), created: true };
     });
   }
@@ -278,8 +278,8 @@ export class PostgresStore implements Store {
       } else {
         throw new SundialError('run_already_finished', `The run already ended ${cur.status}`);
       }
+      await S.insertAudit.run(c, newAuditValues(audit)); // the chain's head, then the counts: see statements.ts
       await applyCounts(c, this.#ctx.shard, counts);
-      await S.insertAudit.run(c, newAuditValues(audit)); // last: it locks the chain's head
       return { run: rowToRun(row), previousStatus: cur.status as CancelOutcome['previousStatus'] };
     });
   }
@@ -478,7 +478,7 @@ export class PostgresStore implements Store {
     return this.#unusable() ?? fn(this.#db.sql);
   }
 
-  /** Adds count changes to this store's shard, late in the transaction (hot rows: only the audit chain's head comes after). */
+  /** Adds count changes to this store's shard, last in the transaction (the hottest rows). */
   async #count(c: pg.ClientBase, fill: (t: RunCountTally) => void): Promise<void> {
     const tally = new RunCountTally();
     fill(tally);

@@ -5,8 +5,11 @@
 // many rows it carries and one round trip writes a whole batch.
 //
 // Lock order, everywhere: rows of `runs` first (in id order), then `tasks` (in id order), then
-// `run_counts` (in key order), then the advisory locks of concurrency keys (in hash order), and
-// last of all the audit chain's head (`insertAudit`, the last statement of any write that has one).
+// the audit chain's head (`insertAudit`), then `run_counts` (in key order), then the advisory
+// locks of concurrency keys (in hash order). The head comes as late as it can, just before the
+// counts: those are bumped by every run transition of a node's shard, and a write that held them
+// while it waited for the cluster-wide head would stall that node's scheduler behind every other
+// node's audited writes (the cluster end-to-end test timed out that way).
 // Keeping one order means two transactions wait for each other instead of deadlocking. How:
 // - claims, orphan takeovers and lease renewals lock runs with SKIP LOCKED: they never wait;
 // - other statements that change several runs lock them in id order first (lockRunsInOrder);
@@ -500,7 +503,7 @@ export const deleteTask = stmt<TaskRow>('delete_task', 'DELETE FROM tasks WHERE 
 
 /**
  * Appends an audit row to the hash chain (audit-chain.ts): takes newAuditValues and locks the
- * chain's head until COMMIT, so it must be the last statement of its transaction.
+ * chain's head until COMMIT, so it comes last in its transaction but for the run counts.
  */
 export const insertAudit = new (class AuditAppend extends Statement {
   override async run(c: Queryable, values: unknown[] = []): Promise<pg.QueryResult> {
