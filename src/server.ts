@@ -29,7 +29,10 @@ import { HistoryRetention, retentionOptions } from './scheduler/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import { RunOutputRecorder } from './scheduler/run-output.js';
-import type { Store } from './store/store.js';
+import type { NewAudit, Store } from './store/store.js';
+import { AuditMaintenance } from './scheduler/audit-maintenance.js';
+import { loadAuditKey, type AuditKey } from './config/audit-key.js';
+import { configForAudit } from './config/config-snapshot.js';
 import { PROJECT_ROOT, VERSION } from './version.js';
 import { ApiKeyAuthenticator } from './auth/authenticator.js';
 import { namespaceCap, namespaceScriptMemory, parseQuotas } from './core/quotas.js';
@@ -113,6 +116,23 @@ async function startInfluxSink(
   return sink;
 }
 
+/**
+ * The `node.start` audit row: this node's version, id, host, roles, backend and effective
+ * configuration with every secret removed (config/config-snapshot.ts).
+ */
+function nodeStartAudit(config: Config, at: number, backend: string): NewAudit {
+  return {
+    namespace: '*',
+    at,
+    actor: 'system',
+    ip: null,
+    action: 'node.start',
+    targetType: 'node',
+    targetId: config.nodeId,
+    detail: { version: VERSION, nodeId: config.nodeId, host: hostname(), roles: config.roles, backend, config: configForAudit(config) },
+  };
+}
+
 /** Opens the store for the configured backend. */
 async function openStore(config: Config): Promise<Store> {
   if (config.databaseUrl !== '') {
@@ -142,6 +162,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   }
   if (secretsKey.problem !== null) log.warn(secretsKey.problem);
   const store = await openStore(config);
+  let auditKey: AuditKey;
   try {
     await store.migrate();
     if (secretsKey.keyring !== null) {
@@ -154,10 +175,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         );
       }
     }
+    // After the store: on SQLite the generated key goes into the data directory it created.
+    auditKey = loadAuditKey(config);
   } catch (err) {
     await store.close();
     throw err;
   }
+  if (auditKey.key === null) log.warn('no audit key (SUNDIAL_AUDIT_KEY): the audit chain is verified but its head is not signed; set one on every node');
+  else log.info({ source: auditKey.source, ...(auditKey.path !== undefined && { path: auditKey.path }) }, 'audit checkpoints are signed with the audit key');
   const shared = store.capabilities.shared;
   // On a shared database every node runs on the database's clock (skew measured at heartbeat).
   const offsetClock = shared ? new OffsetClock(opts.clock ?? systemClock) : undefined;
@@ -249,6 +274,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // History is pruned where dead nodes are swept for: on every node by default, and on a single
   // node always (it has no one else to do it).
   const retention = roles.has('scheduler') || !shared ? new HistoryRetention(retentionOptions(config), { store, clock, bus }) : null;
+  // The audit chain's head is signed, and old audit rows pruned, where history is pruned.
+  const auditMaintenance =
+    roles.has('scheduler') || !shared
+      ? new AuditMaintenance(
+          { key: auditKey.key, node: config.nodeId, retentionMs: config.auditRetention, signIntervalMs: config.auditSignInterval },
+          { chain: store.auditChain, clock, bus },
+        )
+      : null;
   logClusterEvents(bus, log);
   const metricsRegistry = createMetrics({ bus, store, clock, load: () => dispatcher.load });
   // Subscribed before the scheduler starts, so the transitions of the recovery are written too.
@@ -274,6 +307,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       return null;
     },
     authenticator,
+    auditKey: auditKey.key,
     planner,
     logger: log,
     checkModuleFile: (file: string) => void throwIfBadModuleFile(checkModuleFile(file)),
@@ -290,6 +324,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   /** Undoes a start that failed half-way, so the process can exit with nothing claimed or running. */
   const abort = async (err: unknown): Promise<never> => {
     await retention?.stop();
+    await auditMaintenance?.stop();
     bridge?.stop();
     health?.stop();
     await scheduler.stop(0);
@@ -304,6 +339,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   try {
     // Registration first: a second live node with this id must stop before it claims anything.
     await registry.start();
+    // Once the id is known to be this node's: what started, and with which settings (no secrets).
+    await store.appendAudit(nodeStartAudit(config, clock.now(), store.backend));
+    await auditMaintenance?.start();
     bridge?.start();
     health?.start();
     const recovered = await scheduler.start();
@@ -350,6 +388,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         ready = false;
         log.info({ graceMs: config.drainGrace }, 'draining');
         await retention?.stop();
+        await auditMaintenance?.stop();
         await scheduler.stop(config.drainGrace);
         // Sends in flight finish (each within notifyTimeout); the rest stay in the outbox.
         await alertEvaluator?.stop();

@@ -92,6 +92,8 @@ export interface AppDeps {
   streamRecheckMs?: number;
   /** Overrides of how long clients may take (tests shorten them). */
   serverTimeouts?: Partial<ServerTimeouts>;
+  /** The HMAC key of the audit chain's checkpoints (GET /v1/audit/verify checks them); absent: none. */
+  auditKey?: string | null;
 }
 
 /** Builds the API (routes registered, not listening). */

@@ -10,9 +10,10 @@ import type { Page, RecentRun } from '../store/store.js';
 import { specFor } from './redact.js';
 import type { RunStats, Stats } from '../services/admin-service.js';
 import type { ListedTask } from '../services/task-service.js';
-import type { ApiKeyView, AuditView, NodeView, RunStatsView, StatsView } from './schemas/admin.js';
+import type { ApiKeyView, AuditVerifyView, AuditView, NodeView, RunStatsView, StatsView } from './schemas/admin.js';
 import type { LogLineView, RunView } from './schemas/run.js';
 import type { RecentRunView, TaskView } from './schemas/task.js';
+import type { AuditVerification } from '../services/audit-verify.js';
 
 /** Epoch milliseconds as ISO-8601. */
 export function iso(ms: Millis): string {
@@ -127,6 +128,11 @@ export function apiKeyView(k: ApiKey): Static<typeof ApiKeyView> {
 /** An audit row for the API. */
 export function auditView(a: AuditEntry): Static<typeof AuditView> {
   return { ...a, at: iso(a.at) };
+}
+
+/** A verification of the audit chain for the API. */
+export function auditVerifyView(v: AuditVerification): Static<typeof AuditVerifyView> {
+  return { ...v, lastSignedHead: v.lastSignedHead === null ? null : { seq: v.lastSignedHead.seq, at: iso(v.lastSignedHead.at) } };
 }
 
 /** A node for the API. */

@@ -1,10 +1,11 @@
 // The `sundial` command: global options, the command tree, and the one place where errors become
-// messages and exit codes (0 done, 1 refused or unreachable, 2 usage, 3 waited-for run failed).
+// messages and exit codes (0 done, 1 refused or unreachable, 2 usage, 3 waited-for run failed,
+// 4 audit chain broken).
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ApiError, ConnectionError } from './api-client.js';
-import { EXIT, RunNotSucceededError, UsageError } from './cli-errors.js';
+import { AuditBrokenError, EXIT, RunNotSucceededError, UsageError } from './cli-errors.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerRunCommands } from './commands/run.js';
@@ -76,6 +77,10 @@ export function report(err: unknown): number {
     say(`error: ${err.message}`);
     say('hint: is the server running? Point the CLI at it with --url or SUNDIAL_URL');
     return EXIT.failure;
+  }
+  if (err instanceof AuditBrokenError) {
+    say(`error: ${err.message}`);
+    return EXIT.auditBroken;
   }
   if (err instanceof RunNotSucceededError) {
     say(`error: ${err.message}`);

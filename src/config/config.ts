@@ -12,6 +12,7 @@ import { validateOutboundAllow } from '../core/outbound-allow.js';
 import { parseQuotas } from '../core/quotas.js';
 import { adminTokenProblem } from './admin-token.js';
 import { parseKek } from '../core/secrets/envelope.js';
+import { auditKeyWeakness } from './audit-key.js';
 import { validateTrustProxy } from './trust-proxy.js';
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'duration';
@@ -191,6 +192,29 @@ export const OPTIONS = {
   },
   secretsKeyPreviousFile: { env: 'SUNDIAL_SECRETS_KEY_PREVIOUS_FILE', kind: 'string', def: '', doc: 'A file holding `secretsKeyPrevious` (instead of the variable).' },
   alertInterval: { env: 'SUNDIAL_ALERT_INTERVAL', kind: 'duration', def: 15_000, min: 100, max: 3_600_000, doc: 'How often alert rules are evaluated (on one `scheduler` node of a cluster at a time).' },
+  auditKey: {
+    env: 'SUNDIAL_AUDIT_KEY',
+    kind: 'string',
+    def: '',
+    doc: 'HMAC-SHA256 key (32+ characters) that signs the audit chain\'s checkpoints. Unset: `SUNDIAL_AUDIT_KEY_FILE`, else on SQLite one generated into `<data dir>/audit.key`; a cluster must set one of the two to prune or sign.',
+  },
+  auditKeyFile: { env: 'SUNDIAL_AUDIT_KEY_FILE', kind: 'string', def: '', doc: 'File holding the audit key (instead of `SUNDIAL_AUDIT_KEY`); read once at start-up.' },
+  auditRetention: {
+    env: 'SUNDIAL_AUDIT_RETENTION',
+    kind: 'duration',
+    def: 0,
+    min: 0,
+    max: 3_153_600_000_000,
+    doc: 'Audit rows older than this are deleted, after a signed checkpoint of the last one deleted (verification starts there); `0` (default) keeps them forever. Needs an audit key.',
+  },
+  auditSignInterval: {
+    env: 'SUNDIAL_AUDIT_SIGN_INTERVAL',
+    kind: 'duration',
+    def: 3_600_000,
+    min: 0,
+    max: 86_400_000,
+    doc: 'How often a `scheduler` node signs the audit chain\'s head (also at each start) and prunes per `auditRetention`; `0`: only at start.',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 type Options = typeof OPTIONS;
@@ -340,6 +364,10 @@ export function resolveConfig(input: ResolveInput = {}): Config {
   // Never echo the token itself: the message names only what is wrong with it.
   const tokenProblem = typeof out.adminToken === 'string' ? adminTokenProblem(out.adminToken) : null;
   if (tokenProblem !== null) errors.push({ path: 'adminToken', message: tokenProblem });
+  // Never echoes the key either (config/audit-key.ts checks a key read from a file the same way).
+  const auditKeyProblem = typeof out.auditKey === 'string' && out.auditKey !== '' ? auditKeyWeakness(out.auditKey) : null;
+  if (auditKeyProblem !== null) errors.push({ path: 'auditKey', message: auditKeyProblem });
+  if (out.auditKey !== '' && out.auditKeyFile !== '') errors.push({ path: 'auditKeyFile', message: 'set either auditKey or auditKeyFile, not both' });
   if (errors.length > 0) {
     throw new SundialError('validation_failed', `invalid configuration: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
   }
@@ -366,5 +394,6 @@ export function resolveConfig(input: ResolveInput = {}): Config {
   if (out.nodeId === '') out.nodeId = out.port === 0 ? `${hostname()}:pid-${process.pid}` : `${hostname()}:${String(out.port)}`;
   out.dataDir = resolve(cwd, out.dataDir as string);
   out.tasksDir = resolve(cwd, out.tasksDir as string);
+  if (out.auditKeyFile !== '') out.auditKeyFile = resolve(cwd, out.auditKeyFile as string);
   return Object.freeze(out) as Config;
 }

@@ -291,6 +291,10 @@ export interface AuditEntry {
   targetId: string;
   /** What changed, small. */
   detail: unknown;
+  /** Place in the audit hash chain (gapless, in the order rows were written). */
+  seq?: number;
+  /** SHA-256 of the row and the hash before it (store/audit-chain.ts). */
+  hash?: string;
 }
 
 /** How a node looks from its heartbeats (see cluster/node-registry.ts). */

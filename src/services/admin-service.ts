@@ -6,6 +6,7 @@ import type { Actor, AuditEntry, Millis, NodeState } from '../core/types.js';
 import type { AuditFilter, Page, RunCounts, RunMinute } from '../store/store.js';
 import { readScope } from '../auth/roles.js';
 import { sinkFigures, type SinkFigures } from '../observability/sink-figures.js';
+import { verifyAuditChain, type AuditVerification } from './audit-verify.js';
 import type { ServiceDeps } from './deps.js';
 
 /** Filters of an audit listing. */
@@ -85,6 +86,11 @@ export class AdminService {
       ...(query.cursor !== undefined && { cursor: query.cursor }),
     };
     return this.#d.store.listAudit(filter);
+  }
+
+  /** Walks the audit hash chain (audit-verify.ts), a page at a time; `expect`: a head written down earlier. */
+  verifyAudit(expect?: { seq: number; hash: string }): Promise<AuditVerification> {
+    return verifyAuditChain(this.#d.store.auditChain, { key: this.#d.auditKey ?? null, ...(expect !== undefined && { expect }) });
   }
 
   /** The cluster's nodes with their status (dead ones stay listed a while as `down`). */

@@ -23,4 +23,6 @@ export interface ServiceDeps extends SpecChecks {
   /** The secrets store's keys; null or absent: secret writes answer 501 `secrets_key_missing` with `secretsKeyProblem`. */
   secretsKeyring?: Keyring | null | undefined;
   secretsKeyProblem?: string | null | undefined;
+  /** The HMAC key of the audit chain's checkpoints (config/audit-key.ts); null or absent: none. */
+  auditKey?: string | null;
 }

@@ -18,6 +18,7 @@ import type {
 } from '../core/types.js';
 import { newId } from '../core/ids.js';
 import type { NewAudit, NewRun, NewTask, NodeRegistration, StoredApiKey } from './store.js';
+import type { AuditChainRow } from './audit-chain.js';
 
 /** A `tasks` row. */
 export interface TaskRow {
@@ -349,6 +350,10 @@ export interface AuditRow {
   target_type: string;
   target_id: string;
   detail: string | null;
+  /** The hash chain's columns (audit-chain.ts); set on every row since the chain's migration. */
+  seq: number;
+  prev_hash: string;
+  hash: string;
 }
 
 /** Builds an AuditEntry from its row. */
@@ -363,6 +368,26 @@ export function rowToAudit(r: AuditRow): AuditEntry {
     targetType: r.target_type,
     targetId: r.target_id,
     detail: fromJson(r.detail),
+    seq: r.seq,
+    hash: r.hash,
+  };
+}
+
+/** An audit row as the chain hashes it (detail as stored text, not parsed). */
+export function rowToChainRow(r: AuditRow): AuditChainRow {
+  return {
+    seq: r.seq,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    id: r.id,
+    namespace: r.namespace,
+    at: r.at,
+    actor: r.actor,
+    ip: r.ip,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    detail: r.detail,
   };
 }
 
@@ -418,7 +443,10 @@ export function newTaskValues(task: NewTask, firstRun: NewRun | null): unknown[]
   ];
 }
 
-/** The values of an audit insert, in column order (its id is made from its time). */
+/**
+ * The values of an audit insert, in column order (its id is made from its time). Both stores'
+ * `insertAudit` take exactly these and add the chain's columns themselves (seq, prev_hash, hash).
+ */
 export function newAuditValues(a: NewAudit): unknown[] {
   return [newId(a.at), a.namespace, a.at, a.actor, a.ip, a.action, a.targetType, a.targetId, toJson(a.detail)];
 }

@@ -32,6 +32,7 @@ import type { NewNotification } from '../core/notify.js';
 import type { NotificationStore } from './notification-store.js';
 import type { AlertStore } from './alert-store.js';
 import type { SecretStore } from './secret-store.js';
+import type { AuditChainStore } from './audit-store.js';
 
 // Shapes the core defines and the Store contract uses, re-exported for the store's many callers.
 export type { NamespaceScope, NewRun, OccurrencePlan, PlanOccurrence, RunCounts };
@@ -338,6 +339,8 @@ export interface Store {
   readonly alerts: AlertStore;
   /** Secrets, sealed (secret-store.ts). */
   readonly secrets: SecretStore;
+  /** The audit log's hash chain: walking it and its signed checkpoints (audit-store.ts). */
+  readonly auditChain: AuditChainStore;
 
   /** The database's clock (epoch ms), to measure this node's skew; the local clock where the database is in-process. */
   databaseTime(): Promise<Millis>;

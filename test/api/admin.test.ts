@@ -295,6 +295,7 @@ describe('OpenAPI', () => {
       ['post', '/v1/api-keys/{id}/rotate'],
       ['delete', '/v1/api-keys/{id}'],
       ['get', '/v1/audit'],
+      ['get', '/v1/audit/verify'],
       ['get', '/v1/cluster/nodes'],
       ['get', '/v1/stats'],
       ['get', '/v1/stats/runs'],

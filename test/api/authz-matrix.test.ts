@@ -101,6 +101,7 @@ const ROUTES: Record<string, Rule> = {
   'DELETE /v1/api-keys/{id}': { role: 'admin', on: 'key', ok: 200 },
   'POST /v1/api-keys/{id}/rotate': { role: 'admin', on: 'key', ok: 201, req: () => ({ payload: {} }) },
   'GET /v1/audit': { role: 'admin', on: 'global', ok: 200 },
+  'GET /v1/audit/verify': { role: 'admin', on: 'global', ok: 200 },
   'GET /v1/cluster/nodes': { role: 'admin', on: 'global', ok: 200 },
   'GET /v1/stats': { role: 'viewer', on: 'list', ok: 200, req: ns, sees: (b: { tasks: { total: number } }) => b.tasks.total > 0 },
   'GET /v1/stats/runs': { role: 'viewer', on: 'list', ok: 200, req: ns },

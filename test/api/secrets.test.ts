@@ -196,6 +196,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
           'secret.update {"name":"API_TOKEN","version":2}',
         ],
       );
+      // The secrets' audit rows are links of the audit hash chain like every other row.
+      const verified = (await call({ method: 'GET', url: '/v1/audit/verify' })).json() as { ok: boolean; broken: unknown };
+      assert.deepEqual([verified.ok, verified.broken], [true, null]);
     });
 
     it('PUT takes the namespace from ?namespace= too; two different ones are a 400', async () => {

@@ -116,7 +116,7 @@ describe('PostgreSQL store', () => {
           const { rows } = await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
           assert.deepEqual(
             rows.map((r) => r.version),
-            // Every migration's version (numbers are handed out per change, so there may be gaps).
+            // Every version this code knows, once (numbers are assigned per change, so they may have gaps).
             PG_MIGRATIONS.map((m) => m.version),
           );
         } finally {

@@ -1,11 +1,12 @@
-// /v1/audit, /v1/cluster/nodes, /v1/stats, /v1/stats/runs: what operators look at.
+// /v1/audit, /v1/audit/verify, /v1/cluster/nodes, /v1/stats, /v1/stats/runs: what operators look at.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { invalid } from '../../core/errors.js';
 import { actorOf } from '../auth-hook.js';
-import { AuditQuery, AuditView, DEFAULT_STATS_MINUTES, NodeView, RunStatsQuery, RunStatsView, StatsQuery, StatsView } from '../schemas/admin.js';
+import { AuditQuery, AuditVerifyQuery, AuditVerifyView, AuditView, DEFAULT_STATS_MINUTES, NodeView, RunStatsQuery, RunStatsView, StatsQuery, StatsView } from '../schemas/admin.js';
 import { AUTH_PROBLEMS, Page, problems } from '../schemas/common.js';
-import { auditView, nodeView, pageView, runStatsView, statsView } from '../views.js';
+import { auditVerifyView, auditView, nodeView, pageView, runStatsView, statsView } from '../views.js';
 import { limitOf, parseRange, type RouteDeps } from './route-helpers.js';
 
 /** Admin and operator read routes. */
@@ -28,6 +29,29 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { s
       const q = request.query;
       const page = await admin.audit({ actor: q.actor, action: q.action, target: q.target, ...parseRange(q), limit: limitOf(q), cursor: q.cursor });
       return pageView(page, auditView);
+    },
+  );
+
+  app.get(
+    '/audit/verify',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Verify the audit hash chain',
+        description:
+          'Walks the audit log in chain order (a page at a time) from its start or the signed checkpoint it was pruned to, and names ' +
+          'the first row that was changed, deleted, inserted or rewritten, or a checkpoint whose signature fails (`ok: false`, ' +
+          '`broken`); otherwise `ok: true` with the count and the head hash. Answers 200 either way. `seq` and `hash` (both or ' +
+          'neither): a head written down earlier, which the row at that seq must still have.',
+        querystring: AuditVerifyQuery,
+        response: { 200: AuditVerifyView, ...problems(...AUTH_PROBLEMS) },
+      },
+    },
+    async (request) => {
+      const { seq, hash } = request.query;
+      if ((seq === undefined) !== (hash === undefined)) throw invalid([{ path: seq === undefined ? '/seq' : '/hash', message: 'give seq and hash together' }]);
+      return auditVerifyView(await admin.verifyAudit(seq === undefined || hash === undefined ? undefined : { seq, hash }));
     },
   );
 

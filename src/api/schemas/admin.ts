@@ -107,6 +107,42 @@ export const AuditView = Type.Object({
   targetType: Type.String(),
   targetId: Type.String(),
   detail: Type.Unknown(),
+  seq: Type.Optional(Type.Integer({ description: 'Place in the audit hash chain (gapless, in write order).' })),
+  hash: Type.Optional(Type.String({ description: 'SHA-256 (hex) of this row and the hash of the row before it.' })),
+});
+
+/** GET /v1/audit/verify: optionally, a head written down earlier. */
+export const AuditVerifyQuery = Type.Object(
+  {
+    seq: Type.Optional(Type.Integer({ minimum: 1, description: 'With `hash`: a head an earlier verify printed; the row at this seq must still have that hash.' })),
+    hash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'With `seq`: the hash that row had.' })),
+  },
+  { additionalProperties: false },
+);
+
+const ChainPoint = Type.Object({ seq: Type.Integer(), hash: Type.String() });
+
+/** GET /v1/audit/verify */
+export const AuditVerifyView = Type.Object({
+  ok: Type.Boolean({ description: 'True when every row from the start to the head checks out.' }),
+  count: Type.Integer({ description: 'Rows checked and found good (up to the break, if any).' }),
+  from: Type.Object(
+    { seq: Type.Integer(), hash: Type.String(), checkpoint: Type.Boolean() },
+    { description: 'Where the walk started: the signed checkpoint the log was last pruned to, or seq 0 (the start).' },
+  ),
+  head: Type.Object({ ...ChainPoint.properties }, { description: 'The last good row: keep its hash to check later that nothing before it changed.' }),
+  signedHeads: Type.Integer({ description: 'Signed heads (HMAC checkpoints) that matched their rows.' }),
+  lastSignedHead: Nullable(Type.Object({ seq: Type.Integer(), at: IsoTime })),
+  keyConfigured: Type.Boolean({ description: 'Whether checkpoint signatures were checked (an audit key is configured).' }),
+  broken: Nullable(
+    Type.Object({
+      seq: Type.Integer({ description: 'The first bad row (or the first missing one).' }),
+      id: Nullable(Type.String()),
+      reason: Type.Enum(['changed', 'missing', 'inserted', 'rewritten', 'checkpoint_forged', 'checkpoint_mismatch', 'start_mismatch', 'expected_mismatch', 'unchained']),
+      message: Type.String(),
+    }),
+  ),
+  warnings: Type.Array(Type.String()),
 });
 
 /** A node of the cluster. */

@@ -150,6 +150,9 @@ export async function copyStore(opts: CopyOptions): Promise<CopyResult> {
       tables.push({ table: table.name, rows: done, ms: now() - t0 });
       opts.onProgress?.({ kind: 'table', table: table.name, rows: done, elapsedMs: now() - t0 });
     }
+    // The chain goes on where the single node's ended (its next row links to the last copied one).
+    const head = source.auditHead();
+    if (head !== null) await target.setAuditHead(head);
     step('committing');
     await target.commit();
     step('updating the planner statistics of the copied tables (ANALYZE)');

@@ -162,6 +162,11 @@ export class PostgresTarget {
   }
 
   /** Commits the copy. */
+  /** Sets the audit chain's head (inside the copy's transaction). */
+  async setAuditHead(head: { seq: number; hash: string }): Promise<void> {
+    await this.#client.query('UPDATE audit_head SET seq = $1, prev_hash = $2, hash = $2 WHERE id = 1', [head.seq, head.hash]);
+  }
+
   async commit(): Promise<void> {
     await this.#client.query('COMMIT');
     this.#inTransaction = false;

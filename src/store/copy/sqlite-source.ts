@@ -111,6 +111,13 @@ export class SqliteSource {
   }
 
   /** Runs `queued` or `running` (held by the stopped node when it stopped). */
+  /** The audit chain's head (null from a schema without the chain). */
+  auditHead(): { seq: number; hash: string } | null {
+    const exists = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'").get();
+    if (exists === undefined) return null;
+    return (this.#db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined) ?? null;
+  }
+
   countInFlight(): number {
     return this.#db.prepare("SELECT count(*) FROM runs WHERE status IN ('queued', 'running')").pluck(true).get() as number;
   }

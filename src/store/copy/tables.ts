@@ -92,13 +92,28 @@ export const API_KEYS: CopyTable = {
   ],
 };
 
-/** `audit`, column for column. */
+/**
+ * `audit`, column for column, the hash chain's columns too: both stores hash rows the same way
+ * (../audit-chain.ts), so the chain verifies on the cluster as it did on the single node. The
+ * target's `audit_head` is then set to the source's (copy.ts).
+ */
 export const AUDIT: CopyTable = {
   name: 'audit',
   paging: 'rowid',
   columns: [
     t('id'), t('namespace'), i8('at'), t('actor'), t('ip'), t('action'), t('target_type'), t('target_id'), t('detail'),
+    i8('seq'), t('prev_hash'), t('hash'),
   ],
+};
+
+/**
+ * `audit_checkpoints`, column for column. Their signatures verify on the cluster only under the
+ * same key: set SUNDIAL_AUDIT_KEY on the nodes to the single node's (its data dir's `audit.key`).
+ */
+export const AUDIT_CHECKPOINTS: CopyTable = {
+  name: 'audit_checkpoints',
+  paging: 'rowid',
+  columns: [t('kind'), i8('seq'), t('hash'), i8('at'), t('node'), t('key_id'), t('signature')],
 };
 
 /** `channels`, secrets included: webhooks stay signed with the same secret. */
@@ -171,11 +186,14 @@ export const RUN_COUNTS: CopyTable = {
  * Every copied table, in copy order. `nodes` is left out on purpose: node rows describe processes
  * (the stopped single node), and cluster nodes register themselves when they start.
  */
-export const COPY_TABLES: readonly CopyTable[] = [TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, RUN_COUNTS, CHANNELS, NOTIFICATIONS, ALERT_RULES, ALERTS, SECRETS];
+export const COPY_TABLES: readonly CopyTable[] = [
+  TASKS, RUNS, RUN_LOGS, RUN_SAMPLES, API_KEYS, AUDIT, AUDIT_CHECKPOINTS, RUN_COUNTS, CHANNELS, NOTIFICATIONS, ALERT_RULES, ALERTS, SECRETS,
+];
 
 /** SQLite tables that exist but are not copied, with why (anything else unknown is refused). */
 export const NOT_COPIED: Readonly<Record<string, string>> = {
   nodes: 'nodes register themselves when they start',
   meta: 'holds the SQLite schema version; PostgreSQL keeps its own (schema_migrations)',
   leases: "held by running processes (the alert evaluator's); the cluster's nodes take their own",
+  audit_head: "one row the target's migration creates; set to the source's after the audit rows (copy.ts)",
 };

@@ -57,6 +57,7 @@ import { PgAlerts } from './alerts.js';
 import { PgSecrets } from './secrets.js';
 import * as S from './statements.js';
 import { createTask, deleteTask, updateTask } from './tasks.js';
+import { PgAuditChain } from './audit-chain.js';
 
 export { SchemaTooNewError } from './migrations.js';
 
@@ -98,6 +99,7 @@ export class PostgresStore implements Store {
   readonly notifications: PgNotifications;
   readonly alerts: PgAlerts;
   readonly secrets: PgSecrets;
+  readonly auditChain: PgAuditChain;
   readonly #pool: pg.Pool;
   readonly #db: PgDb;
   readonly #ctx: ClaimContext;
@@ -128,6 +130,10 @@ export class PostgresStore implements Store {
       async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
     );
     this.secrets = new PgSecrets(
+      (fn) => this.#tx(fn),
+      async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
+    );
+    this.auditChain = new PgAuditChain(
       (fn) => this.#tx(fn),
       async (text, values) => this.#read(async (sql) => (await sql.query(text, values)).rows),
     );
@@ -205,6 +211,7 @@ export class PostgresStore implements Store {
         if (existing === undefined) throw new Error(`run key ${run.idempotencyKey} conflicted but has no row`);
         return { run: rowToRun(existing), created: false };
       }
+      // The audit chain's head, then the counts (the lock order in statements.ts).
       if (audit !== null) await S.insertAudit.run(c, newAuditValues(audit));
       await this.#count(c, (t) => t.add(run.namespace, run.status));
       return { run: newRunToRun(run), created: true };
@@ -281,7 +288,7 @@ export class PostgresStore implements Store {
       } else {
         throw new SundialError('run_already_finished', `The run already ended ${cur.status}`);
       }
-      await S.insertAudit.run(c, newAuditValues(audit));
+      await S.insertAudit.run(c, newAuditValues(audit)); // the chain's head, then the counts: see statements.ts
       await applyCounts(c, this.#ctx.shard, counts);
       return { run: rowToRun(row), previousStatus: cur.status as CancelOutcome['previousStatus'] };
     });

@@ -14,6 +14,8 @@
 // namespace and status would serialize their commits), and `runs.concurrency_key` is set when a
 // guarded run starts, so the cross-node concurrency check reads a small partial index.
 
+import { PG_AUDIT_CHAIN_MIGRATION } from './audit-chain.js';
+
 /** One schema step: its version (1, 2, …, in order) and the SQL that takes the schema there. */
 export interface PgMigration {
   version: number;
@@ -297,5 +299,6 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 3, description: 'alert rules, alerts and leases', sql: V3 },
   { version: 4, description: 'secrets', sql: V4 },
   { version: 5, description: 'API key expiry, scopes, rotation and last use', sql: V5 },
+  { version: 6, description: 'audit hash chain and signed checkpoints', sql: PG_AUDIT_CHAIN_MIGRATION },
   { version: 7, description: 'pending runs by namespace, for fair claims', sql: V7 },
 ];

@@ -5,7 +5,11 @@
 // many rows it carries and one round trip writes a whole batch.
 //
 // Lock order, everywhere: rows of `runs` first (in id order), then `tasks` (in id order), then
-// `run_counts` (in key order), then the advisory locks of concurrency keys (in hash order).
+// the audit chain's head (`insertAudit`), then `run_counts` (in key order), then the advisory
+// locks of concurrency keys (in hash order). The head comes as late as it can, just before the
+// counts: those are bumped by every run transition of a node's shard, and a write that held them
+// while it waited for the cluster-wide head would stall that node's scheduler behind every other
+// node's audited writes (the cluster end-to-end test timed out that way).
 // Keeping one order means two transactions wait for each other instead of deadlocking. How:
 // - claims, orphan takeovers and lease renewals lock runs with SKIP LOCKED: they never wait;
 // - other statements that change several runs lock them in id order first (lockRunsInOrder);
@@ -17,6 +21,7 @@
 import type pg from 'pg';
 import { RUN_COLUMNS, toJson, type ApiKeyRow, type NodeRow, type RunRow, type TaskRow } from '../rows.js';
 import type { NewRun } from '../store.js';
+import { AUDIT_APPEND_SQL } from './audit-chain.js';
 
 /** Anything that runs a query: the pool, or the client of a transaction. */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
@@ -522,10 +527,18 @@ export const deleteTask = stmt<TaskRow>('delete_task', 'DELETE FROM tasks WHERE 
 // ---- keys, audit, nodes ----
 
 
-export const insertAudit = stmt(
-  'insert_audit',
-  'INSERT INTO audit (id, namespace, at, actor, ip, action, target_type, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-);
+/**
+ * Appends an audit row to the hash chain (audit-chain.ts): takes newAuditValues and locks the
+ * chain's head until COMMIT, so it comes last in its transaction but for the run counts.
+ */
+export const insertAudit = new (class AuditAppend extends Statement {
+  override async run(c: Queryable, values: unknown[] = []): Promise<pg.QueryResult> {
+    const res = await super.run(c, values);
+    // No head row would insert nothing, silently: refuse instead (the migration creates it).
+    if (res.rowCount !== 1) throw new Error('the audit chain has no head row (audit_head)');
+    return res;
+  }
+})('sundial_insert_audit_chained', AUDIT_APPEND_SQL);
 export const insertApiKey = stmt<ApiKeyRow>(
   'insert_api_key',
   'INSERT INTO api_keys (id, name, role, namespaces, prefix, hash, last_used_at, revoked_at, created_at, updated_at, ' +

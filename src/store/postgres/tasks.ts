@@ -26,6 +26,7 @@ export async function createTask(c: pg.ClientBase, shard: number, task: NewTask,
     await S.insertRun.run(c, S.newRunValues(firstRun));
     counts.add(firstRun.namespace, firstRun.status);
   }
+  // The audit chain's head (audit-chain.ts) just before the counts: see the lock order in statements.ts.
   await S.insertAudit.run(c, newAuditValues(audit));
   // Last in every write: the counts rows are the hottest rows, so they are held the shortest.
   await applyCounts(c, shard, counts);
@@ -85,7 +86,7 @@ export async function updateTask(c: pg.ClientBase, shard: number, task: Task, op
       await S.setTaskNextRun.run(c, [row!.next_run_at, task.id]);
     }
   }
-  await S.insertAudit.run(c, newAuditValues(opts.audit));
+  await S.insertAudit.run(c, newAuditValues(opts.audit)); // the chain's head, then the counts: see statements.ts
   await applyCounts(c, shard, counts);
   return rowToTask(row!);
 }
@@ -102,7 +103,7 @@ export async function deleteTask(c: pg.ClientBase, shard: number, id: string, no
   if (row === undefined) throw notFound(id);
   const counts = new RunCountTally();
   for (const r of cancelled) counts.add(r.namespace, 'cancelled');
-  await S.insertAudit.run(c, newAuditValues(audit));
+  await S.insertAudit.run(c, newAuditValues(audit)); // the chain's head, then the counts: see statements.ts
   await applyCounts(c, shard, counts);
   return { task: rowToTask(row), cancelled: sortRuns(cancelled), running: sortRuns(running) };
 }

@@ -25,6 +25,7 @@ import { newNotificationValues, pageOf } from '../notification-rows.js';
 import { newAuditValues } from '../rows.js';
 import type { NewAudit, Page } from '../store.js';
 import { namedListing } from './named-listing.js';
+import { prepareAuditAppend } from './audit-chain.js';
 
 type Write = <T>(fn: () => T) => Promise<T>;
 
@@ -41,7 +42,7 @@ function prepare(db: Database.Database) {
     enabledRules: p(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE enabled = 1 ORDER BY id`),
     deleteRule: p('DELETE FROM alert_rules WHERE id = ?'),
     renameAlerts: p('UPDATE alerts SET rule_name = ? WHERE rule_id = ?'),
-    insertAudit: p('INSERT INTO audit (id, namespace, at, actor, ip, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertAudit: prepareAuditAppend(db),
     insertNotification: p(
       'INSERT INTO notifications (id, namespace, channel, event, run_id, task_id, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),

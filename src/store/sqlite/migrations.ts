@@ -2,6 +2,7 @@
 // a change is a new entry at the end. The applied version lives in `meta.schema_version`.
 import type Database from 'better-sqlite3';
 import { SchemaTooNewError } from '../store-errors.js';
+import { chainExistingAuditRows } from './audit-chain.js';
 
 export { SchemaTooNewError };
 
@@ -10,6 +11,8 @@ export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Work SQL alone cannot do (e.g. hashing), run after `sql` in the same transaction. */
+  apply?: (db: Database.Database) => void;
 }
 
 // Why the schema looks the way it does:
@@ -309,6 +312,32 @@ const V11 = `
 CREATE INDEX runs_due_namespace ON runs (namespace, scheduled_for, priority DESC, id) WHERE status = 'scheduled';
 `;
 
+// The audit log's hash chain (../audit-chain.ts): every row gets its place (`seq`, unique), the
+// hash of the row before it and its own; `audit_head` is the one row appends move forward (the
+// seq and hash the next row links to); `audit_checkpoints` keeps the HMAC-signed checkpoints of
+// pruned prefixes and of the head. Rows written before this migration are chained by it, in
+// (at, id) order (chainExistingAuditRows), so they are covered too.
+const V10 = `
+ALTER TABLE audit ADD COLUMN seq INTEGER;
+ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit ADD COLUMN hash TEXT;
+CREATE TABLE audit_head (
+  id    INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+  seq   INTEGER NOT NULL,
+  hash  TEXT NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+  kind       TEXT NOT NULL CHECK (kind = 'prune' OR kind = 'head'),
+  seq        INTEGER NOT NULL,
+  hash       TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  node       TEXT NOT NULL,
+  key_id     TEXT NOT NULL,
+  signature  TEXT NOT NULL,
+  PRIMARY KEY (kind, seq)
+);
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1 },
@@ -320,6 +349,16 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, description: 'alert rules, alerts and leases', sql: V7 },
   { version: 8, description: 'secrets', sql: V8 },
   { version: 9, description: 'API key expiry, scopes, rotation and last use', sql: V9 },
+  {
+    version: 10,
+    description: 'audit hash chain and signed checkpoints',
+    sql: V10,
+    apply: (db) => {
+      chainExistingAuditRows(db);
+      // After the numbering: the index then checks every seq once.
+      db.exec('CREATE UNIQUE INDEX audit_seq ON audit (seq)');
+    },
+  },
   { version: 11, description: 'pending runs by namespace, for fair claims', sql: V11 },
 ];
 
@@ -343,7 +382,10 @@ export function applyMigrations(db: Database.Database, migrations: readonly Migr
     const current = schemaVersion(db);
     if (current > known) throw new SchemaTooNewError(current, known);
     const missing = migrations.filter((m) => m.version > current);
-    for (const m of missing) db.exec(m.sql);
+    for (const m of missing) {
+      db.exec(m.sql);
+      m.apply?.(db);
+    }
     if (missing.length > 0) {
       db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
         String(known),

@@ -26,6 +26,7 @@ import {
 import { newAuditValues } from '../rows.js';
 import type { NewAudit, Page } from '../store.js';
 import { namedListing } from './named-listing.js';
+import { prepareAuditAppend } from './audit-chain.js';
 
 type Write = <T>(fn: () => T) => Promise<T>;
 
@@ -38,7 +39,7 @@ function prepare(db: Database.Database) {
     channelByName: p(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE namespace = ? AND name = ?`),
     deleteChannel: p('DELETE FROM channels WHERE id = ?'),
     renameOutbox: p('UPDATE notifications SET channel = ? WHERE namespace = ? AND channel = ?'),
-    insertAudit: p('INSERT INTO audit (id, namespace, at, actor, ip, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertAudit: prepareAuditAppend(db),
     insertNotification: p(
       'INSERT INTO notifications (id, namespace, channel, event, run_id, task_id, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),

@@ -19,6 +19,7 @@ import {
 import { pageOf } from '../notification-rows.js';
 import type { NewAudit, Page } from '../store.js';
 import { namedListing } from './named-listing.js';
+import { prepareAuditAppend } from './audit-chain.js';
 
 type Write = <T>(fn: () => T) => Promise<T>;
 
@@ -34,7 +35,7 @@ function prepare(db: Database.Database) {
     delete: p(`DELETE FROM secrets WHERE namespace = ? AND name = ? RETURNING ${SECRET_COLUMNS}`),
     notUnder: p(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE kek_id <> ? AND id > ? ORDER BY id LIMIT ?`),
     rewrap: p('UPDATE secrets SET kek_id = ?, wrapped_key = ? WHERE id = ? AND kek_id = ? AND ciphertext = ?'),
-    insertAudit: p('INSERT INTO audit (id, namespace, at, actor, ip, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertAudit: prepareAuditAppend(db),
   };
 }
 

@@ -48,6 +48,7 @@ import { WriteBatcher } from './write-batcher.js';
 import { SqliteNotifications } from './notifications.js';
 import { SqliteAlerts } from './alerts.js';
 import { SqliteSecrets } from './secrets.js';
+import { SqliteAuditChain } from './audit-chain.js';
 
 export { DataDirLockedError } from './open-db.js';
 export { SchemaTooNewError } from './migrations.js';
@@ -79,6 +80,7 @@ export class SqliteStore implements Store {
   readonly notifications: SqliteNotifications;
   readonly alerts: SqliteAlerts;
   readonly secrets: SqliteSecrets;
+  readonly auditChain: SqliteAuditChain;
   readonly #db: Database.Database;
   readonly #writer: WriteBatcher;
   readonly #taskParts = new TaskPartsCache();
@@ -96,6 +98,7 @@ export class SqliteStore implements Store {
     this.notifications = new SqliteNotifications(db, (fn) => this.#writer.run(fn));
     this.alerts = new SqliteAlerts(db, (fn) => this.#writer.run(fn));
     this.secrets = new SqliteSecrets(db, (fn) => this.#writer.run(fn));
+    this.auditChain = new SqliteAuditChain(db, (fn) => this.#writer.run(fn));
   }
 
   /** Group-commit counters (tests, metrics). */
@@ -111,6 +114,7 @@ export class SqliteStore implements Store {
     this.notifications.ready();
     this.alerts.ready();
     this.secrets.ready();
+    this.auditChain.ready();
   }
 
   /** The database is in this process, so its clock is this process's. */

@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { NewRun } from '../store.js';
 import { RUN_COLUMNS, toJson, type ApiKeyRow, type NodeRow, type RunRow, type TaskRow } from '../rows.js';
+import { prepareAuditAppend } from './audit-chain.js';
 
 type Db = Database.Database;
 
@@ -187,7 +188,7 @@ export function prepareStatements(db: Db) {
     ),
 
     // ---- keys, audit, nodes ----
-    insertAudit: p('INSERT INTO audit (id, namespace, at, actor, ip, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertAudit: prepareAuditAppend(db),
     insertApiKey: p<ApiKeyRow>(
       'INSERT INTO api_keys (id, name, role, namespaces, prefix, hash, last_used_at, revoked_at, created_at, updated_at, ' +
         'created_by, updated_by, expires_at, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',

@@ -8665,8 +8665,189 @@ export interface paths {
                                 targetType: string;
                                 targetId: string;
                                 detail: unknown;
+                                /** @description Place in the audit hash chain (gapless, in write order). */
+                                seq?: number;
+                                /** @description SHA-256 (hex) of this row and the hash of the row before it. */
+                                hash?: string;
                             }[];
                             nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description application/problem+json (RFC 9457) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example https://sundial.dev/problems/task_not_found */
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail: string;
+                            /** @enum {unknown} */
+                            code: "validation_failed" | "unsupported_task_kind" | "invalid_schedule" | "invalid_cursor" | "unauthenticated" | "forbidden" | "not_found" | "task_not_found" | "run_not_found" | "api_key_not_found" | "api_key_not_active" | "key_expired" | "channel_not_found" | "task_name_taken" | "channel_name_taken" | "secret_not_found" | "secret_unknown" | "secrets_key_missing" | "alert_rule_not_found" | "alert_rule_name_taken" | "run_not_reschedulable" | "run_already_finished" | "idempotency_conflict" | "version_mismatch" | "payload_too_large" | "rate_limited" | "quota_exceeded" | "shutting_down" | "not_ready" | "database_unavailable" | "node_id_taken" | "stale_lease" | "internal" | "not_implemented";
+                            instance: string;
+                            errors?: {
+                                path: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the audit hash chain
+         * @description Walks the audit log in chain order (a page at a time) from its start or the signed checkpoint it was pruned to, and names the first row that was changed, deleted, inserted or rewritten, or a checkpoint whose signature fails (`ok: false`, `broken`); otherwise `ok: true` with the count and the head hash. Answers 200 either way. `seq` and `hash` (both or neither): a head written down earlier, which the row at that seq must still have.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description With `hash`: a head an earlier verify printed; the row at this seq must still have that hash. */
+                    seq?: number;
+                    /** @description With `seq`: the hash that row had. */
+                    hash?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description True when every row from the start to the head checks out. */
+                            ok: boolean;
+                            /** @description Rows checked and found good (up to the break, if any). */
+                            count: number;
+                            /** @description Where the walk started: the signed checkpoint the log was last pruned to, or seq 0 (the start). */
+                            from: {
+                                seq: number;
+                                hash: string;
+                                checkpoint: boolean;
+                            };
+                            /** @description The last good row: keep its hash to check later that nothing before it changed. */
+                            head: {
+                                seq: number;
+                                hash: string;
+                            };
+                            /** @description Signed heads (HMAC checkpoints) that matched their rows. */
+                            signedHeads: number;
+                            lastSignedHead: {
+                                seq: number;
+                                /**
+                                 * Format: date-time
+                                 * @example 2026-12-01T09:00:00.000Z
+                                 */
+                                at: string;
+                            } | null;
+                            /** @description Whether checkpoint signatures were checked (an audit key is configured). */
+                            keyConfigured: boolean;
+                            broken: {
+                                /** @description The first bad row (or the first missing one). */
+                                seq: number;
+                                id: string | null;
+                                /** @enum {unknown} */
+                                reason: "changed" | "missing" | "inserted" | "rewritten" | "checkpoint_forged" | "checkpoint_mismatch" | "start_mismatch" | "expected_mismatch" | "unchained";
+                                message: string;
+                            } | null;
+                            warnings: string[];
                         };
                     };
                 };

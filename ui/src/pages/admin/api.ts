@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'secret.create',
   'secret.update',
   'secret.delete',
+  'node.start',
 ] as const;
 
 /** One page of audit entries, newest first. */
