@@ -26,8 +26,8 @@ import { newAuditValues } from '../rows.js';
 import type { NewAudit, Page } from '../store.js';
 import { namedListing } from './named-listing.js';
 import { prepareAuditAppend } from './audit-chain.js';
+import { StorePart } from './store-part.js';
 
-type Write = <T>(fn: () => T) => Promise<T>;
 
 const PLACEHOLDERS_12 = Array.from({ length: 12 }, () => '?').join(', ');
 const PLACEHOLDERS_11 = Array.from({ length: 11 }, () => '?').join(', ');
@@ -91,42 +91,29 @@ interface ExhaustedRow {
 }
 
 /** The AlertStore on the SQLite store's database and writer. */
-export class SqliteAlerts implements AlertStore {
-  #st: Statements | null = null;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly write: Write,
-  ) {}
-
-  /** Prepares the statements; called by the store once the schema is migrated. */
-  ready(): void {
-    this.#st = prepare(this.db);
-  }
-
-  get #s(): Statements {
-    if (this.#st === null) throw new Error('the SQLite store is not migrated: call migrate() first');
-    return this.#st;
+export class SqliteAlerts extends StorePart<Statements> implements AlertStore {
+  protected prepare(db: Database.Database): Statements {
+    return prepare(db);
   }
 
   #insertOutbox(rows: readonly NewNotification[]): void {
-    for (const n of rows) this.#s.insertNotification.run(...newNotificationValues(n));
+    for (const n of rows) this.s.insertNotification.run(...newNotificationValues(n));
   }
 
   createRule(rule: AlertRule, audit: NewAudit): Promise<AlertRule> {
     return this.write(() => {
       try {
-        this.#s.insertRule.run(...ruleValues(rule));
+        this.s.insertRule.run(...ruleValues(rule));
       } catch (err) {
         throw isUnique(err) ? ruleNameTaken(rule, err) : err;
       }
-      this.#s.insertAudit.run(...newAuditValues(audit));
+      this.s.insertAudit.run(...newAuditValues(audit));
       return rule;
     });
   }
 
   async getRule(namespace: string, name: string): Promise<AlertRule | null> {
-    const row = this.#s.ruleByName.get(namespace, name) as AlertRuleRow | undefined;
+    const row = this.s.ruleByName.get(namespace, name) as AlertRuleRow | undefined;
     return row === undefined ? null : rowToRule(row);
   }
 
@@ -138,33 +125,33 @@ export class SqliteAlerts implements AlertStore {
 
 
   async enabledRules(): Promise<AlertRule[]> {
-    return (this.#s.enabledRules.all() as AlertRuleRow[]).map(rowToRule);
+    return (this.s.enabledRules.all() as AlertRuleRow[]).map(rowToRule);
   }
 
   updateRule(rule: AlertRule, audit: NewAudit): Promise<AlertRule> {
     return this.write(() => {
-      const before = this.#s.ruleById.get(rule.id) as AlertRuleRow | undefined;
+      const before = this.s.ruleById.get(rule.id) as AlertRuleRow | undefined;
       if (before === undefined) throw new SundialError('alert_rule_not_found', `no alert rule with id ${rule.id}`);
       try {
-        this.#s.updateRule.run(
+        this.s.updateRule.run(
           rule.name, rule.kind, JSON.stringify(rule.params), rule.forMs, JSON.stringify(rule.channels), rule.enabled ? 1 : 0, rule.updatedAt, rule.updatedBy, rule.id,
         );
       } catch (err) {
         throw isUnique(err) ? ruleNameTaken(rule, err) : err;
       }
-      if (before.name !== rule.name) this.#s.renameAlerts.run(rule.name, rule.id);
-      this.#s.insertAudit.run(...newAuditValues(audit));
+      if (before.name !== rule.name) this.s.renameAlerts.run(rule.name, rule.id);
+      this.s.insertAudit.run(...newAuditValues(audit));
       return rule;
     });
   }
 
   deleteRule(id: string, now: Millis, audit: NewAudit): Promise<AlertRule> {
     return this.write(() => {
-      const row = this.#s.ruleById.get(id) as AlertRuleRow | undefined;
+      const row = this.s.ruleById.get(id) as AlertRuleRow | undefined;
       if (row === undefined) throw new SundialError('alert_rule_not_found', `no alert rule with id ${id}`);
-      this.#s.resolveOfRule.run(now, id);
-      this.#s.deleteRule.run(id);
-      this.#s.insertAudit.run(...newAuditValues(audit));
+      this.s.resolveOfRule.run(now, id);
+      this.s.deleteRule.run(id);
+      this.s.insertAudit.run(...newAuditValues(audit));
       return rowToRule(row);
     });
   }
@@ -195,30 +182,30 @@ export class SqliteAlerts implements AlertStore {
   }
 
   async getAlert(id: string): Promise<Alert | null> {
-    const row = this.#s.alertById.get(id) as AlertRow | undefined;
+    const row = this.s.alertById.get(id) as AlertRow | undefined;
     return row === undefined ? null : rowToAlert(row);
   }
 
   async firingAlerts(): Promise<Alert[]> {
-    return (this.#s.firing.all() as AlertRow[]).map(rowToAlert);
+    return (this.s.firing.all() as AlertRow[]).map(rowToAlert);
   }
 
   fireAlert(alert: Alert, notifications: readonly NewNotification[]): Promise<void> {
     return this.write(() => {
-      this.#s.insertAlert.run(...alertValues(alert));
+      this.s.insertAlert.run(...alertValues(alert));
       this.#insertOutbox(notifications);
     });
   }
 
   refreshAlert(id: string, why: string, value: number | null): Promise<void> {
     return this.write(() => {
-      this.#s.refresh.run(why, value, id);
+      this.s.refresh.run(why, value, id);
     });
   }
 
   resolveAlert(id: string, at: Millis, why: string, notifications: readonly NewNotification[]): Promise<boolean> {
     return this.write(() => {
-      if (this.#s.resolve.run(at, why, id).changes === 0) return false;
+      if (this.s.resolve.run(at, why, id).changes === 0) return false;
       this.#insertOutbox(notifications);
       return true;
     });
@@ -226,30 +213,30 @@ export class SqliteAlerts implements AlertStore {
 
   tryLease(name: string, holder: string, now: Millis, until: Millis): Promise<boolean> {
     return this.write(() => {
-      this.#s.lease.run({ name, holder, until, now });
-      const row = this.#s.leaseHolder.get(name) as { holder: string } | undefined;
+      this.s.lease.run({ name, holder, until, now });
+      const row = this.s.leaseHolder.get(name) as { holder: string } | undefined;
       return row?.holder === holder;
     });
   }
 
   releaseLease(name: string, holder: string): Promise<void> {
     return this.write(() => {
-      this.#s.releaseLease.run(name, holder);
+      this.s.releaseLease.run(name, holder);
     });
   }
 
   async lastSuccessAt(taskId: string): Promise<Millis | null> {
-    const row = this.#s.lastSuccess.get(taskId) as { finished_at: number | null } | undefined;
+    const row = this.s.lastSuccess.get(taskId) as { finished_at: number | null } | undefined;
     return row?.finished_at ?? null;
   }
 
   async lastExhaustedRun(namespace: string, taskId: string | null, since: Millis): Promise<ExhaustedRun | null> {
-    const row = (taskId === null ? this.#s.exhaustedOfNamespace.get(since, namespace) : this.#s.exhaustedOfTask.get(since, taskId)) as ExhaustedRow | undefined;
+    const row = (taskId === null ? this.s.exhaustedOfNamespace.get(since, namespace) : this.s.exhaustedOfTask.get(since, taskId)) as ExhaustedRow | undefined;
     return row === undefined ? null : { runId: row.id, taskId: row.task_id, taskName: row.task_name, finishedAt: row.finished_at };
   }
 
   async oldPendingNotifications(before: Millis, cap: number): Promise<{ count: number; oldest: Millis | null }> {
-    const row = this.#s.oldPending.get(before, cap) as { n: number; oldest: number | null };
+    const row = this.s.oldPending.get(before, cap) as { n: number; oldest: number | null };
     return { count: row.n, oldest: row.oldest };
   }
 }

@@ -8,8 +8,8 @@ import { GENESIS_HASH, auditRowHash, type AuditCheckpoint } from '../audit-chain
 import type { AuditChainStore, AuditHead } from '../audit-store.js';
 import { rowToChainRow, type AuditRow } from '../rows.js';
 import type { AuditChainRow } from '../audit-chain.js';
+import { StorePart } from './store-part.js';
 
-type Write = <T>(fn: () => T) => Promise<T>;
 
 /**
  * The chained audit insert. Its call shape is the plain prepared INSERT's it replaced, so every
@@ -124,49 +124,36 @@ function prepare(db: Database.Database) {
 }
 
 /** The AuditChainStore on the SQLite store's database and writer. */
-export class SqliteAuditChain implements AuditChainStore {
-  #st: ReturnType<typeof prepare> | null = null;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly write: Write,
-  ) {}
-
-  /** Prepares the statements; called by the store once the schema is migrated. */
-  ready(): void {
-    this.#st = prepare(this.db);
-  }
-
-  get #s(): ReturnType<typeof prepare> {
-    if (this.#st === null) throw new Error('the SQLite store is not migrated: call migrate() first');
-    return this.#st;
+export class SqliteAuditChain extends StorePart<ReturnType<typeof prepare>> implements AuditChainStore {
+  protected prepare(db: Database.Database): ReturnType<typeof prepare> {
+    return prepare(db);
   }
 
   async rows(afterSeq: number, limit: number): Promise<AuditChainRow[]> {
-    return this.#s.rows.all(afterSeq, limit).map(rowToChainRow);
+    return this.s.rows.all(afterSeq, limit).map(rowToChainRow);
   }
 
   async head(): Promise<AuditHead> {
-    return this.#s.head.get() ?? { seq: 0, hash: GENESIS_HASH };
+    return this.s.head.get() ?? { seq: 0, hash: GENESIS_HASH };
   }
 
   async unchained(): Promise<{ id: string } | null> {
-    return this.#s.unchained.get() ?? null;
+    return this.s.unchained.get() ?? null;
   }
 
   async checkpoints(): Promise<AuditCheckpoint[]> {
-    return this.#s.checkpoints.all().map(rowToCheckpoint);
+    return this.s.checkpoints.all().map(rowToCheckpoint);
   }
 
   addCheckpoint(cp: AuditCheckpoint): Promise<void> {
     return this.write(() => {
-      this.#s.addCheckpoint.run(cp);
+      this.s.addCheckpoint.run(cp);
     });
   }
 
   prune(before: Millis, limit: number, sign: (last: AuditHead) => AuditCheckpoint): Promise<number> {
     return this.write(() => {
-      const s = this.#s;
+      const s = this.s;
       let last: { seq: number; hash: string } | null = null;
       for (const r of s.oldest.all(Math.max(0, Math.floor(limit)))) {
         if (r.at >= before) break;

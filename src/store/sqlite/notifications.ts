@@ -27,8 +27,8 @@ import { newAuditValues } from '../rows.js';
 import type { NewAudit, Page } from '../store.js';
 import { namedListing } from './named-listing.js';
 import { prepareAuditAppend } from './audit-chain.js';
+import { StorePart } from './store-part.js';
 
-type Write = <T>(fn: () => T) => Promise<T>;
 
 function prepare(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
@@ -62,44 +62,31 @@ function prepare(db: Database.Database) {
 type Statements = ReturnType<typeof prepare>;
 
 /** The NotificationStore on the SQLite store's database and writer. */
-export class SqliteNotifications implements NotificationStore {
-  #st: Statements | null = null;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly write: Write,
-  ) {}
-
-  /** Prepares the statements; called by the store once the schema is migrated. */
-  ready(): void {
-    this.#st = prepare(this.db);
-  }
-
-  get #s(): Statements {
-    if (this.#st === null) throw new Error('the SQLite store is not migrated: call migrate() first');
-    return this.#st;
+export class SqliteNotifications extends StorePart<Statements> implements NotificationStore {
+  protected prepare(db: Database.Database): Statements {
+    return prepare(db);
   }
 
   /** Inserts outbox rows; runs inside the caller's write (the run outcomes' transaction). */
   insertOutbox(rows: readonly NewNotification[]): void {
-    const st = this.#s;
+    const st = this.s;
     for (const n of rows) st.insertNotification.run(...newNotificationValues(n));
   }
 
   createChannel(channel: Channel, audit: NewAudit): Promise<Channel> {
     return this.write(() => {
       try {
-        this.#s.insertChannel.run(...channelValues(channel));
+        this.s.insertChannel.run(...channelValues(channel));
       } catch (err) {
         throw channelNameTaken(err, channel);
       }
-      this.#s.insertAudit.run(...newAuditValues(audit));
+      this.s.insertAudit.run(...newAuditValues(audit));
       return channel;
     });
   }
 
   async getChannel(namespace: string, name: string): Promise<Channel | null> {
-    const row = this.#s.channelByName.get(namespace, name) as ChannelRow | undefined;
+    const row = this.s.channelByName.get(namespace, name) as ChannelRow | undefined;
     return row === undefined ? null : rowToChannel(row);
   }
 
@@ -112,27 +99,27 @@ export class SqliteNotifications implements NotificationStore {
 
   updateChannel(channel: Channel, audit: NewAudit): Promise<Channel> {
     return this.write(() => {
-      const before = this.#s.channelById.get(channel.id) as ChannelRow | undefined;
+      const before = this.s.channelById.get(channel.id) as ChannelRow | undefined;
       let changes: number;
       try {
-        changes = this.#s.updateChannel.run(channel.name, channel.type, channel.url, channel.to, channel.secret, channel.updatedAt, channel.updatedBy, channel.id).changes;
+        changes = this.s.updateChannel.run(channel.name, channel.type, channel.url, channel.to, channel.secret, channel.updatedAt, channel.updatedBy, channel.id).changes;
       } catch (err) {
         throw channelNameTaken(err, channel);
       }
       if (changes === 0) throw new SundialError('channel_not_found', `no channel with id ${channel.id}`);
       // Its notifications (pending and past) follow a renamed channel.
-      if (before !== undefined && before.name !== channel.name) this.#s.renameOutbox.run(channel.name, channel.namespace, before.name);
-      this.#s.insertAudit.run(...newAuditValues(audit));
+      if (before !== undefined && before.name !== channel.name) this.s.renameOutbox.run(channel.name, channel.namespace, before.name);
+      this.s.insertAudit.run(...newAuditValues(audit));
       return channel;
     });
   }
 
   deleteChannel(id: string, audit: NewAudit): Promise<Channel> {
     return this.write(() => {
-      const row = this.#s.channelById.get(id) as ChannelRow | undefined;
+      const row = this.s.channelById.get(id) as ChannelRow | undefined;
       if (row === undefined) throw new SundialError('channel_not_found', `no channel with id ${id}`);
-      this.#s.deleteChannel.run(id);
-      this.#s.insertAudit.run(...newAuditValues(audit));
+      this.s.deleteChannel.run(id);
+      this.s.insertAudit.run(...newAuditValues(audit));
       return rowToChannel(row);
     });
   }
@@ -144,37 +131,37 @@ export class SqliteNotifications implements NotificationStore {
   claimNotifications(now: Millis, leaseUntil: Millis, limit: number): Promise<ClaimedNotification[]> {
     const token = randomUUID();
     return this.write(() => {
-      const rows = this.#s.claim.all({ now, leaseUntil, limit, token }) as NotificationRow[];
+      const rows = this.s.claim.all({ now, leaseUntil, limit, token }) as NotificationRow[];
       return rows.map((r) => ({ ...rowToNotification(r), claimToken: token })).sort((a, b) => (a.id < b.id ? -1 : 1));
     });
   }
 
   releaseAllClaims(now: Millis): Promise<number> {
-    return this.write(() => this.#s.release.run(now).changes);
+    return this.write(() => this.s.release.run(now).changes);
   }
 
   settleNotifications(settlements: readonly Settlement[]): Promise<void> {
     if (settlements.length === 0) return Promise.resolve();
     return this.write(() => {
       for (const s of settlements) {
-        this.#s.settle.run(s.status, JSON.stringify(s.attempts), s.attemptCount, s.nextAttemptAt, s.lastError, s.deliveredAt, s.id, s.claimToken);
+        this.s.settle.run(s.status, JSON.stringify(s.attempts), s.attemptCount, s.nextAttemptAt, s.lastError, s.deliveredAt, s.id, s.claimToken);
       }
     });
   }
 
   pruneNotifications(before: Millis, limit: number): Promise<number> {
-    return this.write(() => this.#s.prune.run(idBound(before), limit).changes);
+    return this.write(() => this.s.prune.run(idBound(before), limit).changes);
   }
 
   async listNotifications(namespace: string, channel: string, limit: number, cursor?: string): Promise<Page<Notification>> {
     // UUIDv7 ids sort by creation; '~' sorts after every id for the first page.
     const before = cursor === undefined ? '~' : decodeNotificationCursor(cursor);
-    const rows = this.#s.ofChannel.all(namespace, channel, before, limit + 1) as NotificationRow[];
+    const rows = this.s.ofChannel.all(namespace, channel, before, limit + 1) as NotificationRow[];
     return pageOf(rows.map(rowToNotification), limit, notificationCursor);
   }
 
   async getNotification(id: string): Promise<Notification | null> {
-    const row = this.#s.byId.get(id) as NotificationRow | undefined;
+    const row = this.s.byId.get(id) as NotificationRow | undefined;
     return row === undefined ? null : rowToNotification(row);
   }
 }

@@ -20,8 +20,8 @@ import { pageOf } from '../notification-rows.js';
 import type { NewAudit, Page } from '../store.js';
 import { namedListing } from './named-listing.js';
 import { prepareAuditAppend } from './audit-chain.js';
+import { StorePart } from './store-part.js';
 
-type Write = <T>(fn: () => T) => Promise<T>;
 
 function prepare(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
@@ -42,34 +42,21 @@ function prepare(db: Database.Database) {
 type Statements = ReturnType<typeof prepare>;
 
 /** The SecretStore on the SQLite store's database and writer. */
-export class SqliteSecrets implements SecretStore {
-  #st: Statements | null = null;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly write: Write,
-  ) {}
-
-  /** Prepares the statements; called by the store once the schema is migrated. */
-  ready(): void {
-    this.#st = prepare(this.db);
-  }
-
-  get #s(): Statements {
-    if (this.#st === null) throw new Error('the SQLite store is not migrated: call migrate() first');
-    return this.#st;
+export class SqliteSecrets extends StorePart<Statements> implements SecretStore {
+  protected prepare(db: Database.Database): Statements {
+    return prepare(db);
   }
 
   putSecret(w: SecretWrite, audit: (stored: StoredSecret) => NewAudit): Promise<StoredSecret> {
     return this.write(() => {
-      const stored = rowToSecret(this.#s.put.get(...newSecretValues(w)) as SecretRow);
-      this.#s.insertAudit.run(...newAuditValues(audit(stored)));
+      const stored = rowToSecret(this.s.put.get(...newSecretValues(w)) as SecretRow);
+      this.s.insertAudit.run(...newAuditValues(audit(stored)));
       return stored;
     });
   }
 
   async getSecret(namespace: string, name: string): Promise<StoredSecret | null> {
-    const row = this.#s.byName.get(namespace, name) as SecretRow | undefined;
+    const row = this.s.byName.get(namespace, name) as SecretRow | undefined;
     return row === undefined ? null : rowToSecret(row);
   }
 
@@ -90,23 +77,23 @@ export class SqliteSecrets implements SecretStore {
 
   deleteSecret(namespace: string, name: string, audit: (stored: StoredSecret) => NewAudit): Promise<StoredSecret> {
     return this.write(() => {
-      const row = this.#s.delete.get(namespace, name) as SecretRow | undefined;
+      const row = this.s.delete.get(namespace, name) as SecretRow | undefined;
       if (row === undefined) throw new SundialError('secret_not_found', `no secret "${name}" in namespace "${namespace}"`);
       const stored = rowToSecret(row);
-      this.#s.insertAudit.run(...newAuditValues(audit(stored)));
+      this.s.insertAudit.run(...newAuditValues(audit(stored)));
       return stored;
     });
   }
 
   async listSecretsNotUnder(kekId: string, afterId: string, limit: number): Promise<StoredSecret[]> {
-    return (this.#s.notUnder.all(kekId, afterId, limit) as SecretRow[]).map(rowToSecret);
+    return (this.s.notUnder.all(kekId, afterId, limit) as SecretRow[]).map(rowToSecret);
   }
 
   rewrapSecrets(rewraps: readonly SecretRewrap[]): Promise<number> {
     if (rewraps.length === 0) return Promise.resolve(0);
     return this.write(() => {
       let n = 0;
-      for (const r of rewraps) n += this.#s.rewrap.run(r.kekId, r.wrappedKey, r.id, r.fromKekId, r.ciphertext).changes;
+      for (const r of rewraps) n += this.s.rewrap.run(r.kekId, r.wrappedKey, r.id, r.fromKekId, r.ciphertext).changes;
       return n;
     });
   }
