@@ -43,7 +43,7 @@ export class QuotaGuard {
     let held = 0;
     for (const n of Object.values(counts)) held += n ?? 0;
     if (held >= max) {
-      throw new SundialError('quota_exceeded', `namespace "${namespace}" holds ${held} tasks, its quota (SUNDIAL_QUOTAS tasks) is ${max}`, {
+      throw new SundialError('quota_exceeded', `namespace "${namespace}" holds ${held} task${held === 1 ? '' : 's'}, its quota (SUNDIAL_QUOTAS tasks) is ${max}`, {
         extra: { quota: 'tasks', limit: max },
       });
     }
