@@ -8,6 +8,7 @@
 # Usage: scripts/install-browser.sh [--quiet]
 
 set -u
+. "$(dirname "$0")/apt-install-quietly.sh"
 
 quiet=0
 [ "${1:-}" = "--quiet" ] && quiet=1
@@ -23,11 +24,7 @@ fi
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "install-browser: installing Debian's chromium with apt-get (once; about a minute)"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null 2>&1
-    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null 2>&1
-  fi
+  apt_install_quietly chromium fonts-dejavu-core
 fi
 
 if [ -x /usr/bin/chromium ]; then

@@ -12,6 +12,7 @@
 # Usage: scripts/install-influx.sh [--require] [--quiet]
 
 set -u
+. "$(dirname "$0")/apt-install-quietly.sh"
 
 require=0
 quiet=0
@@ -53,25 +54,8 @@ missing_packages() {
 packages=$(missing_packages)
 if [ -n "$packages" ] && [ "$(id -u)" = 0 ] && have apt-get; then
   say "installing$packages with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  # Keep the packages' services from starting (the tests run their own servers): a policy-rc.d
-  # that refuses, only for this install, and only when the machine has none of its own.
-  policy=/usr/sbin/policy-rc.d
-  own_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
-    trap '[ "$own_policy" = 1 ] && rm -f "$policy"' EXIT INT TERM
-  fi
   # shellcheck disable=SC2086 # the list is words
-  if ! apt-get install -y -qq --no-install-recommends $packages >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null 2>&1
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $packages >/dev/null 2>&1
-  fi
-  if [ "$own_policy" = 1 ]; then
-    rm -f "$policy"
-    own_policy=0
-  fi
+  apt_install_quietly $packages
 fi
 
 packages=$(missing_packages)

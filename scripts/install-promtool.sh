@@ -10,6 +10,7 @@
 # Usage: scripts/install-promtool.sh [--require] [--quiet]
 
 set -u
+. "$(dirname "$0")/apt-install-quietly.sh"
 
 require=0
 quiet=0
@@ -38,23 +39,7 @@ present() {
 
 if ! present && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   say "installing prometheus (for promtool) with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  # Keep the package's service from starting: a policy-rc.d that refuses, only for this install,
-  # and only when the machine has none of its own.
-  policy=/usr/sbin/policy-rc.d
-  own_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
-    trap '[ "$own_policy" = 1 ] && rm -f "$policy"' EXIT INT TERM
-  fi
-  if ! apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null 2>&1
-    apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1
-  fi
-  if [ "$own_policy" = 1 ]; then
-    rm -f "$policy"
-    own_policy=0
-  fi
+  apt_install_quietly prometheus
 fi
 
 if present; then

@@ -10,6 +10,7 @@
 # Usage: scripts/install-sandbox-tools.sh [--require] [--quiet]
 
 set -u
+. "$(dirname "$0")/apt-install-quietly.sh"
 
 require=0
 quiet=0
@@ -38,11 +39,7 @@ have() {
 
 if ! have bwrap && [ "$(id -u)" = 0 ] && have apt-get; then
   say "installing bubblewrap with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null 2>&1
-    apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1
-  fi
+  apt_install_quietly bubblewrap
 fi
 
 missing=0

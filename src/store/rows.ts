@@ -18,7 +18,7 @@ import type {
 } from '../core/types.js';
 import { newId } from '../core/ids.js';
 import type { NewAudit, NewRun, NewTask, NodeRegistration, StoredApiKey } from './store.js';
-import type { AuditChainRow } from './audit-chain.js';
+import type { AuditChainRow, AuditCheckpoint } from './audit-chain.js';
 
 /** A `tasks` row. */
 export interface TaskRow {
@@ -389,6 +389,21 @@ export function rowToChainRow(r: AuditRow): AuditChainRow {
     targetId: r.target_id,
     detail: r.detail,
   };
+}
+
+/** An `audit_checkpoints` row. */
+export interface CheckpointRow {
+  kind: 'prune' | 'head';
+  seq: number;
+  hash: string;
+  at: number;
+  node: string;
+  key_id: string;
+  signature: string;
+}
+
+export function rowToCheckpoint(r: CheckpointRow): AuditCheckpoint {
+  return { kind: r.kind, seq: r.seq, hash: r.hash, at: r.at, node: r.node, keyId: r.key_id, signature: r.signature };
 }
 
 /** A `nodes` row. */

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import type { Millis } from '../../core/types.js';
 import { GENESIS_HASH, pgAuditHashSql, type AuditChainRow, type AuditCheckpoint } from '../audit-chain.js';
 import type { AuditChainStore, AuditHead } from '../audit-store.js';
-import { rowToChainRow, type AuditRow } from '../rows.js';
+import { rowToChainRow, rowToCheckpoint, type AuditRow, type CheckpointRow } from '../rows.js';
 
 /** The hash of the row being appended, over the values `v` and the head `audit_head` (old values, as SET sees them). */
 const APPEND_HASH = pgAuditHashSql({
@@ -96,26 +96,6 @@ CREATE UNIQUE INDEX audit_seq ON audit (seq);
 
 /** Advisory lock key of audit pruning (one node prunes at a time); apart from the other keys. */
 const PRUNE_LOCK_KEY = 0x53_75_6e_41_75_64; // "SunAud"
-
-interface CheckpointRow {
-  kind: 'prune' | 'head';
-  seq: number;
-  hash: string;
-  at: number;
-  node: string;
-  key_id: string;
-  signature: string;
-}
-
-const rowToCheckpoint = (r: CheckpointRow): AuditCheckpoint => ({
-  kind: r.kind,
-  seq: r.seq,
-  hash: r.hash,
-  at: r.at,
-  node: r.node,
-  keyId: r.key_id,
-  signature: r.signature,
-});
 
 const ADD_CHECKPOINT =
   'INSERT INTO audit_checkpoints (kind, seq, hash, at, node, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, seq) DO NOTHING';

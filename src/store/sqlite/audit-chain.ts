@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import type { Millis } from '../../core/types.js';
 import { GENESIS_HASH, auditRowHash, type AuditCheckpoint } from '../audit-chain.js';
 import type { AuditChainStore, AuditHead } from '../audit-store.js';
-import { rowToChainRow, type AuditRow } from '../rows.js';
+import { rowToChainRow, rowToCheckpoint, type AuditRow, type CheckpointRow } from '../rows.js';
 import type { AuditChainRow } from '../audit-chain.js';
 import { StorePart } from './store-part.js';
 
@@ -86,26 +86,6 @@ export function chainExistingAuditRows(db: Database.Database): void {
 }
 
 const PAGE = 1000;
-
-interface CheckpointRow {
-  kind: 'prune' | 'head';
-  seq: number;
-  hash: string;
-  at: number;
-  node: string;
-  key_id: string;
-  signature: string;
-}
-
-const rowToCheckpoint = (r: CheckpointRow): AuditCheckpoint => ({
-  kind: r.kind,
-  seq: r.seq,
-  hash: r.hash,
-  at: r.at,
-  node: r.node,
-  keyId: r.key_id,
-  signature: r.signature,
-});
 
 function prepare(db: Database.Database) {
   return {
