@@ -200,3 +200,15 @@ export function ConfirmButton({
     </>
   );
 }
+
+/**
+ * "Delete" for a named object in a table row: asks first (`message` says what deleting it leaves
+ * behind), and its accessible name carries the object's name.
+ */
+export function DeleteButton({ name, what, message, onDelete }: { name: string; what: string; message: ReactNode; onDelete: () => Promise<unknown> }) {
+  return (
+    <ConfirmButton danger title={`Delete “${name}”?`} message={message} confirmLabel={`Delete ${what}`} onConfirm={onDelete}>
+      Delete<span className="visually-hidden"> {name}</span>
+    </ConfirmButton>
+  );
+}

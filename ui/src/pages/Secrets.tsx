@@ -4,7 +4,7 @@
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useSession } from '../auth/session';
-import { ConfirmButton, ErrorMessage, Loading, PageHeader, Pager, Time, useCursorPager } from '../components/ui';
+import { DeleteButton, ErrorMessage, Loading, PageHeader, Pager, Time, useCursorPager } from '../components/ui';
 import { deleteSecret, listSecrets, secretKeys, type Secret } from './secrets/api';
 import { SecretForm } from './secrets/SecretForm';
 import './Runs.css';
@@ -90,19 +90,16 @@ export function Secrets() {
                         >
                           New value<span className="visually-hidden"> for {s.name}</span>
                         </button>{' '}
-                        <ConfirmButton
-                          danger
-                          title={`Delete “${s.name}”?`}
+                        <DeleteButton
+                          name={s.name}
+                          what="secret"
                           message="Tasks that reference it keep the reference; their runs fail secret_missing until it is set again."
-                          confirmLabel="Delete secret"
-                          onConfirm={async () => {
+                          onDelete={async () => {
                             await deleteSecret(s);
                             if (editing?.name === s.name && editing.namespace === s.namespace) setEditing(null);
                             await queryClient.invalidateQueries({ queryKey: secretKeys.all });
                           }}
-                        >
-                          Delete<span className="visually-hidden"> {s.name}</span>
-                        </ConfirmButton>
+                        />
                       </>
                     )}
                   </td>

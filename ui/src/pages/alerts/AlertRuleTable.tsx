@@ -3,7 +3,7 @@
 // (asked in a dialog first).
 
 import { useQueryClient } from '@tanstack/react-query';
-import { ConfirmButton } from '../../components/ui';
+import { DeleteButton } from '../../components/ui';
 import { alertRuleKeys, deleteAlertRule, type AlertRule } from './api';
 import { RuleToggle } from './RuleToggle';
 
@@ -75,18 +75,15 @@ function RuleActions({ rule: r, onEdit }: { rule: AlertRule; onEdit: (rule: Aler
         Edit<span className="visually-hidden"> {r.name}</span>
       </button>
       <RuleToggle rule={r} />
-      <ConfirmButton
-        danger
-        title={`Delete “${r.name}”?`}
+      <DeleteButton
+        name={r.name}
+        what="rule"
         message="Its firing alert, if any, resolves without a notification; past alerts stay listed."
-        confirmLabel="Delete rule"
-        onConfirm={async () => {
+        onDelete={async () => {
           await deleteAlertRule(r);
           await queryClient.invalidateQueries({ queryKey: alertRuleKeys.all });
         }}
-      >
-        Delete<span className="visually-hidden"> {r.name}</span>
-      </ConfirmButton>
+      />
     </>
   );
 }

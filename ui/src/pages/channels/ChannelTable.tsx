@@ -3,7 +3,7 @@
 
 import { useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
-import { ConfirmButton, Time } from '../../components/ui';
+import { DeleteButton, Time } from '../../components/ui';
 import { channelKeys, deleteChannel, type Channel } from './api';
 import { TestButton } from './TestButton';
 
@@ -67,18 +67,15 @@ function ChannelRow({ channel: c, canOperate, showNamespace, onEdit }: { channel
             <button type="button" onClick={() => onEdit(c)}>
               Edit<span className="visually-hidden"> {c.name}</span>
             </button>{' '}
-            <ConfirmButton
-              danger
-              title={`Delete “${c.name}”?`}
+            <DeleteButton
+              name={c.name}
+              what="channel"
               message="Its pending notifications die at their next turn. Tasks that name it keep their rules until their next change, which refuses them."
-              confirmLabel="Delete channel"
-              onConfirm={async () => {
+              onDelete={async () => {
                 await deleteChannel(c);
                 await queryClient.invalidateQueries({ queryKey: channelKeys.all });
               }}
-            >
-              Delete<span className="visually-hidden"> {c.name}</span>
-            </ConfirmButton>
+            />
           </>
         )}
       </td>
