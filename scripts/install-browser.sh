@@ -8,7 +8,9 @@
 # Usage: scripts/install-browser.sh [--quiet]
 
 set -u
-. "$(dirname "$0")/apt-install-quietly.sh"
+# Builtins only (no dirname): the script must also run with a PATH that has almost nothing.
+case "$0" in */*) here="${0%/*}" ;; *) here=. ;; esac
+. "$here/apt-install-quietly.sh"
 
 quiet=0
 [ "${1:-}" = "--quiet" ] && quiet=1

@@ -12,7 +12,9 @@
 # Usage: scripts/install-influx.sh [--require] [--quiet]
 
 set -u
-. "$(dirname "$0")/apt-install-quietly.sh"
+# Builtins only (no dirname): the script must also run with a PATH that has almost nothing.
+case "$0" in */*) here="${0%/*}" ;; *) here=. ;; esac
+. "$here/apt-install-quietly.sh"
 
 require=0
 quiet=0
