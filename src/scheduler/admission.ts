@@ -215,6 +215,16 @@ export class Admission {
     return out;
   }
 
+  /** Runs counted as running on this node. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  /** Node slots neither running, promised to a claim's starts nor owed to runs waiting for one. */
+  freeSlots(): number {
+    return this.#maxConcurrentRuns - this.#running.size - this.#claimStarting - this.#ready.size;
+  }
+
   /**
    * Chooses the claimed runs that start in the claim's own write (ClaimOptions.startDue): due
    * now, with nothing for admission to check (see startableOnClaim), while this node has free

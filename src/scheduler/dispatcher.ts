@@ -85,6 +85,12 @@ const OVERDUE_MS = 100;
  * enough that skipping through many namespaces stays a small part of claiming.
  */
 const SPREAD_EVERY_MS = 10;
+/**
+ * Free slots that wake a claim loop waiting for slots (a quarter of the node's cap if that is
+ * smaller): a claim has a fixed cost, so it waits for a few runs to end rather than claim one
+ * run per ended run. The poll interval bounds the wait.
+ */
+const SLOT_WAKE = 64;
 
 const LOST: RunError = { code: 'lost', message: 'the node running this run stopped before it finished' };
 
@@ -131,6 +137,15 @@ export class Dispatcher implements SchedulerControl {
   /** Keeps claims on an in-process store short while runs wait to be due (./claim-sizer.ts). */
   readonly #sizer: ClaimSizer;
   #nextSpreadAt = 0;
+  /**
+   * The last claim took as many due runs as it asked for: more are due than this node took. While
+   * that holds, claims take no more runs than there are free slots, and none while none is free.
+   */
+  #dueBacklog = false;
+  /** The claim loop sleeps until runs end and free slots (a due backlog and none free). */
+  #claimWaitsForSlots = false;
+  /** Free slots that wake a claim loop waiting for them (SLOT_WAKE). */
+  readonly #slotWake: number;
 
   constructor(opts: DispatcherOptions, deps: DispatcherDeps) {
     this.#o = { maxHeld: Math.max(10_000, 2 * opts.maxConcurrentRuns), ...opts };
@@ -139,6 +154,7 @@ export class Dispatcher implements SchedulerControl {
     this.#writer = new TransitionWriter(deps.store, deps.bus, deps.clock);
     this.#shared = deps.store.capabilities.shared;
     this.#sizer = new ClaimSizer(deps.store.capabilities.inProcess);
+    this.#slotWake = Math.max(1, Math.min(SLOT_WAKE, Math.floor(opts.maxConcurrentRuns / 4)));
     this.#renewedAt = deps.clock.now();
   }
 
@@ -206,8 +222,31 @@ export class Dispatcher implements SchedulerControl {
         await this.#sleep(this.#o.pollIntervalMs);
         continue;
       }
+      let free = this.#admission.freeSlots();
+      if (free <= 0 && this.#admission.runningCount < this.#o.maxConcurrentRuns) {
+        // Slots owed to runs waiting for one that were dropped meanwhile (cancelled while
+        // waiting): pumping the waiting list forgets them and starts live ones.
+        this.#actAll(this.#admission.claimDone());
+        free = this.#admission.freeSlots();
+      }
+      if (room > 0 && this.#dueBacklog && free <= 0) {
+        // Due runs wait in the database, not here, until a slot frees: a run claimed now could
+        // only wait for one (under this node's lease, out of other nodes' reach), and its start
+        // would cost a write of its own instead of riding on the claim's (ClaimOptions.startDue).
+        // Runs not yet due are not claimed either: when they fall due they could not start
+        // before a slot frees, and then the next claim takes them in due order.
+        this.#claimWaitsForSlots = true;
+        await this.#sleep(this.#o.pollIntervalMs);
+        this.#claimWaitsForSlots = false;
+        // Runs end in batches (one message from a worker ends hundreds): let the whole batch
+        // free its slots before sizing the claim.
+        await new Promise<void>((r) => setImmediate(r));
+        continue;
+      }
       if (room > 0) {
         limit = this.#sizer.limit(Math.min(this.#o.claimBatch, room), this.#heap.size > 0);
+        // With a backlog, as many as can start: due runs beyond the free slots would only wait here.
+        if (this.#dueBacklog) limit = Math.min(limit, free);
         try {
           const now = this.#d.clock.now();
           // Real time, not the injected clock: this measures how long the thread was busy.
@@ -226,6 +265,9 @@ export class Dispatcher implements SchedulerControl {
             spread,
           });
           claimedCount = claimed.length;
+          let due = 0;
+          for (const c of claimed) if (c.run.scheduledFor <= now) due++;
+          this.#dueBacklog = due >= limit;
           this.#sizer.measured(performance.now() - began, claimedCount);
           if (claimedCount > 0) {
             // A claim that came back after the fence went up, or so late that its lease is
@@ -235,6 +277,7 @@ export class Dispatcher implements SchedulerControl {
             else this.#accept(claimed, now);
           }
         } catch (err) {
+          this.#dueBacklog = false;
           this.#d.bus.emit('scheduler:error', { where: 'claim', error: coerceError(err) });
         } finally {
           // The runs the claim started are in #running now (or were handed back): their promised
@@ -569,6 +612,7 @@ export class Dispatcher implements SchedulerControl {
     const { run, task } = r.entry.claimed;
     if (!this.#running.delete(run.id)) return;
     this.#admission.ended(r.entry);
+    if (this.#claimWaitsForSlots && this.#admission.freeSlots() >= this.#slotWake) this.#interruptSleep();
     if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
     if (this.#stopping) return;
     this.#actAll(this.#admission.pump(task));

@@ -243,6 +243,41 @@ describe('starts in the claim (runs already due when claimed)', () => {
     assert.equal(h.executor.peak(), 2);
   });
 
+  it('with every slot taken, due runs stay in the database and start in the claims that follow as slots free', async () => {
+    h = await createHarness({ maxConcurrentRuns: 2, claimBatch: 10 });
+    const separate = spyStarts(h);
+    h.executor.script = () => 'hold';
+    const task = await h.createTask({});
+    const runs = [];
+    for (let i = 0; i < 100; i++) runs.push(await h.addRun(task, Date.now() - 10));
+    await h.scheduler.start();
+    await h.executor.started(2);
+    // The first claim knew of no backlog: it took a full batch (10), started 2 in it and holds the
+    // rest for slots. It came back full of due runs, so none is claimed while no slot is free
+    // (several polls pass here).
+    await new Promise((r) => setTimeout(r, 200));
+    const scheduled = await h.store.listRuns({ namespaces: '*', taskId: task.id, status: ['scheduled'], limit: 200 });
+    assert.equal(scheduled.items.length, 90);
+    while (h.executor.jobs.length < 100) {
+      const next = Math.min(100, h.executor.jobs.length + h.executor.heldIds.length);
+      for (const id of h.executor.heldIds) h.executor.release(id);
+      await h.executor.started(next);
+    }
+    for (const id of h.executor.heldIds) h.executor.release(id);
+    await h.waitFor((t) => t.to === 'succeeded', 100);
+    assert.equal(h.executor.peak(), 2);
+    // The runs held for a slot were started by writes of their own; those left in the database
+    // were started by their claims.
+    assert.equal(separate.length, 8);
+    const claimStarted = new Set(runs.map((r) => r.id).filter((id) => !separate.includes(id)));
+    assert.equal(claimStarted.size, 92);
+    for (const id of claimStarted) {
+      const stored = await h.store.getRun(id);
+      assert.equal(stored?.status, 'succeeded');
+      assert.equal(stored?.startedAt, stored?.queuedAt, `run ${id} started in its claim`);
+    }
+  });
+
   it('runs that admission must check (a concurrency cap) are started by a separate, checked write', async () => {
     h = await createHarness();
     const separate = spyStarts(h);

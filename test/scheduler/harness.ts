@@ -148,7 +148,9 @@ export interface Harness {
 }
 
 /** Builds a scheduler on a fresh SQLite store in a temp dir. */
-export async function createHarness(opts: { clock?: Clock; maxConcurrentRuns?: number; lookaheadMs?: number; pollIntervalMs?: number } = {}): Promise<Harness> {
+export async function createHarness(
+  opts: { clock?: Clock; maxConcurrentRuns?: number; lookaheadMs?: number; pollIntervalMs?: number; claimBatch?: number } = {},
+): Promise<Harness> {
   const clock = opts.clock ?? systemClock;
   const dir = mkdtempSync(join(tmpdir(), 'sundial-sched-'));
   const store = await openSqliteStore({ dir });
@@ -171,7 +173,7 @@ export async function createHarness(opts: { clock?: Clock; maxConcurrentRuns?: n
       node: 'test-node',
       lookaheadMs: opts.lookaheadMs ?? 1000,
       pollIntervalMs: opts.pollIntervalMs ?? 50,
-      claimBatch: 1000,
+      claimBatch: opts.claimBatch ?? 1000,
       leaseMs: 30_000,
       maxConcurrentRuns: opts.maxConcurrentRuns ?? 1000,
       executor: true,
