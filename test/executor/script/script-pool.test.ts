@@ -586,6 +586,32 @@ describe('script pool: aborts and routing', () => {
   });
 });
 
+describe('script pool: extra workers', () => {
+  it('a flood of short computing runs is served by the base worker: another process would only share its cores', async () => {
+    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2 });
+    try {
+      await h.pool.ready();
+      const runs = Array.from({ length: 400 }, () => h.pool.run(scriptJob('export default () => { let n = 0; for (let i = 0; i < 20000; i++) n += i; return n; }')));
+      for (const o of await Promise.all(runs)) assert.equal(o.status, 'succeeded');
+      assert.equal(h.pool.pids().length, 1);
+    } finally {
+      await h.pool.close(1000);
+    }
+  });
+
+  it('runs that wait (sleeps, fetches) and fill the base worker get an extra worker', async () => {
+    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2 });
+    try {
+      await h.pool.ready();
+      const runs = Array.from({ length: 16 }, () => h.pool.run(scriptJob('export default async (ctx) => { await ctx.sleep(400); return 1; }')));
+      for (const o of await Promise.all(runs)) assert.equal(o.status, 'succeeded');
+      assert.ok(h.pool.pids().length >= 2, `${h.pool.pids().length} workers`);
+    } finally {
+      await h.pool.close(1000);
+    }
+  });
+});
+
 describe('script pool: sinks that throw', () => {
   it('a log sink or sample sink that throws breaks neither the run nor the pool; the pool reports it on the bus', async () => {
     const bus = new EventBus();
