@@ -67,7 +67,9 @@ export class ScriptRun {
   #done = false;
   #pumpQueued = false;
   #cpuUs = 0;
+  /** CPU and wall clock at the start of the current outer entry (-1: none). */
   #entryCpu = -1;
+  #entryWall = 0;
   #lastResourceAt: number;
 
   constructor(env: SandboxEnv, wire: ThreadRun) {
@@ -96,7 +98,9 @@ export class ScriptRun {
     this.#env.instances.acquire().then(
       (inst) => {
         try {
-          this.#begin(inst);
+          // One entry for the whole first stretch (most runs end in it): CPU is read twice, not at
+          // every call into QuickJS (process.cpuUsage costs a system call).
+          this.#enter(() => this.#begin(inst));
         } finally {
           this.#env.hooks.begun(this);
         }
@@ -122,7 +126,7 @@ export class ScriptRun {
     if (this.#done || now - this.#startedAt < RESOURCE_SAMPLE_MS || now - this.#lastResourceAt < RESOURCE_SAMPLE_MS) return;
     this.#lastResourceAt = now;
     if (measure && this.#entryCpu < 0) this.#memory?.measure(now);
-    const cpu = this.#cpuUs + (this.#entryCpu >= 0 ? cpuMicros() - this.#entryCpu : 0);
+    const cpu = this.#cpuUsed();
     this.#env.hooks.sample([this.id, Date.now(), Math.round(cpu / 100) / 10, this.#memory?.usedBytes ?? 0]);
   }
 
@@ -366,9 +370,9 @@ export class ScriptRun {
    */
   #enter<T>(fn: () => T): Entered<T> {
     const outer = this.#entryCpu < 0;
-    const wall = outer ? performance.now() : 0;
     const current = this.#env.current;
     if (outer) {
+      this.#entryWall = performance.now();
       this.#entryCpu = cpuMicros();
       if (current !== null) current[1] = this.id;
     }
@@ -380,11 +384,17 @@ export class ScriptRun {
     } finally {
       if (outer) {
         if (current !== null) current[1] = 0;
-        const cpu = cpuMicros() - this.#entryCpu;
-        this.#cpuUs += threadCpu !== undefined ? cpu : Math.min(cpu, (performance.now() - wall) * 1000);
+        this.#cpuUs = this.#cpuUsed();
         this.#entryCpu = -1;
       }
     }
+  }
+
+  /** CPU time of the run so far, the current entry included. */
+  #cpuUsed(): number {
+    if (this.#entryCpu < 0) return this.#cpuUs;
+    const cpu = cpuMicros() - this.#entryCpu;
+    return this.#cpuUs + (threadCpu !== undefined ? cpu : Math.min(cpu, (performance.now() - this.#entryWall) * 1000));
   }
 
   #broken(err: unknown): void {
@@ -528,7 +538,7 @@ export class ScriptRun {
     this.#host.clear();
     this.#memory?.measure(performance.now());
     this.log.seal();
-    const usage: [number, number] = [Math.round(this.#cpuUs / 100) / 10, this.#memory?.peakBytes ?? 0];
+    const usage: [number, number] = [Math.round(this.#cpuUsed() / 100) / 10, this.#memory?.peakBytes ?? 0];
     const done = { ...ending, id: this.id, u: usage } as WireScriptDone;
     if (this.log.truncated) done.truncated = true;
     this.#env.ended(this, done, this.log.take());
