@@ -409,7 +409,8 @@ describe('script pool: limits', () => {
 
 describe('script pool: isolation', () => {
   // One worker: consecutive runs share its process, its thread and (usually) its wasm instance.
-  const { pool } = newPool({ workers: 1, maxWorkers: 1 });
+  const h = newPool({ workers: 1, maxWorkers: 1 });
+  const { pool } = h;
   before(() => pool.ready());
   after(() => pool.close(1000));
 
@@ -433,6 +434,39 @@ describe('script pool: isolation', () => {
       }`),
     );
     assert.deepEqual(second.result, { leak: 'undefined', push: 1, late: 'undefined', json: '{"a":1}' });
+  });
+
+  it('nothing a run leaves behind runs or shows in the next: pending jobs, timers, finalizers, polluted prototypes', async () => {
+    // Run A returns at once but leaves work queued in its interpreter: a chain of promise jobs, a
+    // timer, a sleep, a finalizer for a cycle only a GC can free, and prototypes that would
+    // hijack the next run's console if they reached it. Run B, on the same (only) worker, then
+    // allocates enough to make QuickJS collect garbage and waits for timers to come due.
+    const a = scriptJob(`export default (ctx) => {
+      globalThis.leak = 'a';
+      Object.prototype.text = { emit() { globalThis.hijacked = true; } };
+      Object.prototype.timers = Object.prototype.text;
+      let n = 0;
+      const chain = () => { n++; globalThis.chained = n; console.log('job of A'); return Promise.resolve().then(chain); };
+      Promise.resolve().then(chain);
+      setTimeout(() => console.log('timer of A'), 20);
+      ctx.sleep(20).then(() => console.log('sleep of A'));
+      const reg = new FinalizationRegistry(() => console.log('finalizer of A'));
+      const cycle = {}; cycle.self = cycle; reg.register(cycle, 1);
+      globalThis.keep = reg;
+      return 'left';
+    }`);
+    const b = scriptJob(`export default async (ctx) => {
+      const junk = []; for (let i = 0; i < 2e5; i++) junk.push({ i }); junk.length = 0;
+      await ctx.sleep(100);
+      console.log('B');
+      return { leak: typeof leak, chained: typeof chained, hijacked: typeof hijacked, text: typeof ({}).text, keep: typeof keep };
+    }`);
+    assert.equal((await pool.run(a)).result, 'left');
+    const o = await pool.run(b);
+    assert.deepEqual(o.result, { leak: 'undefined', chained: 'undefined', hijacked: 'undefined', text: 'undefined', keep: 'undefined' });
+    assert.deepEqual(h.logs.get(b.runId)?.map((l) => l.message), ['B']);
+    // A's own queued work was dropped with its interpreter, not run later on its behalf.
+    assert.ok((h.logs.get(a.runId) ?? []).every((l) => l.message === 'job of A'), JSON.stringify(h.logs.get(a.runId)));
   });
 
   it('sees nothing of Node: no process, require, module loader, Buffer, or a way back to the host', async () => {
