@@ -314,6 +314,25 @@ describe('script pool: limits', () => {
     assert.equal((await pool.run(scriptJob('export default () => "alive"'))).result, 'alive');
   });
 
+  it('the memory a bomb grew its wasm instance to goes back to the system once the run has ended', async () => {
+    const solo = newPool({ workers: 1, maxWorkers: 1 });
+    try {
+      await solo.pool.ready();
+      const pid = solo.pool.pids()[0]!;
+      const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+      const before = rssMb();
+      const o = await solo.pool.run(scriptJob('export default () => { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }', { memoryBytes: 128 * 1024 * 1024 }));
+      assert.equal(code(o), 'script_memory_limit');
+      // The dropped instance (well over 128 MB) is collected a turn after the run ended; RSS is
+      // only readable by polling.
+      const deadline = performance.now() + 5000;
+      while (rssMb() > before + 64 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(rssMb() <= before + 64, `RSS ${rssMb()} MB after the bomb, ${before} MB before`);
+    } finally {
+      await solo.pool.close(1000);
+    }
+  });
+
   it('a run gets no more memory than its namespace’s quota (scriptMemoryBytes), whatever its spec asks', async () => {
     const h = newPool({ namespaceMemoryBytes: (ns) => (ns === 'small' ? 16 * 1024 * 1024 : undefined) });
     try {
