@@ -5,7 +5,11 @@
 //
 // Isolation: every run gets a fresh QuickJS runtime AND context, so no global, prototype change
 // or leftover job of one run is visible to the next, and its memory limit is its own. The
-// runtime lives in a wasm instance of its own for the run (wasm-instances.ts).
+// runtime lives in a wasm instance of its own for the run (wasm-instances.ts). A runtime kept
+// per worker with a fresh context per run was measured and is no cheaper (freeing a context
+// leaves its cyclic garbage to QuickJS's cycle collector; freeing the runtime drops it all at
+// once), and it would share the job queue, finalizer callbacks and memory accounting between
+// runs; see docs/benchmarks.md (issue 10, "Scripts").
 //
 // The interrupt handler is the run's guard while its code runs synchronously: it enforces the
 // deadline, the pool's aborts (through shared memory, so a tight loop is stopped without the
