@@ -5,12 +5,12 @@
 // gets no new runs. A run goes to the least loaded worker that is neither stalled nor full
 // (perWorkerConcurrency); if there is none, it waits in the pool's FIFO queue, and one extra worker
 // at a time is started, up to maxWorkers, while the queue is not empty and another worker would
-// add capacity: some worker is stalled, or the full ones mostly wait (on timers, fetches) rather
-// than compute. Workers that are full because they compute all the time get no company: on a
-// machine with as many cores as workers, more processes only share the same cores, and each costs
-// ~100 MB (a flood of 20,000 no-op scripts ran at 620 runs/s in 8 workers, 1,107 in 2). Extra
-// workers leave again after a while idle; a worker whose resident memory passes the ceiling is
-// killed and replaced.
+// add capacity: there are fewer workers than cores, some worker is stalled, or the full ones
+// mostly wait (on timers, fetches) rather than compute. Once every core has a worker, workers
+// that are full because they compute get no company: more processes would only share the same
+// cores, and each costs ~100 MB (on 2 cores, a flood of 20,000 no-op scripts ran at 620 runs/s in
+// 8 workers, 1,107 in 2). Extra workers leave again after a while idle; a worker whose resident
+// memory passes the ceiling is killed and replaced.
 //
 // The base workers start on the first run (a server without script tasks never loads QuickJS) and
 // are kept while the pool is in use. Workers that die before saying ready, or crash right after,
@@ -55,6 +55,8 @@ export interface ElasticOptions {
   extraIdleMs: number;
   /** A worker whose resident memory passes this is killed and replaced. */
   maxRssBytes: number;
+  /** Cores the workers share: below this many workers, another one adds capacity whatever the others do. */
+  cores: number;
 }
 
 /** A worker that crashes sooner than this after it started counts as failing to start. */
@@ -147,8 +149,9 @@ export class ElasticWorkers implements Placement<ScriptTypes> {
     return w.inflight.size > 0 && (w.tag.lag > STALL_MS || now - w.tag.lastHbAt > STALL_MS + HEARTBEAT_MS);
   }
 
-  /** Whether another worker would add capacity: one is stalled, or a full one mostly waits rather than computes. */
+  /** Whether another worker would add capacity: a core has none, one is stalled, or a full one mostly waits rather than computes. */
   #extraHelps(now: number): boolean {
+    if (this.#host.children.length < this.#o.cores) return true;
     return this.#host.children.some((w) => w.state === 'ready' && (this.#stalled(w, now) || (w.inflight.size >= this.#o.concurrency && w.tag.busy < WAITING_BUSY)));
   }
 

@@ -53,6 +53,8 @@ export interface ScriptPoolOptions {
   workerMaxRssBytes?: number;
   /** Extra workers (beyond `workers`) idle this long are stopped. Default 30 s. */
   extraIdleMs?: number;
+  /** Cores the workers share (extra workers that compute are started up to this many). Default: os.availableParallelism(). */
+  cores?: number;
   /** A worker that has not said `ready` by then counts as failed to start. Default 20 s. */
   startTimeoutMs?: number;
   clock: Clock;
@@ -91,7 +93,8 @@ export class ScriptPool {
     this.#namespaceMemory = opts.namespaceMemoryBytes;
     const concurrency = Math.max(1, opts.perWorkerConcurrency ?? DEFAULT_CONCURRENCY);
     const workers = Math.max(1, opts.workers);
-    const maxWorkers = Math.max(workers, opts.maxWorkers ?? Math.max(workers * 2, Math.min(8, 2 * availableParallelism())));
+    const cores = Math.max(1, opts.cores ?? availableParallelism());
+    const maxWorkers = Math.max(workers, opts.maxWorkers ?? Math.max(workers * 2, Math.min(8, 2 * cores)));
     // Each run's wasm instance may grow to ~3× its limit (see script-limits.ts), plus the
     // interpreter thread's heap and Node itself.
     const maxRssBytes = opts.workerMaxRssBytes ?? 768 * 1024 * 1024 + concurrency * opts.memoryMaxBytes * 3;
@@ -114,7 +117,7 @@ export class ScriptPool {
       },
       isFromChild,
       placement: (host) =>
-        new ElasticWorkers(host, { workers, maxWorkers, concurrency, extraIdleMs: opts.extraIdleMs ?? DEFAULT_EXTRA_IDLE_MS, maxRssBytes }),
+        new ElasticWorkers(host, { workers, maxWorkers, concurrency, extraIdleMs: opts.extraIdleMs ?? DEFAULT_EXTRA_IDLE_MS, maxRssBytes, cores }),
       usage: (outcome, end) => {
         if (end !== undefined) {
           outcome.cpuMs = end.u[0];

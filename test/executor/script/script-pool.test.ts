@@ -640,8 +640,8 @@ describe('script pool: aborts and routing', () => {
 });
 
 describe('script pool: extra workers', () => {
-  it('a flood of short computing runs is served by the base worker: another process would only share its cores', async () => {
-    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2 });
+  it('a flood of short computing runs is served by the base worker when it has the only core: another process would only share it', async () => {
+    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2, cores: 1 });
     try {
       await h.pool.ready();
       const runs = Array.from({ length: 400 }, () => h.pool.run(scriptJob('export default () => { let n = 0; for (let i = 0; i < 20000; i++) n += i; return n; }')));
@@ -652,8 +652,21 @@ describe('script pool: extra workers', () => {
     }
   });
 
+  it('a flood of computing runs gets extra workers while there are more cores than workers', async () => {
+    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2, cores: 2 });
+    try {
+      await h.pool.ready();
+      const job = (): RunJob => scriptJob('export default () => { let n = 0; for (let i = 0; i < 100000; i++) n += i; return n; }', { timeoutMs: 30_000 });
+      const runs = Array.from({ length: 100 }, () => h.pool.run(job()));
+      for (const o of await Promise.all(runs)) assert.equal(o.status, 'succeeded');
+      assert.equal(h.pool.pids().length, 2);
+    } finally {
+      await h.pool.close(1000);
+    }
+  });
+
   it('runs that wait (sleeps, fetches) and fill the base worker get an extra worker', async () => {
-    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2 });
+    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2, cores: 1 });
     try {
       await h.pool.ready();
       const runs = Array.from({ length: 16 }, () => h.pool.run(scriptJob('export default async (ctx) => { await ctx.sleep(400); return 1; }')));
