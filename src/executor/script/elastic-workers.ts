@@ -4,8 +4,13 @@
 // event loop; a worker that has not turned for STALL_MS (or not sent a heartbeat) is "stalled" and
 // gets no new runs. A run goes to the least loaded worker that is neither stalled nor full
 // (perWorkerConcurrency); if there is none, it waits in the pool's FIFO queue, and one extra worker
-// at a time is started, up to maxWorkers, while the queue is not empty. Extra workers leave again
-// after a while idle; a worker whose resident memory passes the ceiling is killed and replaced.
+// at a time is started, up to maxWorkers, while the queue is not empty and another worker would
+// add capacity: there are fewer workers than cores, some worker is stalled, or the full ones
+// mostly wait (on timers, fetches) rather than compute. Once every core has a worker, workers
+// that are full because they compute get no company: more processes would only share the same
+// cores, and each costs ~100 MB (on 2 cores, a flood of 20,000 no-op scripts ran at 620 runs/s in
+// 8 workers, 1,107 in 2). Extra workers leave again after a while idle; a worker whose resident
+// memory passes the ceiling is killed and replaced.
 //
 // The base workers start on the first run (a server without script tasks never loads QuickJS) and
 // are kept while the pool is in use. Workers that die before saying ready, or crash right after,
@@ -28,6 +33,8 @@ export interface WorkerLoad {
   lastHbAt: number;
   /** The interpreter's event-loop lag the last heartbeat reported. */
   lag: number;
+  /** How busy the interpreter was (per mille) over the last heartbeats; 1000 until they say otherwise. */
+  busy: number;
   idleSince: number;
 }
 
@@ -48,10 +55,15 @@ export interface ElasticOptions {
   extraIdleMs: number;
   /** A worker whose resident memory passes this is killed and replaced. */
   maxRssBytes: number;
+  /** Cores the workers share: below this many workers, another one adds capacity whatever the others do. */
+  cores: number;
 }
 
 /** A worker that crashes sooner than this after it started counts as failing to start. */
 const QUICK_CRASH_MS = 2000;
+
+/** A full worker whose interpreter was busy less than this (per mille) mostly waits: another worker adds capacity. */
+const WAITING_BUSY = 500;
 
 type Worker = PoolChild<ScriptTypes>;
 
@@ -98,6 +110,8 @@ export class ElasticWorkers implements Placement<ScriptTypes> {
     if (msg.hb !== undefined) {
       w.tag.lastHbAt = performance.now();
       w.tag.lag = msg.hb[0];
+      // Smoothed over a few heartbeats: one interval alone swings with what it happened to cover.
+      w.tag.busy = Math.round((w.tag.busy + (msg.hb[2] ?? 1000)) / 2);
       const rss = msg.hb[1];
       if (rss > this.#o.maxRssBytes && w.killReason === null) {
         this.#host.report.warning(w.pid, `resident memory ${rss} bytes is over the ceiling of ${this.#o.maxRssBytes}; killing it`);
@@ -135,6 +149,12 @@ export class ElasticWorkers implements Placement<ScriptTypes> {
     return w.inflight.size > 0 && (w.tag.lag > STALL_MS || now - w.tag.lastHbAt > STALL_MS + HEARTBEAT_MS);
   }
 
+  /** Whether another worker would add capacity: a core has none, one is stalled, or a full one mostly waits rather than computes. */
+  #extraHelps(now: number): boolean {
+    if (this.#host.children.length < this.#o.cores) return true;
+    return this.#host.children.some((w) => w.state === 'ready' && (this.#stalled(w, now) || (w.inflight.size >= this.#o.concurrency && w.tag.busy < WAITING_BUSY)));
+  }
+
   /** The least loaded worker that is ready, not stalled and not full. */
   #pick(now: number): Worker | null {
     let best: Worker | null = null;
@@ -150,6 +170,7 @@ export class ElasticWorkers implements Placement<ScriptTypes> {
       // An idle worker sends no heartbeats; its clock starts now.
       w.tag.lastHbAt = performance.now();
       w.tag.lag = 0;
+      w.tag.busy = 1000;
     }
     this.#host.assign(f, w);
   }
@@ -171,7 +192,7 @@ export class ElasticWorkers implements Placement<ScriptTypes> {
     const host = this.#host;
     if (host.closing || host.queue.size === 0) return;
     if (host.children.some((w) => w.state === 'starting') || this.#respawnTimer !== null) return;
-    if (host.children.length < this.#o.maxWorkers) {
+    if (host.children.length < this.#o.workers || (host.children.length < this.#o.maxWorkers && this.#extraHelps(performance.now()))) {
       this.#spawn(host.children.length >= this.#o.workers);
       return;
     }
@@ -193,7 +214,7 @@ export class ElasticWorkers implements Placement<ScriptTypes> {
     const now = performance.now();
     // Every worker stalled or full while the pool is busy: start a spare before runs queue up
     // (a worker takes a second or more to start, longer than many scripts' timeouts).
-    if (host.inflight > 0 && host.children.length < this.#o.maxWorkers && this.#pick(now) === null) {
+    if (host.inflight > 0 && host.children.length < this.#o.maxWorkers && this.#pick(now) === null && this.#extraHelps(now)) {
       if (!host.children.some((w) => w.state === 'starting') && this.#respawnTimer === null && !host.closing) this.#spawn(true);
     }
     // Start failures are forgiven once a worker has stayed up for a while.
@@ -207,7 +228,7 @@ export class ElasticWorkers implements Placement<ScriptTypes> {
     if (this.#host.closing) return;
     try {
       const now = performance.now();
-      this.#host.spawn({ extra, lastHbAt: 0, lag: 0, idleSince: now });
+      this.#host.spawn({ extra, lastHbAt: 0, lag: 0, busy: 1000, idleSince: now });
     } catch (err) {
       this.#startFailures++;
       this.#lastStartFailure = `fork failed: ${(err as Error).message}`;

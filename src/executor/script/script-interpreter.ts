@@ -5,6 +5,7 @@
 // per turn; the shared `tick` tells that thread whether this one's event loop still turns.
 
 import { setPriority } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { INTERPRETER_NICE, TICK_MS } from './script-limits.js';
 import { isToChild, type FromChildBatch, type ThreadBegun, type ThreadReady, type ThreadRun, type WireLogLine, type WireScriptDone, type WireScriptSample } from './script-protocol.js';
@@ -25,6 +26,8 @@ export async function runInterpreter(data: InterpreterData): Promise<void> {
   const tick = new Int32Array(data.tick);
   const beat = (): void => {
     Atomics.store(tick, 0, Date.now() - data.base);
+    // Busy time, so the pool can tell a worker that computes from one whose runs wait on I/O.
+    Atomics.store(tick, 2, Math.round(performance.eventLoopUtilization().active) | 0);
   };
   beat();
   setInterval(beat, TICK_MS);

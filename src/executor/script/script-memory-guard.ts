@@ -46,6 +46,10 @@ export class MemoryGuard {
     this.#limit = limitBytes;
     this.#seenGrew = inst.grew;
     this.#lastInterruptAt = performance.now();
+    // The first sample is due like any later one. Sampling at once cost a no-op run ~60 µs (its
+    // first interrupt comes early, while evaluating the prelude) to learn that a fresh context
+    // uses ~100 KB; a heap that grows past the limit's size is sampled at once anyway.
+    this.#nextSampleAt = this.#lastInterruptAt + SAMPLE_MIN_MS;
   }
 
   /**

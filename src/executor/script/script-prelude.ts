@@ -9,97 +9,101 @@
  * JSON.stringify or String.prototype.slice only breaks its own logging. None of this is a
  * security boundary (the host checks everything); it only shapes `ctx`, `console` and timers.
  *
- * QuickJS compiles every function of this source again in every new context, ~10 µs each, so
- * the core is kept small and the rest (fetch, timers, abort, describe: PARTS below) is compiled
- * the first time a run uses it.
+ * QuickJS compiles this source again in every new context (bytecode belongs to the context it
+ * was compiled in, so it cannot be shared), at ~10 µs per 100 characters: compiling it was most
+ * of a no-op run's cost. So the core only captures the built-ins and builds the objects a script
+ * sees, each function a one-line stub; what the stubs do (formatting log lines, timers, sleep,
+ * fetch, abort listeners, describing a thrown value: PARTS below) is compiled the first time a
+ * run uses it.
  */
 export const PRELUDE = String.raw`(function (hostLog, hostTimer, hostClearTimer, hostFetch, hostSource, payloadJson, infoJson, lineMax) {
-  const G = globalThis, indirectEval = eval;
-  const parse = JSON.parse, stringify = JSON.stringify, apply = Reflect.apply;
-  const slice = String.prototype.slice, objectToString = Object.prototype.toString;
-  const ErrorC = Error, StringC = String, PromiseC = Promise;
-  const cut = (s, n) => (s.length > n ? apply(slice, s, [0, n]) : s);
-  const show = (v) => {
-    try {
-      if (typeof v === 'string') return v;
-      if (v instanceof ErrorC) {
-        const head = StringC(v.name) + ': ' + StringC(v.message);
-        return typeof v.stack === 'string' && v.stack !== '' ? head + '\n' + v.stack : head;
-      }
-      if (typeof v === 'function') return '[Function ' + (v.name || 'anonymous') + ']';
-      if (typeof v === 'bigint') return StringC(v) + 'n';
-      if (v === undefined || typeof v === 'symbol') return StringC(v);
-      const json = stringify(v);
-      return typeof json === 'string' ? json : StringC(v);
-    } catch (e) {
-      try { return apply(objectToString, v, []); } catch (e2) { return '[unprintable]'; }
-    }
-  };
-  const format = (args) => {
-    let s = '';
-    for (let i = 0; i < args.length && s.length <= lineMax; i++) s += (i === 0 ? '' : ' ') + show(args[i]);
-    return s.length > lineMax ? cut(s, lineMax) + ' [line truncated]' : s;
-  };
-  // Once the run's log is full the host answers 0: later lines are not even formatted.
-  let logOpen = true;
-  const emit = (level, text) => { if (hostLog(level, text) === 0) logOpen = false; };
-  const log = function log(message, level) { if (logOpen) emit(typeof level === 'string' ? level : 'info', format([message])); };
-  const method = (level) => function (...args) { if (logOpen) emit(level, format(args)); };
-  G.console = { log: method('info'), info: method('info'), warn: method('warn'), error: method('error'), debug: method('debug'), trace: method('debug') };
-
-  // What the parts compiled on first use share with this core.
+  const G = globalThis, indirectEval = eval, parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze, P = { __proto__: null };
+  // What the parts share with this core: captured built-ins and the run's state.
   const S = {
-    G, hostTimer, hostClearTimer, hostFetch, parse, stringify, apply, show, cut, ErrorC, StringC, PromiseC,
-    TypeErrorC: TypeError, MapC: Map, keys: Object.keys, isArray: Array.isArray, freeze: Object.freeze,
-    toLowerCase: String.prototype.toLowerCase, pending: new Set(), listeners: [], aborted: false, reason: undefined, signal: null,
+    G, hostLog, hostTimer, hostClearTimer, hostFetch, lineMax, parse, stringify, freeze, apply: Reflect.apply,
+    slice: String.prototype.slice, objectToString: Object.prototype.toString, toLowerCase: String.prototype.toLowerCase,
+    ErrorC: Error, StringC: String, PromiseC: Promise, TypeErrorC: TypeError, MapC: Map, keys: Object.keys, isArray: Array.isArray,
+    pending: new Set(), listeners: [], aborted: false, reason: undefined, logOpen: true,
   };
-  const parts = {};
-  const part = (name) => parts[name] || (parts[name] = indirectEval(hostSource(name))(S));
-
-  const signal = (S.signal = {});
-  Object.defineProperty(signal, 'aborted', { get() { return S.aborted; }, enumerable: true });
-  Object.defineProperty(signal, 'reason', { get() { return S.reason; }, enumerable: true });
-  signal.onabort = null;
-  signal.addEventListener = function addEventListener(type, fn) {
-    if (type === 'abort' && fn != null && !S.aborted && S.listeners.indexOf(fn) < 0) S.listeners.push(fn);
-  };
-  signal.removeEventListener = function removeEventListener(type, fn) {
-    const i = S.listeners.indexOf(fn);
-    if (type === 'abort' && i >= 0) S.listeners.splice(i, 1);
-  };
-  signal.throwIfAborted = function throwIfAborted() { if (S.aborted) throw S.reason; };
-  const sleep = (ms) => new PromiseC((resolve, reject) => {
-    if (S.aborted) { reject(S.reason); return; }
-    const entry = { reject };
-    hostTimer(+ms || 0, () => { if (S.pending.delete(entry)) resolve(); });
-    S.pending.add(entry);
-  });
+  const part = (S.part = (name) => P[name] || (P[name] = indirectEval(hostSource(name))(S)));
+  // Once the run's log is full the host answers 0: later lines are not even formatted.
+  const out = (level) => function (...args) { if (S.logOpen) part('text').emit(level, args); };
+  G.console = { log: out('info'), info: out('info'), warn: out('warn'), error: out('error'), debug: out('debug'), trace: out('debug') };
   G.setTimeout = function setTimeout(fn, ms, ...args) { return part('timers').setTimeout(fn, ms, args); };
   G.clearTimeout = function clearTimeout(id) { part('timers').clearTimeout(id); };
-  const fetch = function fetch(input, init) { return part('fetch')(input, init); };
-
+  const signal = (S.signal = {
+    get aborted() { return S.aborted; },
+    get reason() { return S.reason; },
+    onabort: null,
+    addEventListener(type, fn) { part('signal').add(type, fn); },
+    removeEventListener(type, fn) { part('signal').remove(type, fn); },
+    throwIfAborted() { if (S.aborted) throw S.reason; },
+  });
   const info = parse(infoJson);
   const ctx = {
     payload: payloadJson === undefined ? undefined : parse(payloadJson),
-    run: Object.freeze(info.run), task: Object.freeze(info.task), secrets: Object.freeze(info.secrets), log, signal, sleep, fetch,
+    run: freeze(info.run), task: freeze(info.task), secrets: freeze(info.secrets),
+    log: function log(message, level) { if (S.logOpen) part('text').emit(typeof level === 'string' ? level : 'info', [message]); },
+    signal,
+    sleep: (ms) => part('timers').sleep(ms),
+    fetch: function fetch(input, init) { return part('fetch')(input, init); },
   };
   // The script's result, as JSON made in here: a hostile toJSON runs under the run's limits.
   const serialize = (v) => {
     if (v === undefined) return 'U';
     let json;
-    try { json = stringify(v); } catch (e) {
-      let m;
-      try { m = e instanceof ErrorC ? StringC(e.message) : show(e); } catch (e2) { m = 'serialising it threw'; }
-      return 'E' + cut(m, 4000);
-    }
+    try { json = stringify(v); } catch (e) { return part('text').unserializable(e); }
     return typeof json === 'string' ? 'J' + json : 'Ea ' + typeof v + ' has no JSON form';
   };
-  const invoke = async (fn) => fn(ctx);
-  return [(kind) => part('abort')(kind), serialize, (e) => part('describe')(e), invoke];
+  return [(kind) => part('abort')(kind), serialize, (e) => part('describe')(e), async (fn) => fn(ctx)];
 })`;
 
 /** The parts of the prelude compiled on first use; each is `(function (S) { ... })`. */
 export const PARTS: Record<string, string> = {
+  text: String.raw`(function (S) {
+    const apply = S.apply, slice = S.slice, ErrorC = S.ErrorC, StringC = S.StringC, lineMax = S.lineMax;
+    const cut = (s, n) => (s.length > n ? apply(slice, s, [0, n]) : s);
+    const show = (v) => {
+      try {
+        if (typeof v === 'string') return v;
+        if (v instanceof ErrorC) {
+          const head = StringC(v.name) + ': ' + StringC(v.message);
+          return typeof v.stack === 'string' && v.stack !== '' ? head + '\n' + v.stack : head;
+        }
+        if (typeof v === 'function') return '[Function ' + (v.name || 'anonymous') + ']';
+        if (typeof v === 'bigint') return StringC(v) + 'n';
+        if (v === undefined || typeof v === 'symbol') return StringC(v);
+        const json = S.stringify(v);
+        return typeof json === 'string' ? json : StringC(v);
+      } catch (e) {
+        try { return apply(S.objectToString, v, []); } catch (e2) { return '[unprintable]'; }
+      }
+    };
+    const format = (args) => {
+      let s = '';
+      for (let i = 0; i < args.length && s.length <= lineMax; i++) s += (i === 0 ? '' : ' ') + show(args[i]);
+      return s.length > lineMax ? cut(s, lineMax) + ' [line truncated]' : s;
+    };
+    return {
+      cut,
+      show,
+      emit(level, args) { if (S.hostLog(level, format(args)) === 0) S.logOpen = false; },
+      unserializable(e) {
+        let m;
+        try { m = e instanceof ErrorC ? StringC(e.message) : show(e); } catch (e2) { m = 'serialising it threw'; }
+        return 'E' + cut(m, 4000);
+      },
+    };
+  })`,
+  signal: String.raw`(function (S) {
+    return {
+      add(type, fn) { if (type === 'abort' && fn != null && !S.aborted && S.listeners.indexOf(fn) < 0) S.listeners.push(fn); },
+      remove(type, fn) {
+        const i = S.listeners.indexOf(fn);
+        if (type === 'abort' && i >= 0) S.listeners.splice(i, 1);
+      },
+    };
+  })`,
   timers: String.raw`(function (S) {
     const timers = new S.MapC();
     let seq = 0;
@@ -115,6 +119,12 @@ export const PARTS: Record<string, string> = {
         timers.delete(id);
         S.hostClearTimer(hid);
       },
+      sleep: (ms) => new S.PromiseC((resolve, reject) => {
+        if (S.aborted) { reject(S.reason); return; }
+        const entry = { reject };
+        S.hostTimer(+ms || 0, () => { if (S.pending.delete(entry)) resolve(); });
+        S.pending.add(entry);
+      }),
     };
   })`,
   abort: String.raw`(function (S) {
@@ -139,18 +149,19 @@ export const PARTS: Record<string, string> = {
     };
   })`,
   describe: String.raw`(function (S) {
+    const T = S.part('text');
     return (e) => {
       let name = typeof e, message = '', stack = '';
       try {
         if (e !== null && typeof e === 'object') {
           name = typeof e.name === 'string' ? e.name : e instanceof S.ErrorC ? 'Error' : 'object';
-          message = 'message' in e ? S.StringC(e.message) : S.show(e);
+          message = 'message' in e ? S.StringC(e.message) : T.show(e);
           stack = typeof e.stack === 'string' ? e.stack : '';
         } else {
-          message = S.show(e);
+          message = T.show(e);
         }
       } catch (x) { message = '(the thrown value could not be read)'; }
-      return S.stringify({ name: S.cut(S.StringC(name), 200), message: S.cut(message, 4000), stack: S.cut(stack, 4000) });
+      return S.stringify({ name: T.cut(S.StringC(name), 200), message: T.cut(message, 4000), stack: T.cut(stack, 4000) });
     };
   })`,
   fetch: String.raw`(function (S) {

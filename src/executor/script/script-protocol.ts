@@ -110,8 +110,11 @@ export type WireScriptSample = [number, number, number, number];
  * unstarted because its interpreter is held by a synchronous script.
  */
 export interface FromChildBatch extends PoolBatch<WireScriptDone, WireScriptSample> {
-  /** Heartbeat: [ms since the interpreter thread's event loop last turned, child RSS bytes]. */
-  hb?: [number, number];
+  /**
+   * Heartbeat: [ms since the interpreter thread's event loop last turned, child RSS bytes, share
+   * of the time since the last heartbeat the interpreter thread was busy, in per mille].
+   */
+  hb?: [number, number, number];
 }
 
 export type FromChild = FromChildReady | FromChildBatch;

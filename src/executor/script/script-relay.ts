@@ -5,7 +5,7 @@
 // the pool's death itself (no watchdog thread is needed).
 
 import { ABORT_FLAG, ABORT_SLOTS, isToChild, type FromChild, type FromChildBatch, type ScriptChildConfig, type ThreadBegun, type ThreadReady, type ThreadRun } from './script-protocol.js';
-import { HEARTBEAT_MS, STALL_MS } from './script-limits.js';
+import { HEARTBEAT_MS, STALL_MS, TICK_MS } from './script-limits.js';
 import { startInterpreterThread } from './script-thread-bootstrap.js';
 
 /** Relays between the pool and this child's interpreter thread until the pool goes away. */
@@ -17,8 +17,9 @@ export function runRelay(): void {
   }
   const cfg = JSON.parse(process.argv[2] ?? '{}') as ScriptChildConfig;
   const flags = new Int32Array(new SharedArrayBuffer(ABORT_SLOTS * 4));
-  // [0]: when the interpreter's event loop last turned; [1]: the run it is executing (0: none).
-  const tick = new Int32Array(new SharedArrayBuffer(8));
+  // [0]: when the interpreter's event loop last turned; [1]: the run it is executing (0: none);
+  // [2]: its busy ms in all (see script-thread-bootstrap.ts).
+  const tick = new Int32Array(new SharedArrayBuffer(12));
   const base = Date.now();
   const freeSlots: number[] = [];
   for (let i = ABORT_SLOTS - 1; i >= 0; i--) freeSlots.push(i);
@@ -136,12 +137,22 @@ export function runRelay(): void {
     feed();
   });
 
-  // Heartbeat: how long ago the interpreter's event loop last turned, and this process's RSS.
-  // Only while runs are in flight: an idle child costs the pool nothing.
+  // Heartbeat: how long ago the interpreter's event loop last turned, this process's RSS, and how
+  // busy the interpreter was since the last one. Only while runs are in flight: an idle child
+  // costs the pool nothing.
+  let busyMs = 0;
+  let busyAt = performance.now();
   setInterval(() => {
-    if (inflight <= 0) return;
+    const now = performance.now();
     const lag = Math.max(0, Date.now() - base - Atomics.load(tick, 0));
-    out.hb = [lag, process.memoryUsage.rss()];
+    // The busy time the thread stored at its last beat, plus the time since then if it is overdue
+    // (it could not store it: something held it).
+    const busyNow = Atomics.load(tick, 2) + Math.max(0, lag - TICK_MS);
+    const busy = Math.min(1000, Math.max(0, Math.round((((busyNow - busyMs) | 0) * 1000) / Math.max(1, now - busyAt))));
+    busyMs = busyNow;
+    busyAt = now;
+    if (inflight <= 0) return;
+    out.hb = [lag, process.memoryUsage.rss(), busy];
     const current = Atomics.load(tick, 1);
     if (lag > STALL_MS / 2) {
       for (const [id, reason] of aborting) {

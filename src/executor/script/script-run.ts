@@ -5,7 +5,11 @@
 //
 // Isolation: every run gets a fresh QuickJS runtime AND context, so no global, prototype change
 // or leftover job of one run is visible to the next, and its memory limit is its own. The
-// runtime lives in a wasm instance of its own for the run (wasm-instances.ts).
+// runtime lives in a wasm instance of its own for the run (wasm-instances.ts). A runtime kept
+// per worker with a fresh context per run was measured and is no cheaper (freeing a context
+// leaves its cyclic garbage to QuickJS's cycle collector; freeing the runtime drops it all at
+// once), and it would share the job queue, finalizer callbacks and memory accounting between
+// runs; see docs/benchmarks.md (issue 10, "Scripts").
 //
 // The interrupt handler is the run's guard while its code runs synchronously: it enforces the
 // deadline, the pool's aborts (through shared memory, so a tight loop is stopped without the
@@ -67,7 +71,9 @@ export class ScriptRun {
   #done = false;
   #pumpQueued = false;
   #cpuUs = 0;
+  /** CPU and wall clock at the start of the current outer entry (-1: none). */
   #entryCpu = -1;
+  #entryWall = 0;
   #lastResourceAt: number;
 
   constructor(env: SandboxEnv, wire: ThreadRun) {
@@ -96,7 +102,9 @@ export class ScriptRun {
     this.#env.instances.acquire().then(
       (inst) => {
         try {
-          this.#begin(inst);
+          // One entry for the whole first stretch (most runs end in it): CPU is read twice, not at
+          // every call into QuickJS (process.cpuUsage costs a system call).
+          this.#enter(() => this.#begin(inst));
         } finally {
           this.#env.hooks.begun(this);
         }
@@ -122,7 +130,7 @@ export class ScriptRun {
     if (this.#done || now - this.#startedAt < RESOURCE_SAMPLE_MS || now - this.#lastResourceAt < RESOURCE_SAMPLE_MS) return;
     this.#lastResourceAt = now;
     if (measure && this.#entryCpu < 0) this.#memory?.measure(now);
-    const cpu = this.#cpuUs + (this.#entryCpu >= 0 ? cpuMicros() - this.#entryCpu : 0);
+    const cpu = this.#cpuUsed();
     this.#env.hooks.sample([this.id, Date.now(), Math.round(cpu / 100) / 10, this.#memory?.usedBytes ?? 0]);
   }
 
@@ -366,9 +374,9 @@ export class ScriptRun {
    */
   #enter<T>(fn: () => T): Entered<T> {
     const outer = this.#entryCpu < 0;
-    const wall = outer ? performance.now() : 0;
     const current = this.#env.current;
     if (outer) {
+      this.#entryWall = performance.now();
       this.#entryCpu = cpuMicros();
       if (current !== null) current[1] = this.id;
     }
@@ -380,11 +388,17 @@ export class ScriptRun {
     } finally {
       if (outer) {
         if (current !== null) current[1] = 0;
-        const cpu = cpuMicros() - this.#entryCpu;
-        this.#cpuUs += threadCpu !== undefined ? cpu : Math.min(cpu, (performance.now() - wall) * 1000);
+        this.#cpuUs = this.#cpuUsed();
         this.#entryCpu = -1;
       }
     }
+  }
+
+  /** CPU time of the run so far, the current entry included. */
+  #cpuUsed(): number {
+    if (this.#entryCpu < 0) return this.#cpuUs;
+    const cpu = cpuMicros() - this.#entryCpu;
+    return this.#cpuUs + (threadCpu !== undefined ? cpu : Math.min(cpu, (performance.now() - this.#entryWall) * 1000));
   }
 
   #broken(err: unknown): void {
@@ -528,7 +542,7 @@ export class ScriptRun {
     this.#host.clear();
     this.#memory?.measure(performance.now());
     this.log.seal();
-    const usage: [number, number] = [Math.round(this.#cpuUs / 100) / 10, this.#memory?.peakBytes ?? 0];
+    const usage: [number, number] = [Math.round(this.#cpuUsed() / 100) / 10, this.#memory?.peakBytes ?? 0];
     const done = { ...ending, id: this.id, u: usage } as WireScriptDone;
     if (this.log.truncated) done.truncated = true;
     this.#env.ended(this, done, this.log.take());

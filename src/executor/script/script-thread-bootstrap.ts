@@ -15,7 +15,10 @@ export interface InterpreterData {
   cfg: ScriptChildConfig;
   /** The shared abort flags, one Int32 per run slot. */
   flags: SharedArrayBuffer;
-  /** [0]: ms since `base` at which the interpreter thread's event loop last turned; [1]: the run executing (0: none). */
+  /**
+   * [0]: ms since `base` at which the interpreter thread's event loop last turned; [1]: the run
+   * executing (0: none); [2]: ms the thread's event loop has been busy in all (modulo 2^31).
+   */
   tick: SharedArrayBuffer;
   base: number;
 }

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten';
+import { collectGarbage } from './full-gc.js';
 import { KEEP_INSTANCE_BYTES } from './script-limits.js';
 
 /** What is used of a WebAssembly.Memory (the project compiles without the DOM/wasm lib types). */
@@ -102,6 +103,7 @@ export class InstancePool {
   readonly #free: Instance[] = [];
   readonly #keepIdle: number;
   #variant: Promise<QuickJSSyncVariant> | null = null;
+  #collectQueued = false;
 
   constructor(keepIdle: number) {
     this.#keepIdle = keepIdle;
@@ -114,8 +116,23 @@ export class InstancePool {
   /** Keeps a healthy, small instance for the next run; lets the rest be collected. */
   release(inst: Instance): void {
     inst.cap = Infinity;
-    if (inst.poisoned || inst.memory.buffer.byteLength > KEEP_INSTANCE_BYTES || this.#free.length >= this.#keepIdle) return;
+    const big = inst.memory.buffer.byteLength > KEEP_INSTANCE_BYTES;
+    if (big) this.#collectSoon();
+    if (inst.poisoned || big || this.#free.length >= this.#keepIdle) return;
     this.#free.push(inst);
+  }
+
+  /**
+   * A big instance was dropped: its memory is returned only once V8 collects it (full-gc.ts).
+   * A turn later, when the run that used it has let go of it too; one collection for a burst.
+   */
+  #collectSoon(): void {
+    if (this.#collectQueued) return;
+    this.#collectQueued = true;
+    setTimeout(() => {
+      this.#collectQueued = false;
+      collectGarbage();
+    }, 0);
   }
 
   async #create(): Promise<Instance> {

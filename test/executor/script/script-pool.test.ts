@@ -314,6 +314,25 @@ describe('script pool: limits', () => {
     assert.equal((await pool.run(scriptJob('export default () => "alive"'))).result, 'alive');
   });
 
+  it('the memory a bomb grew its wasm instance to goes back to the system once the run has ended', async () => {
+    const solo = newPool({ workers: 1, maxWorkers: 1 });
+    try {
+      await solo.pool.ready();
+      const pid = solo.pool.pids()[0]!;
+      const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+      const before = rssMb();
+      const o = await solo.pool.run(scriptJob('export default () => { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }', { memoryBytes: 128 * 1024 * 1024 }));
+      assert.equal(code(o), 'script_memory_limit');
+      // The dropped instance (well over 128 MB) is collected a turn after the run ended; RSS is
+      // only readable by polling.
+      const deadline = performance.now() + 5000;
+      while (rssMb() > before + 64 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(rssMb() <= before + 64, `RSS ${rssMb()} MB after the bomb, ${before} MB before`);
+    } finally {
+      await solo.pool.close(1000);
+    }
+  });
+
   it('a run gets no more memory than its namespace’s quota (scriptMemoryBytes), whatever its spec asks', async () => {
     const h = newPool({ namespaceMemoryBytes: (ns) => (ns === 'small' ? 16 * 1024 * 1024 : undefined) });
     try {
@@ -409,7 +428,8 @@ describe('script pool: limits', () => {
 
 describe('script pool: isolation', () => {
   // One worker: consecutive runs share its process, its thread and (usually) its wasm instance.
-  const { pool } = newPool({ workers: 1, maxWorkers: 1 });
+  const h = newPool({ workers: 1, maxWorkers: 1 });
+  const { pool } = h;
   before(() => pool.ready());
   after(() => pool.close(1000));
 
@@ -433,6 +453,39 @@ describe('script pool: isolation', () => {
       }`),
     );
     assert.deepEqual(second.result, { leak: 'undefined', push: 1, late: 'undefined', json: '{"a":1}' });
+  });
+
+  it('nothing a run leaves behind runs or shows in the next: pending jobs, timers, finalizers, polluted prototypes', async () => {
+    // Run A returns at once but leaves work queued in its interpreter: a chain of promise jobs, a
+    // timer, a sleep, a finalizer for a cycle only a GC can free, and prototypes that would
+    // hijack the next run's console if they reached it. Run B, on the same (only) worker, then
+    // allocates enough to make QuickJS collect garbage and waits for timers to come due.
+    const a = scriptJob(`export default (ctx) => {
+      globalThis.leak = 'a';
+      Object.prototype.text = { emit() { globalThis.hijacked = true; } };
+      Object.prototype.timers = Object.prototype.text;
+      let n = 0;
+      const chain = () => { n++; globalThis.chained = n; console.log('job of A'); return Promise.resolve().then(chain); };
+      Promise.resolve().then(chain);
+      setTimeout(() => console.log('timer of A'), 20);
+      ctx.sleep(20).then(() => console.log('sleep of A'));
+      const reg = new FinalizationRegistry(() => console.log('finalizer of A'));
+      const cycle = {}; cycle.self = cycle; reg.register(cycle, 1);
+      globalThis.keep = reg;
+      return 'left';
+    }`);
+    const b = scriptJob(`export default async (ctx) => {
+      const junk = []; for (let i = 0; i < 2e5; i++) junk.push({ i }); junk.length = 0;
+      await ctx.sleep(100);
+      console.log('B');
+      return { leak: typeof leak, chained: typeof chained, hijacked: typeof hijacked, text: typeof ({}).text, keep: typeof keep };
+    }`);
+    assert.equal((await pool.run(a)).result, 'left');
+    const o = await pool.run(b);
+    assert.deepEqual(o.result, { leak: 'undefined', chained: 'undefined', hijacked: 'undefined', text: 'undefined', keep: 'undefined' });
+    assert.deepEqual(h.logs.get(b.runId)?.map((l) => l.message), ['B']);
+    // A's own queued work was dropped with its interpreter, not run later on its behalf.
+    assert.ok((h.logs.get(a.runId) ?? []).every((l) => l.message === 'job of A'), JSON.stringify(h.logs.get(a.runId)));
   });
 
   it('sees nothing of Node: no process, require, module loader, Buffer, or a way back to the host', async () => {
@@ -583,6 +636,45 @@ describe('script pool: aborts and routing', () => {
     assert.equal(code(await queued), 'shutting_down');
     assert.equal(code(await running), 'worker_lost');
     assert.equal(code(await h.pool.run(scriptJob('export default () => 1'))), 'shutting_down');
+  });
+});
+
+describe('script pool: extra workers', () => {
+  it('a flood of short computing runs is served by the base worker when it has the only core: another process would only share it', async () => {
+    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2, cores: 1 });
+    try {
+      await h.pool.ready();
+      const runs = Array.from({ length: 400 }, () => h.pool.run(scriptJob('export default () => { let n = 0; for (let i = 0; i < 20000; i++) n += i; return n; }')));
+      for (const o of await Promise.all(runs)) assert.equal(o.status, 'succeeded');
+      assert.equal(h.pool.pids().length, 1);
+    } finally {
+      await h.pool.close(1000);
+    }
+  });
+
+  it('a flood of computing runs gets extra workers while there are more cores than workers', async () => {
+    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2, cores: 2 });
+    try {
+      await h.pool.ready();
+      const job = (): RunJob => scriptJob('export default () => { let n = 0; for (let i = 0; i < 100000; i++) n += i; return n; }', { timeoutMs: 30_000 });
+      const runs = Array.from({ length: 100 }, () => h.pool.run(job()));
+      for (const o of await Promise.all(runs)) assert.equal(o.status, 'succeeded');
+      assert.equal(h.pool.pids().length, 2);
+    } finally {
+      await h.pool.close(1000);
+    }
+  });
+
+  it('runs that wait (sleeps, fetches) and fill the base worker get an extra worker', async () => {
+    const h = newPool({ workers: 1, maxWorkers: 3, perWorkerConcurrency: 2, cores: 1 });
+    try {
+      await h.pool.ready();
+      const runs = Array.from({ length: 16 }, () => h.pool.run(scriptJob('export default async (ctx) => { await ctx.sleep(400); return 1; }')));
+      for (const o of await Promise.all(runs)) assert.equal(o.status, 'succeeded');
+      assert.ok(h.pool.pids().length >= 2, `${h.pool.pids().length} workers`);
+    } finally {
+      await h.pool.close(1000);
+    }
   });
 });
 
