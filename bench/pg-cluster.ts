@@ -102,7 +102,16 @@ export function startNodeProcess(databaseUrl: string, nodeId: string, env: Recor
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A scenario that fails (or a benchmark killed with Ctrl-C) must not leave nodes running on:
+  // they would load the machine under the next measurement.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.removeListener('exit', killOnExit);
+      resolve();
+    }),
+  );
   return new Promise((resolve, reject) => {
     const output: string[] = [];
     const onLine = (line: string): void => {

@@ -286,7 +286,9 @@ async function createSteadyTasks(store: Store, n: number, t0: number, windowMs: 
     const row = taskRow(`steady-${i}`, now, anchorSchedule({ type: 'interval', every: '1m', startAt }, now), what);
     const first = planFirstRun(row, now, { misfireThresholdMs: 5000, newId, random: Math.random });
     created.push(store.createTask({ ...row, nextRunAt: first?.scheduledFor ?? null }, first, audit(now, row.id)));
-    if (created.length >= 2000) await Promise.all(created.splice(0));
+    // PostgreSQL: a transaction each, taking turns on the audit chain's head lock; 2,000 at once
+    // would wait for a pooled connection longer than its 5 s timeout.
+    if (created.length >= (backend === 'postgres' ? 200 : 2000)) await Promise.all(created.splice(0));
   }
   await Promise.all(created);
 }
@@ -303,8 +305,9 @@ async function s2Steady(
   const b = await boot(extra, nodeCount);
   const { store } = b.server;
   // Every task fires once a minute; their first occurrences are spread evenly over the window.
-  // Each task is one transaction on PostgreSQL (no group commit across requests): more set-up time.
-  const t0 = Date.now() + 5000 + Math.ceil(n * (backend === 'postgres' ? 1 : 0.25));
+  // Each task is one transaction on PostgreSQL (no group commit across requests), and its audit
+  // row takes the hash chain's head lock (one writer at a time): more set-up time.
+  const t0 = Date.now() + 5000 + Math.ceil(n * (backend === 'postgres' ? 2 : 0.25));
   await createSteadyTasks(store, n, t0, windowMs, what);
   const setupLeftMs = t0 - Date.now();
   if (setupLeftMs < 1000) throw new Error(`S2 setup too slow (${-setupLeftMs} ms past t0)`);
