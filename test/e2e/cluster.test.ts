@@ -462,7 +462,9 @@ describe('a cluster is one scheduler', { concurrency: true }, () => {
     it('each occurrence fires once: 20 tasks every second for ~15 s on 3 nodes', async (t) => {
       const nodes = main!.live;
       const names = Array.from({ length: 20 }, (_, i) => `tick-${String(i).padStart(2, '0')}`);
-      const t0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+      // Far enough ahead that all 20 exist by then on a machine the rest of the suite loads: a
+      // task created after its startAt begins at a later second (3 s ahead was not always enough).
+      const t0 = Math.ceil((Date.now() + 8000) / 1000) * 1000;
       const tasks = await Promise.all(
         names.map((name, i) =>
           createTask(nodes[i % nodes.length]!, {
