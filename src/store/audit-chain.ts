@@ -15,7 +15,7 @@
 // otherwise `<length in UTF-8 bytes>:<text>` (numbers as decimal text). The length prefix makes
 // the concatenation unambiguous without escaping anything.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Millis } from '../core/types.js';
+import type { AuditEntry, Millis } from '../core/types.js';
 
 /** prev_hash of the first row of a chain that was never pruned. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -23,18 +23,10 @@ export const GENESIS_HASH = '0'.repeat(64);
 const TAG = 'sundial-audit-v1';
 
 /** One audit row as stored, chain columns included (detail as its stored JSON text). */
-export interface AuditChainRow {
+export interface AuditChainRow extends Omit<AuditEntry, 'detail' | 'seq' | 'hash'> {
   seq: number;
   prevHash: string;
   hash: string;
-  id: string;
-  namespace: string;
-  at: Millis;
-  actor: string;
-  ip: string | null;
-  action: string;
-  targetType: string;
-  targetId: string;
   detail: string | null;
 }
 

@@ -358,19 +358,8 @@ export interface AuditRow {
 
 /** Builds an AuditEntry from its row. */
 export function rowToAudit(r: AuditRow): AuditEntry {
-  return {
-    id: r.id,
-    namespace: r.namespace,
-    at: r.at,
-    actor: r.actor,
-    ip: r.ip,
-    action: r.action,
-    targetType: r.target_type,
-    targetId: r.target_id,
-    detail: fromJson(r.detail),
-    seq: r.seq,
-    hash: r.hash,
-  };
+  const { prevHash: _prev, detail, ...entry } = rowToChainRow(r);
+  return { ...entry, detail: fromJson(detail) };
 }
 
 /** An audit row as the chain hashes it (detail as stored text, not parsed). */

@@ -4,10 +4,9 @@
 // that rolls back (its savepoint, see write-batcher.ts) takes its head move with it.
 import type Database from 'better-sqlite3';
 import type { Millis } from '../../core/types.js';
-import { GENESIS_HASH, auditRowHash, type AuditCheckpoint } from '../audit-chain.js';
+import { GENESIS_HASH, auditRowHash, type AuditChainRow, type AuditCheckpoint, type AuditHashInput } from '../audit-chain.js';
 import type { AuditChainStore, AuditHead } from '../audit-store.js';
 import { rowToChainRow, rowToCheckpoint, type AuditRow, type CheckpointRow } from '../rows.js';
-import type { AuditChainRow } from '../audit-chain.js';
 import { StorePart } from './store-part.js';
 
 
@@ -43,7 +42,7 @@ export function prepareAuditAppend(db: Database.Database): AuditAppend {
 }
 
 /** The row that `values` (newAuditValues order) make at `seq` after `prevHash`. */
-function valuesToHashInput(v: readonly unknown[], seq: number, prevHash: string): Omit<AuditChainRow, 'hash'> {
+function valuesToHashInput(v: readonly unknown[], seq: number, prevHash: string): AuditHashInput {
   const text = (x: unknown) => (x === null || x === undefined ? null : String(x));
   return {
     seq,
